@@ -1,0 +1,68 @@
+#include "seedd/config.hpp"
+
+#include <unistd.h>
+
+#include <climits>
+
+#include "common/fd.hpp"
+#include "common/json_reader.hpp"
+
+namespace seed {
+namespace {
+
+std::string own_directory() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string path(buf, static_cast<size_t>(n));
+  return path.substr(0, path.rfind('/'));
+}
+
+}  // namespace
+
+Config default_config() {
+  Config c;
+  // In the build tree the logger sits in src/vmm beside src/seedd; installed, beside seedd.
+  std::string dir = own_directory();
+  std::string build_tree = dir + "/../vmm/seed-console-logger";
+  c.runner.console_logger_binary =
+      ::access(build_tree.c_str(), X_OK) == 0 ? build_tree : dir + "/seed-console-logger";
+  return c;
+}
+
+Result<Config> parse_config(std::string_view text, const std::string& where) {
+  auto json = SEED_TRY(parse_json(text, where));
+  Config c = default_config();
+  JsonReader r(json, where);
+  std::string level = "info";
+  r.get_enum("log_level", level, {"debug", "info", "warn", "error"});
+  r.get("state_dir", c.runner.state_dir).get("runtime_dir", c.runner.runtime_dir);
+  auto& v = r.object("vmm");
+  v.get_enum("hypervisor", c.driver.hypervisor, {"auto", "cloud-hypervisor", "qemu"});
+  v.get_enum("accel", c.driver.accel, {"auto", "kvm", "tcg"});
+  v.get("cloud_hypervisor_binary", c.driver.cloud_hypervisor_binary);
+  v.get("qemu_binary", c.driver.qemu_binary);
+  v.get("virtiofsd_binary", c.runner.virtiofsd_binary);
+  v.get("console_logger_binary", c.runner.console_logger_binary);
+  v.get("console_log_max_bytes", c.runner.console.max_bytes);
+  uint64_t keep = c.runner.console.keep;
+  v.get("console_log_keep", keep);
+  c.runner.console.keep = static_cast<unsigned>(keep);
+  v.get("stop_timeout_s", c.stop_timeout_s);
+  SEED_TRY(r.finish());
+  c.log_level = SEED_TRY(log::parse_level(level));
+  if (c.runner.console.max_bytes < 4096) {
+    return make_error(Errc::invalid_argument,
+                      where + ": vmm.console_log_max_bytes must be at least 4096")
+        .with("file", where);
+  }
+  return c;
+}
+
+Result<Config> load_config(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return std::move(text).error().with("stage", "config");
+  return parse_config(*text, path);
+}
+
+}  // namespace seed

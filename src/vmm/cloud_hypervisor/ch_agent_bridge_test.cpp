@@ -1,0 +1,132 @@
+#include "vmm/cloud_hypervisor/ch_agent_bridge.hpp"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "common/unix_socket.hpp"
+#include "vmm/cloud_hypervisor/testing/ch_test_util.hpp"
+
+namespace seed::vmm::ch {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::TempDir;
+
+std::string read_for(int fd, size_t want, std::chrono::milliseconds limit = 1000ms) {
+  std::string out;
+  char buf[256];
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (out.size() < want && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+class ChAgentBridgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int slave = -1;
+    char name[128] = {};
+    ASSERT_EQ(::openpty(&master_, &slave, name, nullptr, nullptr), 0);
+    ::close(slave);
+    pty_ = name;
+  }
+  void TearDown() override {
+    if (master_ >= 0) ::close(master_);
+  }
+  std::string socket() const { return tmp_.path() + "/agent.sock"; }
+  UniqueFd client() {
+    auto c = connect_unix(socket(), 1000ms);
+    EXPECT_TRUE(c) << (c ? "" : c.error().describe());
+    return c ? std::move(*c) : UniqueFd();
+  }
+  TempDir tmp_;
+  int master_ = -1;
+  std::string pty_;
+};
+
+TEST_F(ChAgentBridgeTest, RelaysBothWaysWithoutEchoOrNewlineRewriting) {
+  auto bridge = ChAgentBridge::start(pty_, socket());
+  ASSERT_TRUE(bridge) << bridge.error().describe();
+  auto c = client();
+  const std::string request = "{\"op\":\"health\"}\n";
+  ASSERT_EQ(::write(c.get(), request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  EXPECT_EQ(read_for(master_, request.size()), request);
+  const std::string reply = "{\"ok\":true}\n";
+  ASSERT_EQ(::write(master_, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+  EXPECT_EQ(read_for(c.get(), reply.size()), reply);
+  // Raw mode: nothing the client sent comes back to it.
+  EXPECT_EQ(read_for(c.get(), 1, 200ms), "");
+}
+
+TEST_F(ChAgentBridgeTest, GuestOutputWithoutClientIsDropped) {
+  auto bridge = ChAgentBridge::start(pty_, socket());
+  ASSERT_TRUE(bridge);
+  // Far more than a pty buffers: the guest must never block on an absent client.
+  std::string big(256 * 1024, 'x');
+  size_t written = 0;
+  while (written < big.size()) {
+    pollfd p{master_, POLLOUT, 0};
+    ASSERT_GT(::poll(&p, 1, 2000), 0) << "guest side blocked after " << written << " bytes";
+    ssize_t n = ::write(master_, big.data() + written, std::min<size_t>(4096, big.size() - written));
+    ASSERT_GT(n, 0);
+    written += static_cast<size_t>(n);
+  }
+  std::this_thread::sleep_for(100ms);
+  auto c = client();
+  ASSERT_EQ(::write(master_, "after\n", 6), 6);
+  // Older output may still be in flight in the tty buffers; the newest line arrives.
+  std::string got;
+  auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (got.find("after\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    got += read_for(c.get(), 1, 100ms);
+  }
+  EXPECT_NE(got.find("after\n"), std::string::npos) << got.size() << " bytes received";
+}
+
+TEST_F(ChAgentBridgeTest, NewestClientWins) {
+  auto bridge = ChAgentBridge::start(pty_, socket());
+  ASSERT_TRUE(bridge);
+  auto first = client();
+  ASSERT_EQ(::write(first.get(), "a", 1), 1);
+  EXPECT_EQ(read_for(master_, 1), "a");
+  auto second = client();
+  std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(::write(master_, "b", 1), 1);
+  EXPECT_EQ(read_for(second.get(), 1), "b");
+  EXPECT_EQ(read_for(first.get(), 1, 200ms), "");
+}
+
+TEST_F(ChAgentBridgeTest, StopsWhenTheVmmClosesThePtyAndRemovesItsSocket) {
+  auto bridge = ChAgentBridge::start(pty_, socket());
+  ASSERT_TRUE(bridge);
+  EXPECT_TRUE((*bridge)->active());
+  ::close(master_);
+  master_ = -1;
+  auto deadline = std::chrono::steady_clock::now() + 2s;
+  while ((*bridge)->active() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE((*bridge)->active());
+  bridge->reset();
+  struct stat st {};
+  EXPECT_NE(::lstat(socket().c_str(), &st), 0);
+}
+
+TEST_F(ChAgentBridgeTest, MissingPtyIsAClearError) {
+  auto bridge = ChAgentBridge::start("/dev/pts/99999", socket());
+  ASSERT_FALSE(bridge);
+  EXPECT_NE(bridge.error().message.find("/dev/pts/99999"), std::string::npos);
+  struct stat st {};
+  EXPECT_NE(::lstat(socket().c_str(), &st), 0);
+}
+
+}  // namespace
+}  // namespace seed::vmm::ch

@@ -1,0 +1,145 @@
+// Boots the hermetic test guest in a real Cloud Hypervisor when this machine can run one:
+// cloud-hypervisor installed, the CPU has vmx/svm and /dev/kvm opens. Everywhere else it
+// skips, loudly, so a green run on such a machine is never mistaken for a real boot.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "vmm/cloud_hypervisor/ch_driver.hpp"
+#include "vmm/cloud_hypervisor/testing/ch_test_util.hpp"
+
+namespace seed::vmm::ch {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kSkip =
+    "cloud-hypervisor not installed / no hardware virtualization: real-CH boot test not run";
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Why this machine cannot run CH, or "" when it can.
+std::string missing_prerequisite() {
+  if (!find_executable("cloud-hypervisor")) return "no cloud-hypervisor in PATH";
+  std::string cpuinfo = read_text("/proc/cpuinfo");
+  if (cpuinfo.find(" vmx") == std::string::npos && cpuinfo.find(" svm") == std::string::npos) {
+    return "the CPU has neither vmx nor svm";
+  }
+  int kvm = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (kvm < 0) return "/dev/kvm cannot be opened";
+  ::close(kvm);
+  return "";
+}
+
+// Collects what the guest writes to its serial port, as the console logger would.
+class SerialReader {
+ public:
+  explicit SerialReader(const std::string& fifo) {
+    ::mkfifo(fifo.c_str(), 0600);
+    // Open before CH does: its open for writing blocks until a reader exists.
+    fd_ = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~SerialReader() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  bool wait_for(const std::string& needle, std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (text().find(needle) != std::string::npos) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+  std::string text() {
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
+
+ private:
+  void run() {
+    char buf[4096];
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      ::poll(&p, 1, 100);
+      ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n > 0) {
+        std::lock_guard lock(mutex_);
+        text_.append(buf, static_cast<size_t>(n));
+      } else {
+        std::this_thread::sleep_for(10ms);  // no writer yet, or between writers
+      }
+    }
+  }
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::string text_;
+  std::thread thread_;
+};
+
+TEST(ChRealBoot, BootsTheTestGuestToReady) {
+  if (auto why = missing_prerequisite(); !why.empty()) GTEST_SKIP() << kSkip << " (" << why << ")";
+  const char* guest = std::getenv("SEED_GUEST_DIR");
+  if (guest == nullptr || ::access((std::string(guest) + "/kernel").c_str(), R_OK) != 0) {
+    GTEST_SKIP() << "cloud-hypervisor is usable but SEED_GUEST_DIR has no test guest: real-CH boot test not run";
+  }
+  const std::string guest_dir = guest;
+
+  testing::TempDir tmp;
+  VmPaths paths{tmp.path() + "/vm/chboot", tmp.path() + "/console/chboot"};
+  ASSERT_EQ(::mkdir((tmp.path() + "/vm").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir(paths.dir.c_str(), 0700), 0);
+
+  VmSpec spec;
+  spec.name = "chboot";
+  spec.vcpus = 1;
+  spec.memory_mib = 512;
+  spec.kernel = guest_dir + "/kernel";
+  spec.initrd = guest_dir + "/initrd";
+  spec.cmdline = read_text(guest_dir + "/kernel-params");
+  while (!spec.cmdline.empty() && std::isspace(static_cast<unsigned char>(spec.cmdline.back()))) spec.cmdline.pop_back();
+  if (spec.cmdline.find("console=ttyS0") == std::string::npos) spec.cmdline += " console=ttyS0";
+  ASSERT_TRUE(validate(spec)) << validate(spec).error().describe();
+
+  SerialReader serial(paths.serial_fifo());
+  CloudHypervisorDriver driver;
+  auto launched = driver.launch(spec, paths, std::nullopt);
+  ASSERT_TRUE(launched) << launched.error().describe();
+  auto& control = *launched->control;
+  auto st = control.boot(spec, paths);
+  if (!st) {
+    launched->process.terminate();
+    FAIL() << st.error().describe() << "\nvmm.log:\n" << log_tail(paths.vmm_log());
+  }
+  bool ready = serial.wait_for("SEED-GUEST-READY", 60s);
+  EXPECT_TRUE(ready) << "serial output:\n" << serial.text() << "\nvmm.log:\n" << log_tail(paths.vmm_log());
+  auto state = control.state();
+  ASSERT_TRUE(state) << state.error().describe();
+  EXPECT_EQ(*state, VmState::running);
+  EXPECT_FALSE(driver.info().version.empty());
+  struct stat agent {};
+  EXPECT_EQ(::lstat(paths.agent_socket().c_str(), &agent), 0) << "agent socket not served";
+
+  EXPECT_TRUE(control.quit());
+  auto exited = launched->process.wait(10s);
+  if (!exited) launched->process.terminate();
+}
+
+}  // namespace
+}  // namespace seed::vmm::ch

@@ -1,0 +1,67 @@
+// The hypervisor driver interface. A driver knows how to start its VMM process and how to
+// talk to it; everything around that (virtiofsd, console capture, records, the ordered
+// start phases and the single stop path) is shared and lives in vm_runner.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/process.hpp"
+#include "vmm/vm_paths.hpp"
+#include "vmm/vm_spec.hpp"
+
+namespace seed::vmm {
+
+enum class VmState { created, running, paused, shutdown };
+std::string_view to_string(VmState state);
+
+// What a driver can do, so callers branch on capabilities instead of on driver names.
+struct DriverInfo {
+  std::string name;     // "cloud-hypervisor" or "qemu"
+  std::string version;  // as the VMM reports it
+  bool snapshot = false;
+  bool tpm = false;
+  bool hotplug_fs = false;
+};
+
+// A control connection to one running VMM process.
+class VmmControl {
+ public:
+  virtual ~VmmControl() = default;
+  // Starts the guest described by `spec` in a freshly launched VMM.
+  virtual Status boot(const VmSpec& spec, const VmPaths& paths) = 0;
+  // Brings back a guest from `snapshot_dir` in a VMM launched for restoring, then runs it.
+  virtual Status restore(const VmSpec& spec, const VmPaths& paths,
+                         const std::string& snapshot_dir) = 0;
+  virtual Result<VmState> state() = 0;
+  virtual Status pause() = 0;
+  virtual Status resume() = 0;
+  // ACPI power button: asks the guest to shut down.
+  virtual Status power_button() = 0;
+  // Writes a snapshot of the (paused) guest into `dir`, which must exist and be empty.
+  virtual Status snapshot(const std::string& dir) = 0;
+  virtual Status add_fs(const FsShare& share, const std::string& socket) = 0;
+  // Asks the VMM process to exit (after the guest is stopped, or to abandon it).
+  virtual Status quit() = 0;
+};
+
+struct LaunchedVmm {
+  Child process;
+  std::unique_ptr<VmmControl> control;
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual const DriverInfo& info() const = 0;
+  // Spawns the VMM for `spec` (not yet running the guest). With `restore_from`, the VMM is
+  // prepared to receive a snapshot instead of booting. Stage "spawn".
+  virtual Result<LaunchedVmm> launch(const VmSpec& spec, const VmPaths& paths,
+                                     const std::optional<std::string>& restore_from) = 0;
+  // Re-attaches to a VMM started earlier (by this or a previous seedd).
+  virtual Result<std::unique_ptr<VmmControl>> connect(const VmPaths& paths) = 0;
+};
+
+}  // namespace seed::vmm

@@ -1,0 +1,77 @@
+#include "vmm/qemu/qemu_args.hpp"
+
+#include <cstdlib>
+
+#include "common/fd.hpp"
+
+namespace seed::vmm::qemu {
+
+unsigned host_tsc_khz() {
+  auto cpuinfo = read_file("/proc/cpuinfo");
+  if (!cpuinfo) return 0;
+  auto at = cpuinfo->find("cpu MHz");
+  if (at == std::string::npos) return 0;
+  auto colon = cpuinfo->find(':', at);
+  if (colon == std::string::npos) return 0;
+  return static_cast<unsigned>(std::strtod(cpuinfo->c_str() + colon + 1, nullptr) * 1000.0);
+}
+
+bool uses_q35(const VmSpec& spec) { return !spec.tpm_socket.empty(); }
+
+std::vector<std::string> qemu_args(const VmSpec& spec, const VmPaths& paths,
+                                   const QemuArgsInput& input) {
+  const bool q35 = uses_q35(spec);
+  // microvm's devices sit on virtio-mmio; q35's on PCI.
+  auto dev = [&](const std::string& base) { return base + (q35 ? "-pci" : "-device"); };
+  const std::string mem = std::to_string(spec.memory_mib) + "M";
+  std::string cmdline = spec.cmdline;
+  if (input.accel == Accel::tcg && !q35 && input.tsc_khz > 0 &&
+      cmdline.find("tsc_early_khz=") == std::string::npos) {
+    cmdline += (cmdline.empty() ? "" : " ") + std::string("tsc_early_khz=") + std::to_string(input.tsc_khz);
+  }
+
+  std::vector<std::string> a = {
+      input.binary, "-name", spec.name, "-nodefaults", "-no-user-config", "-display", "none",
+      // A guest reboot ends the VMM; supervision decides what happens next.
+      "-no-reboot",
+      // Start paused: seedd connects, checks, then runs the guest with `cont`.
+      "-S",
+      "-accel", input.accel == Accel::kvm ? "kvm" : "tcg", "-cpu", "max",
+      "-machine", (q35 ? "q35" : "microvm,acpi=on") + std::string(",memory-backend=mem"),
+      "-smp", std::to_string(spec.vcpus), "-m", mem,
+      // Shared memory is what vhost-user (virtio-fs) needs to map guest RAM.
+      "-object", "memory-backend-memfd,id=mem,size=" + mem + ",share=on",
+      "-kernel", spec.kernel, "-append", cmdline,
+      "-chardev", "socket,id=qmp,fd=" + std::to_string(input.control_fd) + ",server=on,wait=off",
+      "-mon", "chardev=qmp,mode=control",
+      "-chardev", "file,id=serial0,path=" + paths.serial_fifo(),
+      "-serial", "chardev:serial0",
+      "-device", dev("virtio-serial") + ",id=vser0",
+      "-chardev", "socket,id=agent,fd=" + std::to_string(input.agent_fd) + ",server=on,wait=off",
+      "-device", "virtconsole,chardev=agent,name=seed.agent",
+  };
+  if (!q35) {
+    // Without this, microvm offers legacy virtio-mmio and virtio-fs hangs on first access.
+    a.insert(a.end(), {"-global", "virtio-mmio.force-legacy=false"});
+  }
+  if (!spec.initrd.empty()) a.insert(a.end(), {"-initrd", spec.initrd});
+  for (const auto& share : spec.shares) {
+    std::string id = "fs-" + share.tag;
+    a.insert(a.end(), {"-chardev", "socket,id=" + id + ",path=" + paths.fs_socket(share.tag),
+                       "-device", dev("vhost-user-fs") + ",chardev=" + id + ",tag=" + share.tag});
+  }
+  for (size_t i = 0; i < spec.nets.size(); ++i) {
+    std::string id = "net" + std::to_string(i);
+    a.insert(a.end(), {"-netdev", "tap,id=" + id + ",ifname=" + spec.nets[i].tap +
+                                      ",script=no,downscript=no",
+                       "-device", dev("virtio-net") + ",netdev=" + id + ",mac=" + spec.nets[i].mac});
+  }
+  if (q35) {
+    a.insert(a.end(), {"-chardev", "socket,id=tpm,path=" + spec.tpm_socket, "-tpmdev",
+                       "emulator,id=tpm0,chardev=tpm", "-device", "tpm-crb,tpmdev=tpm0"});
+  }
+  if (input.incoming) a.insert(a.end(), {"-incoming", "defer"});
+  return a;
+}
+
+}  // namespace seed::vmm::qemu

@@ -1,0 +1,36 @@
+// The QEMU command line for a VmSpec, as a pure function (golden-tested). QEMU takes its whole
+// device model on the command line, so this is the counterpart of Cloud Hypervisor's VmConfig.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vmm/vm_paths.hpp"
+#include "vmm/vm_spec.hpp"
+
+namespace seed::vmm::qemu {
+
+enum class Accel { tcg, kvm };
+
+struct QemuArgsInput {
+  std::string binary = "qemu-system-x86_64";
+  Accel accel = Accel::tcg;
+  int control_fd = 3;  // the listening QMP socket, bound by seedd
+  int agent_fd = 4;    // the listening agent socket, bound by seedd
+  bool incoming = false;  // start waiting for a snapshot stream (migrate-incoming)
+  // Under TCG, microvm has no HPET or PM timer to calibrate the TSC against and about one boot
+  // in seven hangs; telling the kernel the TSC rate avoids that. 0: not passed.
+  unsigned tsc_khz = 0;
+};
+
+// The host's TSC rate in kHz from /proc/cpuinfo ("cpu MHz"), or 0 when unknown.
+unsigned host_tsc_khz();
+
+// microvm is the lean machine; it has no TPM interface, so a VM with a TPM uses q35.
+bool uses_q35(const VmSpec& spec);
+
+std::vector<std::string> qemu_args(const VmSpec& spec, const VmPaths& paths,
+                                   const QemuArgsInput& input);
+
+}  // namespace seed::vmm::qemu

@@ -1,0 +1,186 @@
+#include "vmm/qemu/qemu_driver.hpp"
+
+#include <thread>
+
+#include "common/log.hpp"
+#include "common/reverter.hpp"
+#include "common/unix_socket.hpp"
+#include "vmm/qemu/qmp_client.hpp"
+
+namespace seed::vmm::qemu {
+namespace {
+
+using namespace std::chrono_literals;
+
+Result<VmState> map_status(const std::string& status) {
+  if (status == "running") return VmState::running;
+  if (status == "prelaunch" || status == "inmigrate") return VmState::created;
+  if (status == "paused" || status == "postmigrate" || status == "suspended" ||
+      status == "save-vm" || status == "restore-vm" || status == "finish-migrate" ||
+      status == "debug" || status == "io-error" || status == "watchdog") {
+    return VmState::paused;
+  }
+  if (status == "shutdown" || status == "guest-panicked" || status == "internal-error") {
+    return VmState::shutdown;
+  }
+  return make_error(Errc::protocol, "unknown QEMU run state '" + status + "'");
+}
+
+class QemuControl : public VmmControl {
+ public:
+  explicit QemuControl(QmpClient qmp) : qmp_(std::move(qmp)) {}
+
+  Status boot(const VmSpec&, const VmPaths&) override {
+    SEED_TRY(qmp_.execute("cont"));
+    return expect(VmState::running, "boot");
+  }
+
+  Status restore(const VmSpec&, const VmPaths&, const std::string& dir) override {
+    SEED_TRY(check_snapshot_path(dir));
+    SEED_TRY(qmp_.execute("migrate-incoming", {{"uri", "exec:cat " + dir + "/state"}}));
+    // Loading runs in the background; the state leaves "inmigrate" when it is done.
+    for (;;) {
+      auto status = SEED_TRY(qmp_.execute("query-status"));
+      if (status.value("status", "") != "inmigrate") break;
+      std::this_thread::sleep_for(20ms);
+    }
+    SEED_TRY(qmp_.execute("cont"));
+    return expect(VmState::running, "restore");
+  }
+
+  Result<VmState> state() override {
+    auto status = SEED_TRY(qmp_.execute("query-status"));
+    return map_status(status.value("status", ""));
+  }
+
+  Status pause() override { return qmp_.execute("stop").ok() ? ok() : last_error("stop"); }
+  Status resume() override { return qmp_.execute("cont").ok() ? ok() : last_error("cont"); }
+  Status power_button() override {
+    auto r = qmp_.execute("system_powerdown");
+    return r ? ok() : Status(std::move(r).error());
+  }
+
+  Status snapshot(const std::string& dir) override {
+    SEED_TRY(check_snapshot_path(dir));
+    if (SEED_TRY(state()) == VmState::running) SEED_TRY(qmp_.execute("stop"));
+    SEED_TRY(qmp_.execute("migrate", {{"uri", "exec:cat > " + dir + "/state"}}));
+    for (;;) {
+      auto m = SEED_TRY(qmp_.execute("query-migrate"));
+      std::string status = m.value("status", "");
+      if (status == "completed") return ok();
+      if (status == "failed" || status == "cancelled") {
+        return make_error(Errc::process_failed,
+                          "QEMU snapshot " + status + ": " + m.value("error-desc", "no reason given"))
+            .with("dir", dir);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+  Status add_fs(const FsShare& share, const std::string&) override {
+    return make_error(Errc::unavailable,
+                      "the QEMU driver cannot hot-add virtio-fs share '" + share.tag +
+                          "' (microvm has no hotplug); restart the VM with the share in its spec");
+  }
+
+  Status quit() override {
+    auto r = qmp_.execute("quit");
+    // QEMU may close the socket before the reply arrives: that is the expected outcome.
+    if (!r && r.error().code != Errc::unavailable) return std::move(r).error();
+    return ok();
+  }
+
+ private:
+  Status expect(VmState want, const char* step) {
+    auto got = SEED_TRY(state());
+    if (got != want) {
+      return make_error(Errc::process_failed, std::string("after ") + step + " the VM is " +
+                                                  std::string(to_string(got)) + ", not " +
+                                                  std::string(to_string(want)));
+    }
+    return ok();
+  }
+  Status last_error(const char* command) {
+    return make_error(Errc::protocol, std::string("QMP ") + command + " failed");
+  }
+
+  QmpClient qmp_;
+};
+
+}  // namespace
+
+Status check_snapshot_path(const std::string& path) {
+  if (path.empty() || path.front() != '/') {
+    return make_error(Errc::invalid_argument, "snapshot directory must be an absolute path")
+        .with("dir", path);
+  }
+  for (char c : path) {
+    bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' ||
+                 c == '_' || c == '-';
+    if (!plain) {
+      return make_error(Errc::invalid_argument,
+                        "snapshot directory may only contain letters, digits and / . _ -")
+          .with("dir", path);
+    }
+  }
+  return ok();
+}
+
+QemuDriver::QemuDriver(std::string binary, Accel accel)
+    : binary_(std::move(binary)), accel_(accel) {
+  info_.name = "qemu";
+  info_.snapshot = true;
+  info_.tpm = true;
+  info_.hotplug_fs = false;
+}
+
+Result<LaunchedVmm> QemuDriver::launch(const VmSpec& spec, const VmPaths& paths,
+                                       const std::optional<std::string>& restore_from) {
+  Reverter revert;
+  auto control = SEED_TRY(listen_unix(paths.control_socket()));
+  revert.add([p = paths.control_socket()] { ::unlink(p.c_str()); });
+  auto agent = SEED_TRY(listen_unix(paths.agent_socket()));
+  revert.add([p = paths.agent_socket()] { ::unlink(p.c_str()); });
+
+  SpawnOptions options;
+  QemuArgsInput input{binary_, accel_, 3, 4, restore_from.has_value(), host_tsc_khz()};
+  options.argv = qemu_args(spec, paths, input);
+  options.fds = {{control.get(), 3}, {agent.get(), 4}};
+  options.stdout_mode = Output::file;
+  options.stdout_file = paths.vmm_log();
+  options.stderr_mode = Output::file;
+  options.stderr_file = paths.vmm_log();
+  auto child = spawn(options);
+  if (!child) return std::move(child).error().with("stage", "spawn").with("vm", spec.name);
+  revert.add([c = &*child] { c->terminate(1s); });
+  // QEMU holds the listening sockets now; keeping ours open would let a connect succeed even
+  // after QEMU died.
+  control.reset();
+  agent.reset();
+
+  auto qmp = QmpClient::connect(paths.control_socket(), 30s, child->pidfd());
+  if (!qmp) {
+    auto exited = child->wait(200ms);
+    auto log_tail = read_file(paths.vmm_log());
+    std::string why = exited ? "QEMU " + exited->describe() : "QEMU does not answer on QMP";
+    return make_error(Errc::process_failed, why + " before it was ready")
+        .with("stage", "spawn")
+        .with("vm", spec.name)
+        .with("binary", binary_)
+        .with("vmm_log", log_tail ? log_tail->substr(log_tail->size() > 2000 ? log_tail->size() - 2000 : 0) : "");
+  }
+  info_.version = qmp->version().text();
+  log::info("vmm.launched", {{"vm", spec.name}, {"driver", "qemu"}, {"pid", child->pid()},
+                             {"version", info_.version}});
+  LaunchedVmm launched{std::move(*child), std::make_unique<QemuControl>(std::move(*qmp))};
+  revert.success();
+  return launched;
+}
+
+Result<std::unique_ptr<VmmControl>> QemuDriver::connect(const VmPaths& paths) {
+  auto qmp = SEED_TRY(QmpClient::connect(paths.control_socket(), 5s));
+  info_.version = qmp.version().text();
+  return std::unique_ptr<VmmControl>(std::make_unique<QemuControl>(std::move(qmp)));
+}
+
+}  // namespace seed::vmm::qemu

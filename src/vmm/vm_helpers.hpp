@@ -1,0 +1,28 @@
+// The per-VM helper processes that run beside the VMM: one virtiofsd per share and one
+// console logger. Each is a long-lived child recorded for re-adoption.
+#pragma once
+
+#include <string>
+
+#include "common/process.hpp"
+#include "vmm/console/console_log.hpp"
+#include "vmm/vm_paths.hpp"
+#include "vmm/vm_spec.hpp"
+
+namespace seed::vmm {
+
+// Binds the share's vhost-user socket and starts virtiofsd on it (`--fd`), so the socket is
+// ready before the VMM connects. A read-only share is enforced by a read-only bind mount in
+// virtiofsd's private mount namespace.
+Result<Child> start_virtiofsd(const std::string& binary, const FsShare& share,
+                              const VmPaths& paths);
+
+// Creates the serial FIFO if needed and starts the logger reading it. Must run before the VMM
+// opens the FIFO for writing.
+Result<Child> start_console_logger(const std::string& binary, const VmPaths& paths,
+                                   const ConsoleLogLimits& limits);
+
+// The last `max_bytes` of a log file, for error reports ("" when unreadable).
+std::string file_tail(const std::string& path, size_t max_bytes = 2000);
+
+}  // namespace seed::vmm
