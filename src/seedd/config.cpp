@@ -47,9 +47,15 @@ Result<Config> parse_config(std::string_view text, const std::string& where) {
   v.get("console_log_max_bytes", c.runner.console.max_bytes);
   uint64_t keep = c.runner.console.keep;
   v.get("console_log_keep", keep);
-  c.runner.console.keep = static_cast<unsigned>(keep);
   v.get("stop_timeout_s", c.stop_timeout_s);
   SEED_TRY(r.finish());
+  // Checked before narrowing (2^32 would wrap to 0); each rotation renames every kept file.
+  if (keep > 1000) {
+    return make_error(Errc::invalid_argument,
+                      where + ": vmm.console_log_keep must be at most 1000")
+        .with("file", where);
+  }
+  c.runner.console.keep = static_cast<unsigned>(keep);
   c.log_level = SEED_TRY(log::parse_level(level));
   if (c.runner.console.max_bytes < 4096) {
     return make_error(Errc::invalid_argument,

@@ -1,1 +1,178 @@
+#include "seedd/config.hpp"
+
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "common/fd.hpp"
+
+namespace seed {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const char* kFile = "/etc/seed/seedd.json";
+
+Config parse_ok(std::string_view text) {
+  auto c = parse_config(text, kFile);
+  EXPECT_TRUE(c.ok()) << c.error().describe();
+  return c.ok() ? *c : Config{};
+}
+
+Error parse_fail(std::string_view text) {
+  auto c = parse_config(text, kFile);
+  EXPECT_FALSE(c.ok());
+  if (c.ok()) return Error{};
+  EXPECT_EQ(c.error().code, Errc::invalid_argument);
+  EXPECT_THAT(c.error().message, HasSubstr(kFile));
+  return c.error();
+}
+
+TEST(Config, EmptyObjectGivesDefaults) {
+  Config c = parse_ok("{}");
+  EXPECT_EQ(c.log_level, log::Level::info);
+  EXPECT_EQ(c.driver.hypervisor, "auto");
+  EXPECT_EQ(c.driver.accel, "auto");
+  EXPECT_EQ(c.driver.cloud_hypervisor_binary, "cloud-hypervisor");
+  EXPECT_EQ(c.driver.qemu_binary, "qemu-system-x86_64");
+  EXPECT_EQ(c.runner.runtime_dir, "/run/seedd");
+  EXPECT_EQ(c.runner.state_dir, "/var/lib/seed");
+  EXPECT_EQ(c.runner.virtiofsd_binary, "/usr/lib/qemu/virtiofsd");
+  EXPECT_EQ(c.runner.console.max_bytes, 1u << 20);
+  EXPECT_EQ(c.runner.console.keep, 3u);
+  EXPECT_EQ(c.stop_timeout_s, 10u);
+  // The logger ships beside seedd (or, in the build tree, in src/vmm).
+  EXPECT_THAT(c.runner.console_logger_binary, HasSubstr("seed-console-logger"));
+  EXPECT_EQ(c.runner.console_logger_binary, default_config().runner.console_logger_binary);
+}
+
+TEST(Config, DefaultLoggerIsFoundInTheBuildTree) {
+  // This test binary lives in <build>/src/seedd, the logger in <build>/src/vmm.
+  std::string logger = default_config().runner.console_logger_binary;
+  EXPECT_TRUE(std::filesystem::exists(logger)) << logger;
+}
+
+TEST(Config, EveryKey) {
+  Config c = parse_ok(R"({
+    "log_level": "debug",
+    "state_dir": "/srv/seed",
+    "runtime_dir": "/run/seed-test",
+    "vmm": {
+      "hypervisor": "qemu",
+      "accel": "tcg",
+      "cloud_hypervisor_binary": "/opt/ch/cloud-hypervisor",
+      "qemu_binary": "/opt/qemu/bin/qemu-system-x86_64",
+      "virtiofsd_binary": "/opt/virtiofsd",
+      "console_logger_binary": "/opt/seed/seed-console-logger",
+      "console_log_max_bytes": 65536,
+      "console_log_keep": 7,
+      "stop_timeout_s": 30
+    }
+  })");
+  EXPECT_EQ(c.log_level, log::Level::debug);
+  EXPECT_EQ(c.runner.state_dir, "/srv/seed");
+  EXPECT_EQ(c.runner.runtime_dir, "/run/seed-test");
+  EXPECT_EQ(c.driver.hypervisor, "qemu");
+  EXPECT_EQ(c.driver.accel, "tcg");
+  EXPECT_EQ(c.driver.cloud_hypervisor_binary, "/opt/ch/cloud-hypervisor");
+  EXPECT_EQ(c.driver.qemu_binary, "/opt/qemu/bin/qemu-system-x86_64");
+  EXPECT_EQ(c.runner.virtiofsd_binary, "/opt/virtiofsd");
+  EXPECT_EQ(c.runner.console_logger_binary, "/opt/seed/seed-console-logger");
+  EXPECT_EQ(c.runner.console.max_bytes, 65536u);
+  EXPECT_EQ(c.runner.console.keep, 7u);
+  EXPECT_EQ(c.stop_timeout_s, 30u);
+}
+
+TEST(Config, EveryLogLevelAndHypervisor) {
+  EXPECT_EQ(parse_ok(R"({"log_level": "warn"})").log_level, log::Level::warn);
+  EXPECT_EQ(parse_ok(R"({"log_level": "error"})").log_level, log::Level::error);
+  EXPECT_EQ(parse_ok(R"({"vmm": {"hypervisor": "cloud-hypervisor"}})").driver.hypervisor,
+            "cloud-hypervisor");
+  EXPECT_EQ(parse_ok(R"({"vmm": {"accel": "kvm"}})").driver.accel, "kvm");
+}
+
+TEST(Config, UnknownKeyNamesFileAndSuggests) {
+  Error top = parse_fail(R"({"log_levle": "info"})");
+  EXPECT_THAT(top.message, HasSubstr("log_levle: unknown key; did you mean 'log_level'?"));
+  EXPECT_EQ(top.get("file"), kFile);
+  Error nested = parse_fail(R"({"vmm": {"qemu_bin": "/x"}})");
+  EXPECT_THAT(nested.message, HasSubstr("vmm.qemu_bin: unknown key"));
+  // A top-level key put inside "vmm" is unknown there.
+  Error misplaced = parse_fail(R"({"vmm": {"state_dir": "/x"}})");
+  EXPECT_THAT(misplaced.message, HasSubstr("vmm.state_dir: unknown key"));
+}
+
+TEST(Config, WrongTypes) {
+  Error e = parse_fail(
+      R"({"state_dir": 5, "vmm": {"console_log_max_bytes": "1M", "stop_timeout_s": -1}})");
+  EXPECT_THAT(e.message, HasSubstr("3 problems"));
+  EXPECT_THAT(e.message, HasSubstr("state_dir: expected a string, got the integer 5"));
+  EXPECT_THAT(e.message, HasSubstr("vmm.console_log_max_bytes: expected a non-negative integer, "
+                                   "got the string \"1M\""));
+  EXPECT_THAT(e.message, HasSubstr("vmm.stop_timeout_s: expected a non-negative integer"));
+  Error vmm = parse_fail(R"({"vmm": "qemu"})");
+  EXPECT_THAT(vmm.message, HasSubstr("vmm: expected an object, got the string \"qemu\""));
+  Error top = parse_fail(R"(["not", "an", "object"])");
+  EXPECT_THAT(top.message, HasSubstr("top level: expected an object"));
+}
+
+TEST(Config, BadEnumListsAllowedValues) {
+  Error hv = parse_fail(R"({"vmm": {"hypervisor": "firecracker"}})");
+  EXPECT_THAT(hv.message, HasSubstr("vmm.hypervisor: 'firecracker' is not one of: auto, "
+                                    "cloud-hypervisor, qemu"));
+  Error accel = parse_fail(R"({"vmm": {"accel": "hvf"}})");
+  EXPECT_THAT(accel.message, HasSubstr("vmm.accel: 'hvf' is not one of: auto, kvm, tcg"));
+  Error level = parse_fail(R"({"log_level": "verbose"})");
+  EXPECT_THAT(level.message, HasSubstr("log_level: 'verbose' is not one of: debug, info, warn, error"));
+}
+
+TEST(Config, ConsoleLogMaxBytesFloor) {
+  Error e = parse_fail(R"({"vmm": {"console_log_max_bytes": 4095}})");
+  EXPECT_THAT(e.message, HasSubstr("vmm.console_log_max_bytes must be at least 4096"));
+  EXPECT_EQ(e.get("file"), kFile);
+  EXPECT_EQ(parse_ok(R"({"vmm": {"console_log_max_bytes": 4096}})").runner.console.max_bytes,
+            4096u);
+  parse_fail(R"({"vmm": {"console_log_max_bytes": 0}})");
+}
+
+TEST(Config, ConsoleLogKeepDoesNotWrap) {
+  auto c = parse_config(R"({"vmm": {"console_log_keep": 4294967296}})", kFile);
+  // 2^32 must not silently become 0 (no rotated files at all); absurd counts are refused.
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.error().message, HasSubstr("vmm.console_log_keep must be at most 1000"));
+  EXPECT_EQ(parse_ok(R"({"vmm": {"console_log_keep": 1000}})").runner.console.keep, 1000u);
+  EXPECT_EQ(parse_ok(R"({"vmm": {"console_log_keep": 0}})").runner.console.keep, 0u);
+}
+
+TEST(Config, SyntaxError) {
+  Error e = parse_fail(R"({"log_level": "info",})");
+  EXPECT_THAT(e.message, HasSubstr("/etc/seed/seedd.json: not valid JSON at byte"));
+}
+
+TEST(Config, LoadConfigFromFile) {
+  char tmpl[] = "/tmp/seed-ut-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  std::string path = dir + "/seedd.json";
+  ASSERT_TRUE(write_file_atomic(path, R"({"vmm": {"hypervisor": "qemu"}})").ok());
+  auto good = load_config(path);
+  ASSERT_TRUE(good.ok()) << good.error().describe();
+  EXPECT_EQ(good->driver.hypervisor, "qemu");
+  ASSERT_TRUE(write_file_atomic(path, R"({"vmm": {"hypervisr": "qemu"}})").ok());
+  auto bad = load_config(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().message, HasSubstr(path));
+  auto missing = load_config(dir + "/absent.json");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+  EXPECT_EQ(missing.error().get("stage"), "config");
+  EXPECT_THAT(missing.error().message, Not(HasSubstr("seedd.json")));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace seed

@@ -1,5 +1,7 @@
 // seedd: the Seed node daemon. Composition root: parses arguments, loads the configuration
 // and hands over to one subcommand.
+#include <curl/curl.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -39,6 +41,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   seed::log::init(config->log_level);
+  // libcurl (the Cloud Hypervisor API client) must be initialised once, before any thread.
+  curl_global_init(CURL_GLOBAL_DEFAULT);
   const std::string command = args[0];
   args.erase(args.begin());
   if (command == "run" && args.empty()) return seed::run_daemon(*config);

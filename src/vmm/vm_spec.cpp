@@ -95,6 +95,14 @@ Status validate(const VmSpec& spec) {
     if (net.tap.empty() || net.tap.size() > 15) {
       return fail(Errc::invalid_argument, "tap name '" + net.tap + "' must be 1-15 characters");
     }
+    // The name is spliced into QEMU's comma-separated options (a ',' would add options of
+    // its own) and handed to the kernel, which rejects '/', ':' and whitespace anyway.
+    for (char c : net.tap) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+        return fail(Errc::invalid_argument,
+                    "tap name '" + net.tap + "' may only hold letters, digits, '-', '_' and '.'");
+      }
+    }
     if (!valid_mac(net.mac)) return fail(Errc::invalid_argument, "bad MAC address '" + net.mac + "'");
   }
   return ok();

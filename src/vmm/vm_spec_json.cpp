@@ -1,5 +1,8 @@
 #include "vmm/vm_spec_json.hpp"
 
+#include <algorithm>
+#include <limits>
+
 #include "common/json_reader.hpp"
 
 namespace seed::vmm {
@@ -12,7 +15,8 @@ Status read_objects(JsonReader& parent, const std::string& key, const std::strin
   const auto* arr = parent.raw(key);
   if (arr == nullptr) return ok();
   if (!arr->is_array()) {
-    return make_error(Errc::invalid_argument, where + ": " + parent.path_of(key) + ": expected an array");
+    return make_error(Errc::invalid_argument, where + ": " + parent.path_of(key) + ": expected an array")
+        .with("file", where);
   }
   for (size_t i = 0; i < arr->size(); ++i) {
     JsonReader element((*arr)[i], where, parent.path_of(key) + "[" + std::to_string(i) + "]");
@@ -43,7 +47,8 @@ Result<VmSpec> vm_spec_from_json(const nlohmann::json& j, const std::string& whe
   r.get("name", spec.name, true).get("vcpus", vcpus).get("memory_mib", spec.memory_mib);
   r.get("kernel", spec.kernel, true).get("initrd", spec.initrd).get("cmdline", spec.cmdline);
   r.get("tpm_socket", spec.tpm_socket);
-  spec.vcpus = static_cast<unsigned>(vcpus);
+  // Saturate rather than wrap (2^32 + 1 must not become 1 vCPU): validate() rejects it.
+  spec.vcpus = static_cast<unsigned>(std::min<uint64_t>(vcpus, std::numeric_limits<unsigned>::max()));
   SEED_TRY(read_objects(r, "shares", where, [&](JsonReader& e) {
     FsShare s;
     e.get("tag", s.tag, true).get("host_path", s.host_path, true).get("read_only", s.read_only);

@@ -145,6 +145,7 @@ Result<ChPing> ChApi::ping() {
   if (!parsed) {
     return make_error(Errc::protocol, "vmm.ping reports no readable version")
         .with("socket", http_.socket_path())
+        .with("endpoint", "vmm.ping")
         .with("body", quote(response.body));
   }
   ping.parsed = *parsed;

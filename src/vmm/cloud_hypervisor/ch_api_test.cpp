@@ -2,6 +2,7 @@
 // socket. The replay server fails the test when a request differs from the recording.
 #include "vmm/cloud_hypervisor/ch_api.hpp"
 
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include "vmm/cloud_hypervisor/ch_config.hpp"
@@ -200,6 +201,20 @@ TEST_F(ChApiTest, PingWithoutAReadableVersionIsAProtocolError) {
   auto ping = api().ping();
   ASSERT_FALSE(ping);
   EXPECT_EQ(ping.error().code, Errc::protocol);
+}
+
+TEST_F(ChApiTest, ReplayServerFailsTheTestWhenARequestDiffers) {
+  // The strictness the other tests rely on: a body that differs from the recording fails the
+  // test with a readable diff, and the client sees a 500.
+  auto script = pick(file("lifecycle.json"), {"create"});
+  serve(script);
+  VmSpec spec = golden_spec();
+  spec.shares.clear();  // no fs section, private memory
+  Status st;
+  EXPECT_NONFATAL_FAILURE_ON_ALL_THREADS(st = api().create_vm(vm_config(spec, paths())),
+                                         "at /memory/shared: expected true, got false");
+  EXPECT_FALSE(st);
+  EXPECT_EQ(server_->mismatches().size(), 1u);
 }
 
 TEST(ChApiErrors, ErrorChainParsing) {

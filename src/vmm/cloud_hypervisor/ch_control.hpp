@@ -18,6 +18,7 @@
 
 namespace seed::vmm::ch {
 
+// Not thread-safe: one caller (the VM's runner) drives one VMM.
 class ChControl : public VmmControl {
  public:
   ChControl(ChApi api, std::string vm_name, VmPaths paths, ChVersion version);
@@ -43,7 +44,6 @@ class ChControl : public VmmControl {
   Status reattach();
 
   const ChVersion& version() const { return version_; }
-  ChApi& api() { return api_; }
   const ChAgentBridge* agent_bridge() const { return bridge_.get(); }
 
  private:

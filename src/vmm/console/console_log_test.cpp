@@ -149,17 +149,28 @@ TEST_F(ConsoleLog, TailOfMissingLogIsEmpty) {
 }
 
 // Runs console_follow in the calling thread while `produce` runs in another one, until
-// `expected` bytes arrived (or 10 s passed). Returns what was seen.
-std::string follow_while(const std::string& path, const std::function<void()>& produce,
-                         size_t expected) {
+// `expected` bytes arrived (or 10 s passed). Returns what was seen. `produce` gets a function
+// that waits until the follower has seen n bytes.
+using WaitSeen = std::function<void(size_t)>;
+std::string follow_while(const std::string& path,
+                         const std::function<void(const WaitSeen&)>& produce, size_t expected) {
   std::string seen;
   std::mutex mu;
   std::atomic<bool> started{false};
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  WaitSeen wait_seen = [&](size_t n) {
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(mu);
+        if (seen.size() >= n) return;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+  };
   std::thread producer([&] {
     while (!started) std::this_thread::sleep_for(1ms);
-    produce();
+    produce(wait_seen);
   });
-  auto deadline = std::chrono::steady_clock::now() + 10s;
   auto st = console_follow(
       path,
       [&](std::string_view data) {
@@ -182,7 +193,7 @@ TEST_F(ConsoleLog, FollowSeesAppendedDataOnly) {
   ASSERT_TRUE(w.write("old line\n").ok());
   std::string seen = follow_while(
       log_,
-      [&] {
+      [&](const WaitSeen&) {
         ASSERT_TRUE(w.write("new1\n").ok());
         std::this_thread::sleep_for(20ms);
         ASSERT_TRUE(w.write("new2\n").ok());
@@ -198,10 +209,12 @@ TEST_F(ConsoleLog, FollowFollowsRotations) {
   for (int i = 0; i < 12; ++i) expected += "msg-" + std::to_string(i) + "\n";
   std::string seen = follow_while(
       log_,
-      [&] {
+      [&](const WaitSeen& wait_seen) {
         for (size_t i = 0; i < expected.size(); i += 4) {
           ASSERT_TRUE(w.write(expected.substr(i, 4)).ok());
-          std::this_thread::sleep_for(15ms);  // one rotation at a time between polls
+          // At most one rotation between two looks: a follower that sleeps through two
+          // rotations skips a whole file by design.
+          wait_seen(std::min(i + 4, expected.size()));
         }
       },
       expected.size());
@@ -212,7 +225,7 @@ TEST_F(ConsoleLog, FollowFollowsRotations) {
 TEST_F(ConsoleLog, FollowWaitsForTheFileToAppear) {
   std::string seen = follow_while(
       log_,
-      [&] {
+      [&](const WaitSeen&) {
         std::this_thread::sleep_for(30ms);
         auto w = writer(1 << 20, 1);
         ASSERT_TRUE(w.write("first\n").ok());

@@ -18,6 +18,21 @@ unsigned host_tsc_khz() {
 
 bool uses_q35(const VmSpec& spec) { return !spec.tpm_socket.empty(); }
 
+namespace {
+
+// A value inside QEMU's comma-separated option syntax: a literal ',' is written ",,".
+// Without this a path holding a comma would end the value and add options of its own.
+std::string opt(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::string> qemu_args(const VmSpec& spec, const VmPaths& paths,
                                    const QemuArgsInput& input) {
   const bool q35 = uses_q35(spec);
@@ -44,7 +59,7 @@ std::vector<std::string> qemu_args(const VmSpec& spec, const VmPaths& paths,
       "-kernel", spec.kernel, "-append", cmdline,
       "-chardev", "socket,id=qmp,fd=" + std::to_string(input.control_fd) + ",server=on,wait=off",
       "-mon", "chardev=qmp,mode=control",
-      "-chardev", "file,id=serial0,path=" + paths.serial_fifo(),
+      "-chardev", "file,id=serial0,path=" + opt(paths.serial_fifo()),
       "-serial", "chardev:serial0",
       "-device", dev("virtio-serial") + ",id=vser0",
       "-chardev", "socket,id=agent,fd=" + std::to_string(input.agent_fd) + ",server=on,wait=off",
@@ -57,17 +72,17 @@ std::vector<std::string> qemu_args(const VmSpec& spec, const VmPaths& paths,
   if (!spec.initrd.empty()) a.insert(a.end(), {"-initrd", spec.initrd});
   for (const auto& share : spec.shares) {
     std::string id = "fs-" + share.tag;
-    a.insert(a.end(), {"-chardev", "socket,id=" + id + ",path=" + paths.fs_socket(share.tag),
+    a.insert(a.end(), {"-chardev", "socket,id=" + id + ",path=" + opt(paths.fs_socket(share.tag)),
                        "-device", dev("vhost-user-fs") + ",chardev=" + id + ",tag=" + share.tag});
   }
   for (size_t i = 0; i < spec.nets.size(); ++i) {
     std::string id = "net" + std::to_string(i);
-    a.insert(a.end(), {"-netdev", "tap,id=" + id + ",ifname=" + spec.nets[i].tap +
+    a.insert(a.end(), {"-netdev", "tap,id=" + id + ",ifname=" + opt(spec.nets[i].tap) +
                                       ",script=no,downscript=no",
                        "-device", dev("virtio-net") + ",netdev=" + id + ",mac=" + spec.nets[i].mac});
   }
   if (q35) {
-    a.insert(a.end(), {"-chardev", "socket,id=tpm,path=" + spec.tpm_socket, "-tpmdev",
+    a.insert(a.end(), {"-chardev", "socket,id=tpm,path=" + opt(spec.tpm_socket), "-tpmdev",
                        "emulator,id=tpm0,chardev=tpm", "-device", "tpm-crb,tpmdev=tpm0"});
   }
   if (input.incoming) a.insert(a.end(), {"-incoming", "defer"});

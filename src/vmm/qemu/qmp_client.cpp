@@ -106,9 +106,15 @@ Result<nlohmann::json> QmpClient::execute(const std::string& command,
     }
     if (reply.contains("return")) return reply["return"];
     if (reply.contains("error")) {
+      // Read defensively: a peer sending an odd shape must get an error, not an exception
+      // (json::value() throws on a non-object or a member of another type).
       const auto& err = reply["error"];
-      std::string cls = err.value("class", "GenericError");
-      std::string desc = err.value("desc", err.dump());
+      std::string cls = "GenericError";
+      std::string desc = err.dump();
+      if (err.is_object()) {
+        if (auto c = err.find("class"); c != err.end() && c->is_string()) cls = c->get<std::string>();
+        if (auto d = err.find("desc"); d != err.end() && d->is_string()) desc = d->get<std::string>();
+      }
       return make_error(Errc::protocol, "QEMU refused " + command + ": " + desc)
           .with("qmp_class", cls)
           .with("socket", path_);
