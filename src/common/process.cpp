@@ -305,7 +305,13 @@ Result<Child> spawn(const SpawnOptions& options) {
         .with("binary", plan.path);
   }
   child.pidfd_.reset(pidfd_open(pid));
-  if (!child.pidfd_) return errno_error("pidfd_open", errno);
+  if (!child.pidfd_) {
+    // Without a pidfd the child cannot be watched: do not leave it running unsupervised.
+    int err = errno;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return errno_error("pidfd_open", err).with("binary", plan.path);
+  }
   auto st = read_proc_stat(pid);
   child.record_ = ProcessRecord{pid, st ? st->start_time : 0, options.argv};
   return child;

@@ -1,3 +1,4 @@
+#include "common/testing/temp_dir.hpp"
 #include "common/process.hpp"
 
 #include <fcntl.h>
@@ -27,13 +28,8 @@ using namespace std::chrono_literals;
 
 class Process : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/seed-ut-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  seed::testing::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
 };
 
 SpawnOptions cmd(std::vector<std::string> argv) {

@@ -44,6 +44,12 @@ Result<UniqueFd> listen_unix(const std::string& path, int backlog) {
       return make_error(Errc::already_exists, "refusing to replace a non-socket file with a socket")
           .with("path", path);
     }
+    // Only a stale socket may go: one something still listens on belongs to a live process
+    // (another VM's VMM, a second seedd), and removing it would cut that process off.
+    if (connect_unix(path).ok()) {
+      return make_error(Errc::in_use, "socket " + path + " is in use by a running process")
+          .with("path", path);
+    }
     ::unlink(path.c_str());
   }
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -1,3 +1,4 @@
+#include "common/testing/temp_dir.hpp"
 #include "common/unix_socket.hpp"
 
 #include <fcntl.h>
@@ -21,12 +22,8 @@ using namespace std::chrono_literals;
 
 class UnixSocket : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/seed-ut-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  seed::testing::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
 
   // A path inside the temp dir that is exactly `size` bytes long.
   std::string path_of_size(size_t size) const {
@@ -34,7 +31,6 @@ class UnixSocket : public ::testing::Test {
     return p + std::string(size - p.size(), 's');
   }
 
-  std::string dir_;
 };
 
 TEST_F(UnixSocket, CheckPathAt107And108Bytes) {
@@ -151,6 +147,25 @@ TEST_F(UnixSocket, ConnectRetriesUntilTheServerAppears) {
   late.join();
   ASSERT_TRUE(server.ok()) << server.error().describe();
   ASSERT_TRUE(client.ok()) << client.error().describe();
+}
+
+}  // namespace
+}  // namespace seed
+
+namespace seed {
+namespace {
+
+TEST(UnixSocketLive, RefusesToReplaceASocketSomethingStillListensOn) {
+  seed::testing::TempDir tmp;
+  const std::string path = tmp.path() + "/live.sock";
+  auto first = listen_unix(path);
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  auto second = listen_unix(path);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, Errc::in_use);
+  EXPECT_NE(second.error().message.find(path), std::string::npos);
+  // The first listener still owns the path and still accepts.
+  EXPECT_TRUE(connect_unix(path).ok());
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include "common/testing/temp_dir.hpp"
 #include "seedd/config.hpp"
 
 #include <stdlib.h>
@@ -154,9 +155,8 @@ TEST(Config, SyntaxError) {
 }
 
 TEST(Config, LoadConfigFromFile) {
-  char tmpl[] = "/tmp/seed-ut-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  std::string dir = tmpl;
+  seed::testing::TempDir tmp;
+  const std::string& dir = tmp.path();
   std::string path = dir + "/seedd.json";
   ASSERT_TRUE(write_file_atomic(path, R"({"vmm": {"hypervisor": "qemu"}})").ok());
   auto good = load_config(path);
@@ -171,7 +171,6 @@ TEST(Config, LoadConfigFromFile) {
   EXPECT_EQ(missing.error().code, Errc::not_found);
   EXPECT_EQ(missing.error().get("stage"), "config");
   EXPECT_THAT(missing.error().message, Not(HasSubstr("seedd.json")));
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -213,7 +213,10 @@ Result<std::unique_ptr<RunningVm>> VmRunner::start(const VmSpec& spec) {
 Result<std::unique_ptr<RunningVm>> VmRunner::restore(const std::string& snapshot_dir) {
   std::string spec_file = snapshot_dir + "/spec.json";
   auto text = read_file(spec_file);
-  if (!text) return with_stage(std::move(text).error(), "prepare", "?");
+  if (!text) {
+    return std::move(text).error().with("stage", "prepare").with(
+        "hint", "not a snapshot directory written by seedd (spec.json is missing)");
+  }
   auto json = SEED_TRY(parse_json(*text, spec_file));
   auto spec = SEED_TRY(vm_spec_from_json(json, spec_file));
   return launch(spec, snapshot_dir);

@@ -1,3 +1,4 @@
+#include "common/testing/temp_dir.hpp"
 #include "vmm/vm_spec.hpp"
 
 #include <stdlib.h>
@@ -21,16 +22,14 @@ using json = nlohmann::json;
 
 class VmSpecTest : public ::testing::Test {
  protected:
+  seed::testing::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
   void SetUp() override {
-    char tmpl[] = "/tmp/seed-ut-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     ASSERT_TRUE(write_file_atomic(dir_ + "/vmlinuz", "kernel").ok());
     ASSERT_TRUE(write_file_atomic(dir_ + "/initrd", "initrd").ok());
     std::filesystem::create_directory(dir_ + "/store");
     std::filesystem::create_directory(dir_ + "/data");
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   VmSpec good() const {
     VmSpec s;
@@ -45,7 +44,6 @@ class VmSpecTest : public ::testing::Test {
     return s;
   }
 
-  std::string dir_;
 };
 
 Error failure(const VmSpec& spec) {

@@ -1,3 +1,4 @@
+#include "common/testing/temp_dir.hpp"
 #include "vmm/console/console_log.hpp"
 
 #include <fcntl.h>
@@ -26,13 +27,11 @@ using namespace std::chrono_literals;
 
 class ConsoleLog : public ::testing::Test {
  protected:
+  seed::testing::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
   void SetUp() override {
-    char tmpl[] = "/tmp/seed-ut-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     log_ = dir_ + "/console.log";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string content(const std::string& path) const {
     auto text = read_file(path);
@@ -44,7 +43,6 @@ class ConsoleLog : public ::testing::Test {
     return std::move(w).value();
   }
 
-  std::string dir_;
   std::string log_;
 };
 

@@ -1,3 +1,4 @@
+#include "common/testing/temp_dir.hpp"
 #include "vmm/qemu/qemu_args.hpp"
 
 #include <stdlib.h>
@@ -46,14 +47,12 @@ void expect_golden(const std::vector<std::string>& args, const std::string& name
   auto golden = read_file(path);
   ASSERT_TRUE(golden.ok()) << golden.error().describe();
   if (*golden == actual) return;
-  char tmpl[] = "/tmp/seed-ut-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  std::string actual_file = std::string(tmpl) + "/" + name;
+  seed::testing::TempDir tmp;
+  std::string actual_file = tmp.path() + "/" + name;
   ASSERT_TRUE(write_file_atomic(actual_file, actual).ok());
   SpawnOptions diff;
   diff.argv = {"diff", "-u", path, actual_file};
   auto d = run(diff);
-  std::filesystem::remove_all(tmpl);
   ADD_FAILURE() << "qemu_args() differs from " << path
                 << " (SEED_UPDATE_GOLDEN=1 rewrites it):\n"
                 << (d.ok() ? d->out : d.error().describe());

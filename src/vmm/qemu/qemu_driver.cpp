@@ -53,12 +53,9 @@ class QemuControl : public VmmControl {
     return map_status(status.value("status", ""));
   }
 
-  Status pause() override { return qmp_.execute("stop").ok() ? ok() : last_error("stop"); }
-  Status resume() override { return qmp_.execute("cont").ok() ? ok() : last_error("cont"); }
-  Status power_button() override {
-    auto r = qmp_.execute("system_powerdown");
-    return r ? ok() : Status(std::move(r).error());
-  }
+  Status pause() override { return command("stop"); }
+  Status resume() override { return command("cont"); }
+  Status power_button() override { return command("system_powerdown"); }
 
   Status snapshot(const std::string& dir) override {
     SEED_TRY(check_snapshot_path(dir));
@@ -100,8 +97,10 @@ class QemuControl : public VmmControl {
     }
     return ok();
   }
-  Status last_error(const char* command) {
-    return make_error(Errc::protocol, std::string("QMP ") + command + " failed");
+  // A command whose reply carries nothing but success; QEMU's own error is kept verbatim.
+  Status command(const char* name) {
+    auto r = qmp_.execute(name);
+    return r ? ok() : Status(std::move(r).error());
   }
 
   QmpClient qmp_;

@@ -1,3 +1,4 @@
+#include "common/testing/temp_dir.hpp"
 #include "vmm/qemu/qmp_client.hpp"
 
 #include <poll.h>
@@ -26,13 +27,8 @@ using namespace std::chrono_literals;
 
 class Qmp : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/seed-ut-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  seed::testing::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
 };
 
 // A QMP peer in a thread: accepts one connection and runs `script` on it, then holds the

@@ -39,17 +39,6 @@ std::string read_testdata(const std::string& relative_path,
   return text;
 }
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/seed-ch-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 std::string describe_json_diff(const json& expected, const json& actual) {
   std::string out;
   for (const auto& op : json::diff(expected, actual)) {

@@ -1,6 +1,8 @@
 // Small helpers shared by the Cloud Hypervisor driver tests.
 #pragma once
 
+#include "common/testing/temp_dir.hpp"
+
 #include <map>
 #include <string>
 
@@ -19,19 +21,7 @@ std::string testdata_dir();
 std::string read_testdata(const std::string& relative_path,
                           const std::map<std::string, std::string>& vars = {});
 
-// A fresh directory under /tmp (short, so Unix socket paths inside it fit), removed with
-// everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using seed::testing::TempDir;  // short /tmp path, so Unix socket paths inside it fit
 
 // "at /memory/shared: expected true, got false" lines, one per difference; empty when equal.
 std::string describe_json_diff(const nlohmann::json& expected, const nlohmann::json& actual);
