@@ -16,6 +16,7 @@
 #include "common/process.hpp"
 #include "vmm/agent_client.hpp"
 #include "vmm/qemu/qemu_args.hpp"
+#include "vmm/qemu/tsc_rate.hpp"
 #include "vmm/qemu/qemu_driver.hpp"
 #include "vmm/vm_runner.hpp"
 
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
   settings.console_logger_binary = logger;
   VmRunner runner(driver, settings);
 
+  const unsigned tsc_khz = qemu::host_tsc_khz();  // the driver measured it once too
   std::vector<double> layer, by_hand, restore;
   for (int i = 0; i < runs; ++i) {
     // Through the VM layer.
@@ -96,7 +98,7 @@ int main(int argc, char** argv) {
     // The same QEMU by hand: no QMP, no -S, serial straight into a file.
     std::string serial = root + "/serial-" + std::to_string(i) + ".log";
     VmPaths paths = VmPaths::for_vm(root + "/hand", root + "/hand", "bench");
-    auto args = qemu::qemu_args(guest(guest_dir, "bench"), paths, {"qemu-system-x86_64", qemu::Accel::tcg, 3, 4, false, qemu::host_tsc_khz()});
+    auto args = qemu::qemu_args(guest(guest_dir, "bench"), paths, {"qemu-system-x86_64", qemu::Accel::tcg, 3, 4, false, tsc_khz});
     std::vector<std::string> plain;
     for (size_t a = 0; a < args.size(); ++a) {
       const std::string& arg = args[a];

@@ -91,6 +91,7 @@ Status validate(const VmSpec& spec) {
           .with("share", share.tag);
     }
   }
+  std::set<std::string> taps, macs;
   for (const auto& net : spec.nets) {
     if (net.tap.empty() || net.tap.size() > 15) {
       return fail(Errc::invalid_argument, "tap name '" + net.tap + "' must be 1-15 characters");
@@ -104,6 +105,20 @@ Status validate(const VmSpec& spec) {
       }
     }
     if (!valid_mac(net.mac)) return fail(Errc::invalid_argument, "bad MAC address '" + net.mac + "'");
+    // Bit 0 of the first octet marks a group address: no NIC may own one.
+    if (std::stoi(net.mac.substr(0, 2), nullptr, 16) & 1) {
+      return fail(Errc::invalid_argument,
+                  "MAC address '" + net.mac + "' is a multicast address; use a unicast one (first octet even)");
+    }
+    if (!taps.insert(net.tap).second) {
+      return fail(Errc::invalid_argument, "tap '" + net.tap + "' is attached twice; give each interface its own tap");
+    }
+    // MACs compare case-insensitively: "52:54:00:AB:..." and "52:54:00:ab:..." are one address.
+    std::string mac = net.mac;
+    for (char& c : mac) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!macs.insert(mac).second) {
+      return fail(Errc::invalid_argument, "MAC address '" + net.mac + "' is used by two interfaces");
+    }
   }
   return ok();
 }

@@ -175,6 +175,33 @@ TEST_F(VmSpecTest, Macs) {
   }
 }
 
+TEST_F(VmSpecTest, MulticastMacRefused) {
+  VmSpec s = good();
+  s.nets[0].mac = "53:54:00:12:34:56";  // bit 0 of the first octet: a group address
+  Error e = failure(s);
+  EXPECT_EQ(e.code, Errc::invalid_argument);
+  EXPECT_THAT(e.message, HasSubstr("multicast"));
+  s.nets[0].mac = "02:00:00:00:00:01";  // locally administered unicast is fine
+  EXPECT_TRUE(validate(s).ok());
+}
+
+TEST_F(VmSpecTest, DuplicateTapsAndMacsRefused) {
+  VmSpec s = good();
+  s.nets.push_back({s.nets[0].tap, "52:54:00:00:00:99"});
+  Error e = failure(s);
+  EXPECT_THAT(e.message, HasSubstr("attached twice"));
+  EXPECT_EQ(e.get("stage"), "prepare");
+  s.nets[1] = {"tap-other", s.nets[0].mac};
+  EXPECT_THAT(failure(s).message, HasSubstr("used by two interfaces"));
+  // The same address spelled in another case is the same address.
+  std::string upper = s.nets[0].mac;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  s.nets[1].mac = upper;
+  EXPECT_THAT(failure(s).message, HasSubstr("used by two interfaces"));
+  s.nets[1].mac = "52:54:00:00:00:99";
+  EXPECT_TRUE(validate(s).ok());
+}
+
 TEST_F(VmSpecTest, TapNames) {
   VmSpec s = good();
   s.nets[0].tap = std::string(15, 't');

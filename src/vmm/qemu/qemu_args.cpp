@@ -1,20 +1,6 @@
 #include "vmm/qemu/qemu_args.hpp"
 
-#include <cstdlib>
-
-#include "common/fd.hpp"
-
 namespace seed::vmm::qemu {
-
-unsigned host_tsc_khz() {
-  auto cpuinfo = read_file("/proc/cpuinfo");
-  if (!cpuinfo) return 0;
-  auto at = cpuinfo->find("cpu MHz");
-  if (at == std::string::npos) return 0;
-  auto colon = cpuinfo->find(':', at);
-  if (colon == std::string::npos) return 0;
-  return static_cast<unsigned>(std::strtod(cpuinfo->c_str() + colon + 1, nullptr) * 1000.0);
-}
 
 bool uses_q35(const VmSpec& spec) { return !spec.tpm_socket.empty(); }
 

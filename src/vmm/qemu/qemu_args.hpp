@@ -24,9 +24,6 @@ struct QemuArgsInput {
   unsigned tsc_khz = 0;
 };
 
-// The host's TSC rate in kHz from /proc/cpuinfo ("cpu MHz"), or 0 when unknown.
-unsigned host_tsc_khz();
-
 // microvm is the lean machine; it has no TPM interface, so a VM with a TPM uses q35.
 bool uses_q35(const VmSpec& spec);
 

@@ -6,6 +6,7 @@
 #include "common/reverter.hpp"
 #include "common/unix_socket.hpp"
 #include "vmm/qemu/qmp_client.hpp"
+#include "vmm/qemu/tsc_rate.hpp"
 
 namespace seed::vmm::qemu {
 namespace {
@@ -126,7 +127,7 @@ Status check_snapshot_path(const std::string& path) {
 }
 
 QemuDriver::QemuDriver(std::string binary, Accel accel)
-    : binary_(std::move(binary)), accel_(accel) {
+    : binary_(std::move(binary)), accel_(accel), tsc_khz_(accel == Accel::tcg ? host_tsc_khz() : 0) {
   info_.name = "qemu";
   info_.snapshot = true;
   info_.tpm = true;
@@ -142,7 +143,7 @@ Result<LaunchedVmm> QemuDriver::launch(const VmSpec& spec, const VmPaths& paths,
   revert.add([p = paths.agent_socket()] { ::unlink(p.c_str()); });
 
   SpawnOptions options;
-  QemuArgsInput input{binary_, accel_, 3, 4, restore_from.has_value(), host_tsc_khz()};
+  QemuArgsInput input{binary_, accel_, 3, 4, restore_from.has_value(), tsc_khz_};
   options.argv = qemu_args(spec, paths, input);
   options.fds = {{control.get(), 3}, {agent.get(), 4}};
   options.stdout_mode = Output::file;
