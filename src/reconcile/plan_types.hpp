@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace seed::reconcile {
@@ -97,6 +98,7 @@ struct Plan {
 };
 
 std::string to_string(ActionKind kind);
+std::optional<ActionKind> action_kind_from_string(std::string_view name);
 std::string describe(const Action& action);
 
 }  // namespace seed::reconcile

@@ -149,28 +149,4 @@ class Planner {
 
 Plan plan(const PlanInput& input) { return Planner(input).run(); }
 
-std::string to_string(ActionKind kind) {
-  switch (kind) {
-    case ActionKind::ensure_tap: return "ensure_tap";
-    case ActionKind::create_volume: return "create_volume";
-    case ActionKind::grow_volume: return "grow_volume";
-    case ActionKind::start_tpm: return "start_tpm";
-    case ActionKind::start_vm: return "start_vm";
-    case ActionKind::await_healthy: return "await_healthy";
-    case ActionKind::route: return "route";
-    case ActionKind::unroute: return "unroute";
-    case ActionKind::stop_vm: return "stop_vm";
-    case ActionKind::stop_tpm: return "stop_tpm";
-    case ActionKind::remove_tap: return "remove_tap";
-  }
-  return "?";
-}
-
-std::string describe(const Action& a) {
-  std::string out = to_string(a.kind) + " " + a.id.str();
-  if (!a.generation.empty()) out += " " + a.generation;
-  if (!a.volume.empty()) out += " " + a.volume + "=" + std::to_string(a.size);
-  return out;
-}
-
 }  // namespace seed::reconcile

@@ -1,0 +1,92 @@
+// The node's durable state (SQLite, WAL): planted sources, per-source and per-instance
+// failures, the action journal, and the quarantine list. Everything here must survive a
+// kill -9 of seedd at any instant; everything else (what runs) is observed afresh.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "reconcile/flake_source.hpp"
+#include "reconcile/plan_types.hpp"
+#include "reconcile/sqlite.hpp"
+
+namespace seed::reconcile {
+
+struct SourceRecord {
+  std::string canonical;
+  std::string ns;
+  std::string nix_ref;
+  std::string planted_by;  // the planting key's fingerprint, or "seedctl"
+  int64_t planted_at = 0;  // unix seconds
+};
+
+// A failure kept for `status`: which stage, nix's or the VMM's own message, when.
+struct Failure {
+  std::string stage;  // eval, build, boot, runtime, storage, quarantine
+  std::string message;
+  int64_t at = 0;
+};
+
+enum class JournalState { started, done, failed, reverted };
+
+struct JournalEntry {
+  int64_t id = 0;
+  int64_t plan = 0;  // actions of one plan share this number
+  Action action;
+  JournalState state = JournalState::started;
+  std::string error;
+};
+
+struct QuarantineEntry {
+  std::string toplevel;
+  std::string instance;  // "<name>.<namespace>"
+  std::string reason;
+  int64_t until = 0;     // unix seconds
+};
+
+class StateStore {
+ public:
+  static Result<std::unique_ptr<StateStore>> open(const std::string& path);
+
+  // Sources. Planting the same canonical URI twice is idempotent; another URI whose namespace
+  // is already taken is Errc::conflict (a 60-bit hash collision: never merge two sources).
+  Status plant(const FlakeSource& source, const std::string& planted_by, int64_t now);
+  Status unplant(const std::string& canonical);  // Errc::not_found when not planted
+  Result<std::vector<SourceRecord>> sources();
+  Result<std::optional<SourceRecord>> source_by_namespace(const std::string& ns);
+
+  // Failures: one per source (eval/build of the whole flake) and one per instance.
+  Status set_failure(const std::string& scope, const Failure& failure);  // scope: canonical or instance id
+  Status clear_failure(const std::string& scope);
+  Result<std::optional<Failure>> failure(const std::string& scope);
+
+  // Journal: an action is written before it runs and marked after, so a restarted seedd knows
+  // which action was cut off (state `started`) and re-checks it before planning again.
+  Result<int64_t> next_plan_number();
+  Result<int64_t> journal_begin(int64_t plan, const Action& action, int64_t now);
+  Status journal_end(int64_t entry, JournalState state, const std::string& error, int64_t now);
+  Result<std::vector<JournalEntry>> unfinished();
+  Result<std::vector<JournalEntry>> journal_of_plan(int64_t plan);
+  // Keeps the newest `keep` entries: the journal is for recovery and recent history.
+  Status prune_journal(int64_t keep);
+
+  // Quarantine: a toplevel that failed its health check is not deployed again until `until`.
+  Status quarantine(const QuarantineEntry& entry);
+  Result<std::vector<QuarantineEntry>> quarantine_list(int64_t now);  // only entries still in force
+  Result<std::set<std::string>> quarantined_toplevels(int64_t now);
+  Result<int> clear_quarantine(const std::optional<std::string>& toplevel);  // number cleared
+
+ private:
+  explicit StateStore(std::unique_ptr<sql::Database> db) : db_(std::move(db)) {}
+  Status migrate();
+  std::unique_ptr<sql::Database> db_;
+};
+
+std::string to_string(JournalState state);
+
+}  // namespace seed::reconcile

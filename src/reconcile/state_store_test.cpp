@@ -1,0 +1,183 @@
+#include "reconcile/state_store.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fd.hpp"
+#include "common/testing/temp_dir.hpp"
+
+namespace seed::reconcile {
+namespace {
+
+using ::testing::HasSubstr;
+using seed::testing::TempDir;
+
+class StateStoreTest : public ::testing::Test {
+ protected:
+  std::string db_path() const { return tmp_.path() + "/state.db"; }
+  std::unique_ptr<StateStore> open() {
+    auto s = StateStore::open(db_path());
+    EXPECT_TRUE(s) << (s ? "" : s.error().describe());
+    return s ? std::move(*s) : nullptr;
+  }
+  FlakeSource source(const std::string& uri) { return *parse_flake_source(uri, "/srv/silo"); }
+  TempDir tmp_;
+};
+
+TEST_F(StateStoreTest, PlantIsIdempotentAndSurvivesReopen) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->plant(source("silo:app"), "SHA256:key", 100));
+    ASSERT_TRUE(s->plant(source("silo:app"), "SHA256:other", 200));  // again: unchanged
+    ASSERT_TRUE(s->plant(source("github:a/b"), "seedctl", 300));
+  }
+  auto s = open();
+  auto all = s->sources();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[1].canonical, "silo:app");
+  EXPECT_EQ((*all)[1].planted_by, "SHA256:key");
+  EXPECT_EQ((*all)[1].planted_at, 100);
+  EXPECT_EQ((*all)[1].nix_ref, "git+file:///srv/silo/app.git");
+  auto by_ns = s->source_by_namespace(source("github:a/b").ns);
+  ASSERT_TRUE(by_ns && by_ns->has_value());
+  EXPECT_EQ((*by_ns)->canonical, "github:a/b");
+}
+
+TEST_F(StateStoreTest, TwoSourcesNeverShareANamespace) {
+  auto s = open();
+  FlakeSource a = source("silo:app");
+  ASSERT_TRUE(s->plant(a, "k", 1));
+  FlakeSource collision = source("silo:other");
+  collision.ns = a.ns;  // what a 60-bit hash collision would look like
+  auto st = s->plant(collision, "k", 2);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::conflict);
+  EXPECT_THAT(st.error().message, HasSubstr("already belongs to silo:app"));
+  EXPECT_EQ(s->sources()->size(), 1u);
+}
+
+TEST_F(StateStoreTest, Unplant) {
+  auto s = open();
+  ASSERT_TRUE(s->plant(source("silo:app"), "k", 1));
+  ASSERT_TRUE(s->unplant("silo:app"));
+  EXPECT_TRUE(s->sources()->empty());
+  auto again = s->unplant("silo:app");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Errc::not_found);
+}
+
+TEST_F(StateStoreTest, FailuresAreKeptPerScopeUntilCleared) {
+  auto s = open();
+  ASSERT_TRUE(s->set_failure("silo:app", {"eval", "error: attribute 'seeds' missing", 5}));
+  ASSERT_TRUE(s->set_failure("silo:app", {"build", "builder failed with exit code 1", 6}));
+  ASSERT_TRUE(s->set_failure("web.s-x", {"boot", "kernel not found", 7}));
+  auto f = s->failure("silo:app");
+  ASSERT_TRUE(f && f->has_value());
+  EXPECT_EQ((*f)->stage, "build");
+  EXPECT_EQ((*f)->at, 6);
+  ASSERT_TRUE(s->clear_failure("silo:app"));
+  EXPECT_FALSE(s->failure("silo:app")->has_value());
+  EXPECT_TRUE(s->failure("web.s-x")->has_value());
+}
+
+TEST_F(StateStoreTest, JournalRoundTripsActions) {
+  auto s = open();
+  int64_t plan = *s->next_plan_number();
+  EXPECT_EQ(*s->next_plan_number(), plan + 1);
+  Action a{ActionKind::create_volume, {"s-abc", "web"}, "", "data", 1 << 30};
+  Action b{ActionKind::start_vm, {"s-abc", "web"}, "g1", "", 0};
+  auto ea = s->journal_begin(plan, a, 10);
+  auto eb = s->journal_begin(plan, b, 11);
+  ASSERT_TRUE(ea && eb);
+  ASSERT_TRUE(s->journal_end(*ea, JournalState::done, "", 12));
+  auto open_entries = s->unfinished();
+  ASSERT_TRUE(open_entries);
+  ASSERT_EQ(open_entries->size(), 1u);
+  EXPECT_EQ((*open_entries)[0].action, b);
+  ASSERT_TRUE(s->journal_end(*eb, JournalState::failed, "VMM exited", 13));
+  auto all = s->journal_of_plan(plan);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].action, a);
+  EXPECT_EQ((*all)[1].state, JournalState::failed);
+  EXPECT_EQ((*all)[1].error, "VMM exited");
+  EXPECT_EQ(s->journal_end(999, JournalState::done, "", 1).error().code, Errc::not_found);
+}
+
+TEST_F(StateStoreTest, AnActionCutOffByKill9IsFoundAfterRestart) {
+  // A real kill -9 between journal_begin and journal_end, in another process.
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto s = StateStore::open(db_path());
+    if (!s) ::_exit(2);
+    auto plan = (*s)->next_plan_number();
+    if (!plan) ::_exit(3);
+    if (!(*s)->journal_begin(*plan, {ActionKind::start_vm, {"s-abc", "web"}, "g7", "", 0}, 1)) ::_exit(4);
+    ::raise(SIGKILL);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  auto s = open();
+  auto cut = s->unfinished();
+  ASSERT_TRUE(cut);
+  ASSERT_EQ(cut->size(), 1u);
+  EXPECT_EQ((*cut)[0].action.kind, ActionKind::start_vm);
+  EXPECT_EQ((*cut)[0].action.generation, "g7");
+  EXPECT_EQ((*cut)[0].state, JournalState::started);
+}
+
+TEST_F(StateStoreTest, PruneKeepsRecentAndUnfinishedEntries) {
+  auto s = open();
+  Action a{ActionKind::route, {"s-abc", "web"}, "g1", "", 0};
+  int64_t first = *s->journal_begin(1, a, 1);  // never finished: must survive pruning
+  for (int i = 0; i < 20; ++i) {
+    int64_t e = *s->journal_begin(1, a, 1);
+    ASSERT_TRUE(s->journal_end(e, JournalState::done, "", 2));
+  }
+  ASSERT_TRUE(s->prune_journal(5));
+  auto all = s->journal_of_plan(1);
+  ASSERT_EQ(all->size(), 6u);
+  EXPECT_EQ((*all)[0].id, first);
+}
+
+TEST_F(StateStoreTest, QuarantineExpiresAndCanBeCleared) {
+  auto s = open();
+  ASSERT_TRUE(s->quarantine({"/nix/store/a-top", "web.s-x", "not healthy within 60 s", 1000}));
+  ASSERT_TRUE(s->quarantine({"/nix/store/b-top", "api.s-x", "not healthy within 60 s", 5000}));
+  EXPECT_EQ(*s->quarantined_toplevels(999), (std::set<std::string>{"/nix/store/a-top", "/nix/store/b-top"}));
+  EXPECT_EQ(*s->quarantined_toplevels(1000), (std::set<std::string>{"/nix/store/b-top"}));
+  EXPECT_EQ(*s->clear_quarantine(std::string("/nix/store/b-top")), 1);
+  EXPECT_TRUE(s->quarantined_toplevels(0)->count("/nix/store/a-top"));
+  EXPECT_EQ(*s->clear_quarantine(std::nullopt), 1);
+  EXPECT_TRUE(s->quarantined_toplevels(0)->empty());
+}
+
+TEST_F(StateStoreTest, NewerSchemaIsRefusedNotMisread) {
+  { auto s = open(); }
+  {
+    auto db = sql::Database::open(db_path());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->exec("PRAGMA user_version = 99"));
+  }
+  auto s = StateStore::open(db_path());
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::conflict);
+  EXPECT_THAT(s.error().message, HasSubstr("newer than this seedd"));
+}
+
+TEST_F(StateStoreTest, GarbageFileIsAClearErrorAndIsLeftAlone) {
+  const std::string garbage(4096, 'x');
+  ASSERT_TRUE(write_file_atomic(db_path(), garbage));
+  auto s = StateStore::open(db_path());
+  ASSERT_FALSE(s);
+  EXPECT_THAT(s.error().describe(), HasSubstr("state"));
+  EXPECT_EQ(*read_file(db_path()), garbage);  // nothing overwritten
+}
+
+}  // namespace
+}  // namespace seed::reconcile
