@@ -1,6 +1,7 @@
 #include "common/process.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +55,11 @@ struct ChildPlan {
   bool new_session = true;
   bool kill_with_parent = false;
   std::vector<const char*> readonly_paths;
+  bool limit_as = false;
+  rlimit as_limit{};
+  bool set_gid = false, set_uid = false;
+  gid_t gid = 0;
+  uid_t uid = 0;
   int error_pipe = -1;
 };
 
@@ -119,6 +126,10 @@ struct ChildPlan {
     from = static_cast<unsigned>(t) + 1;
   }
   ::syscall(SYS_close_range, from, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (plan.limit_as && ::setrlimit(RLIMIT_AS, &plan.as_limit) != 0) child_fail(error_pipe, errno);
+  // Group before user: once the uid is dropped, changing groups is no longer allowed.
+  if (plan.set_gid && (::setgroups(0, nullptr) != 0 || ::setgid(plan.gid) != 0)) child_fail(error_pipe, errno);
+  if (plan.set_uid && ::setuid(plan.uid) != 0) child_fail(error_pipe, errno);
   if (plan.cwd != nullptr && ::chdir(plan.cwd) != 0) child_fail(error_pipe, errno);
   ::execve(plan.path.c_str(), plan.argv.data(), plan.envp.data());
   child_fail(error_pipe, errno);
@@ -264,6 +275,18 @@ Result<Child> spawn(const SpawnOptions& options) {
   plan.new_session = options.new_session;
   plan.kill_with_parent = options.kill_with_parent;
   for (const auto& p : options.readonly_paths) plan.readonly_paths.push_back(p.c_str());
+  if (options.address_space_limit) {
+    plan.limit_as = true;
+    plan.as_limit.rlim_cur = plan.as_limit.rlim_max = static_cast<rlim_t>(*options.address_space_limit);
+  }
+  if (options.gid) {
+    plan.set_gid = true;
+    plan.gid = *options.gid;
+  }
+  if (options.uid) {
+    plan.set_uid = true;
+    plan.uid = *options.uid;
+  }
 
   Child child;
   UniqueFd stdin_child;

@@ -48,6 +48,13 @@ struct SpawnOptions {
   // Paths made read-only for the child: it runs in a private mount namespace in which each is
   // bind-mounted onto itself read-only (virtiofsd has no read-only switch of its own).
   std::vector<std::string> readonly_paths;
+  // Resource caps set in the child before exec (nullopt: inherited). RLIMIT_AS bounds what an
+  // untrusted evaluation (a tenant's nix expression) may allocate.
+  std::optional<uint64_t> address_space_limit;
+  // Drop to this uid/gid (supplementary groups cleared) before exec: nix evaluations of tenant
+  // flakes run unprivileged.
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
 };
 
 struct ProcessRecord {

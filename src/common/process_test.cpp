@@ -309,6 +309,30 @@ TEST_F(Process, ReadonlyPathsOnlyForTheChild) {
   EXPECT_TRUE(write_file_atomic(shared + "/parent", "x").ok());
 }
 
+TEST_F(Process, RunsAsAnotherUserWithoutSupplementaryGroups) {
+  ASSERT_EQ(::geteuid(), 0u) << "this test needs root (setuid)";
+  auto opts = sh("id -u; id -g; id -G");
+  opts.uid = 65534;
+  opts.gid = 65534;
+  auto r = run(opts);
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->out, "65534\n65534\n65534\n") << r->err;
+}
+
+TEST_F(Process, AddressSpaceLimitStopsAGreedyChild) {
+  // 512 MiB in one allocation cannot fit under a 160 MiB cap; the same child runs fine without it.
+  auto opts = sh("exec python3 -c 'b = bytearray(1 << 29); print(len(b))'");
+  opts.address_space_limit = 160ull << 20;
+  auto capped = run(opts);
+  ASSERT_TRUE(capped.ok()) << capped.error().describe();
+  EXPECT_FALSE(capped->status.success());
+  EXPECT_THAT(capped->err, HasSubstr("MemoryError"));
+  opts.address_space_limit.reset();
+  auto free_run = run(opts);
+  ASSERT_TRUE(free_run.ok());
+  EXPECT_TRUE(free_run->status.success()) << free_run->err;
+}
+
 TEST_F(Process, ProcessRecordJsonRoundTrip) {
   ProcessRecord rec{4242, 123456789012ULL, {"qemu-system-x86_64", "-name", "web vm"}};
   nlohmann::json j = rec;
