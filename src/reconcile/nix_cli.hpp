@@ -1,0 +1,54 @@
+// Evaluating and building tenant flakes with the `nix` command line.
+//
+// One `nix eval --json <flake>#seeds --apply 'builtins.mapAttrs (n: s: s.meta)'` collects every
+// instance's meta; `nix build --no-link --json <flake>#seeds.<name>.toplevel` builds each
+// closure. Tenant flakes are untrusted: evaluation is pure (flakes always are), the flake's own
+// nixConfig is never accepted, the address space is capped, a deadline kills the whole process
+// group, and where the host runs a nix daemon the client runs as an unprivileged user.
+// Failures are Errc::process_failed (or timeout) with stage `eval` or `build` and nix's own
+// message, first error line in the message and the whole (bounded) stderr in the context.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace seed::reconcile {
+
+struct NixSettings {
+  std::string binary = "nix";
+  std::chrono::seconds eval_timeout{300};
+  std::chrono::seconds build_timeout{3600};
+  uint64_t eval_memory_bytes = 4ull << 30;
+  // Unprivileged client: set both on hosts with a nix daemon (NIX_REMOTE=daemon in env).
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::vector<std::string> env;  // extra KEY=VALUE for nix (NIX_REMOTE, HOME, NIX_CONFIG, ...)
+};
+
+class NixCli {
+ public:
+  explicit NixCli(NixSettings settings) : settings_(std::move(settings)) {}
+
+  // The `seeds` attribute of the flake, mapped to each instance's meta (not yet validated).
+  Result<nlohmann::json> eval_metas(const std::string& flake_ref) const;
+  // The toplevel store path of one instance. `instance` must be a DNS label.
+  Result<std::string> build_toplevel(const std::string& flake_ref, const std::string& instance) const;
+
+ private:
+  Result<std::string> run_nix(std::vector<std::string> args, const char* stage, const std::string& flake_ref,
+                              std::chrono::seconds timeout, bool cap_memory) const;
+  NixSettings settings_;
+};
+
+// The first "error: ..." line of nix's stderr without colour codes, or its last line.
+std::string nix_error_summary(const std::string& stderr_text);
+
+}  // namespace seed::reconcile

@@ -1,0 +1,161 @@
+// NixCli against real nix (Debian's nix-bin) on small flakes that need no nixpkgs: a git flake
+// in a temp dir whose toplevel is built in the nix sandbox by busybox.
+#include "reconcile/nix_cli.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/fd.hpp"
+#include "common/process.hpp"
+#include "common/testing/temp_dir.hpp"
+
+namespace seed::reconcile {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using seed::testing::TempDir;
+
+constexpr const char* kFlake = R"nix({
+  outputs = { self }: let
+    busybox = "${./bin}/busybox";
+    top = name: script: derivation {
+      inherit name;
+      system = "x86_64-linux";
+      builder = busybox;
+      args = [ "sh" "-c" script ];
+    };
+  in {
+    seeds.web = {
+      meta = { name = "web"; schema = 1; size = "xs"; };
+      toplevel = top "web-toplevel" "mkdir $out && echo kernel > $out/kernel";
+    };
+    seeds.broken = {
+      meta = { name = "broken"; schema = 1; };
+      toplevel = top "broken-toplevel" "echo compiling; echo 'cc: fatal error: no input files' >&2; exit 1";
+    };
+  };
+})nix";
+
+class NixCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(find_executable("nix")) << "nix is not installed: scripts/install-deps installs nix-bin";
+    dir_ = tmp_.path() + "/flake";
+    fs::create_directories(dir_ + "/bin");
+    fs::copy_file("/bin/busybox", dir_ + "/bin/busybox");
+    settings_.env = {"NIX_CONFIG=build-users-group =\nsubstituters =\nsandbox = true\n", "HOME=" + tmp_.path()};
+  }
+  void write_flake(const std::string& text) {
+    ASSERT_TRUE(write_file_atomic(dir_ + "/flake.nix", text));
+    // nix sees only what git tracks.
+    for (auto argv : {std::vector<std::string>{"git", "init", "-q"}, {"git", "add", "-A"}}) {
+      SpawnOptions o;
+      o.argv = argv;
+      o.cwd = dir_;
+      ASSERT_TRUE(run_checked(o));
+    }
+  }
+  std::string ref() const { return "git+file://" + dir_; }
+  TempDir tmp_;
+  std::string dir_;
+  NixSettings settings_;
+};
+
+TEST_F(NixCliTest, EvalCollectsEveryInstancesMetaInOneCall) {
+  write_flake(kFlake);
+  auto metas = NixCli(settings_).eval_metas(ref());
+  ASSERT_TRUE(metas) << metas.error().describe();
+  EXPECT_EQ((*metas)["web"]["size"], "xs");
+  EXPECT_EQ((*metas)["broken"]["name"], "broken");
+  EXPECT_EQ(metas->size(), 2u);
+}
+
+TEST_F(NixCliTest, BuildGivesTheToplevelStorePath) {
+  write_flake(kFlake);
+  auto top = NixCli(settings_).build_toplevel(ref(), "web");
+  ASSERT_TRUE(top) << top.error().describe();
+  EXPECT_THAT(*top, StartsWith("/nix/store/"));
+  EXPECT_THAT(*top, ::testing::EndsWith("-web-toplevel"));
+  EXPECT_EQ(*read_file(*top + "/kernel"), "kernel\n");
+}
+
+TEST_F(NixCliTest, BuildFailureIsStageBuildWithTheBuildersOwnMessage) {
+  write_flake(kFlake);
+  auto top = NixCli(settings_).build_toplevel(ref(), "broken");
+  ASSERT_FALSE(top);
+  const Error& e = top.error();
+  EXPECT_EQ(e.code, Errc::process_failed);
+  EXPECT_EQ(e.get("stage"), "build");
+  EXPECT_THAT(e.message, HasSubstr("nix build of " + ref() + " failed: error: builder for"));
+  EXPECT_THAT(std::string(*e.get("stderr")), HasSubstr("cc: fatal error: no input files"));
+}
+
+TEST_F(NixCliTest, EvalErrorIsStageEvalWithNixsMessage) {
+  write_flake(R"nix({ outputs = { self }: { seeds.web = { meta = throw "seed.size: \"huge\" is not one of xs s m l xl"; }; }; })nix");
+  auto metas = NixCli(settings_).eval_metas(ref());
+  ASSERT_FALSE(metas);
+  EXPECT_EQ(metas.error().get("stage"), "eval");
+  EXPECT_THAT(metas.error().message, HasSubstr("seed.size: \"huge\" is not one of xs s m l xl"));
+}
+
+TEST_F(NixCliTest, FlakeWithoutSeedsSaysSo) {
+  write_flake(R"nix({ outputs = { self }: { packages = {}; }; })nix");
+  auto metas = NixCli(settings_).eval_metas(ref());
+  ASSERT_FALSE(metas);
+  EXPECT_EQ(metas.error().get("stage"), "eval");
+  EXPECT_THAT(metas.error().message, HasSubstr("seeds"));
+}
+
+TEST_F(NixCliTest, UnknownUriIsStageEval) {
+  auto metas = NixCli(settings_).eval_metas("git+file://" + tmp_.path() + "/does-not-exist");
+  ASSERT_FALSE(metas);
+  EXPECT_EQ(metas.error().get("stage"), "eval");
+  EXPECT_THAT(metas.error().message, HasSubstr("does-not-exist"));
+}
+
+TEST_F(NixCliTest, RunawayEvaluationHitsTheMemoryCap) {
+  write_flake(R"nix({ outputs = { self }: { seeds.web = { meta = builtins.length (builtins.genList (x: [x x x]) 100000000); }; }; })nix");
+  settings_.eval_memory_bytes = 512ull << 20;
+  auto started = std::chrono::steady_clock::now();
+  auto metas = NixCli(settings_).eval_metas(ref());
+  ASSERT_FALSE(metas);
+  EXPECT_EQ(metas.error().get("stage"), "eval");
+  EXPECT_THAT(metas.error().message, HasSubstr("out of memory"));
+  // Uncapped, this evaluation runs for tens of seconds and then succeeds.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 30s) << "the cap did not stop it";
+}
+
+TEST_F(NixCliTest, RunawayEvaluationHitsTheDeadline) {
+  // 2^60 additions, recursion only 60 deep and no memory to speak of: only the deadline ends it.
+  write_flake(R"nix({ outputs = { self }: { seeds.web = { meta = let f = n: if n == 0 then 1 else f (n - 1) + f (n - 1); in f 60; }; }; })nix");
+  settings_.eval_timeout = 2s;
+  auto started = std::chrono::steady_clock::now();
+  auto metas = NixCli(settings_).eval_metas(ref());
+  ASSERT_FALSE(metas);
+  EXPECT_EQ(metas.error().code, Errc::timeout) << metas.error().describe();
+  EXPECT_EQ(metas.error().get("stage"), "eval");
+  EXPECT_THAT(metas.error().message, HasSubstr("did not finish within 2 s"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
+}
+
+TEST_F(NixCliTest, InstanceNameIsCheckedBeforeItReachesTheAttributePath) {
+  write_flake(kFlake);
+  auto top = NixCli(settings_).build_toplevel(ref(), "web.toplevel.drvPath");
+  ASSERT_FALSE(top);
+  EXPECT_EQ(top.error().code, Errc::invalid_argument);
+}
+
+TEST(NixErrorSummary, FirstErrorLineWithoutColour) {
+  EXPECT_EQ(nix_error_summary("warning: Git tree is dirty\n\x1b[31;1merror:\x1b[0m attribute 'seeds' missing\n  at x\n"),
+            "error: attribute 'seeds' missing");
+  EXPECT_EQ(nix_error_summary("error:\n       … while evaluating\n"), "error: … while evaluating");
+  EXPECT_EQ(nix_error_summary("something\nlast words\n"), "last words");
+}
+
+}  // namespace
+}  // namespace seed::reconcile
