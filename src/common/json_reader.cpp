@@ -156,6 +156,11 @@ void JsonReader::check_unknown_keys() {
   for (auto& child : children_) child->check_unknown_keys();
 }
 
+std::vector<std::string> JsonReader::finish_problems() {
+  check_unknown_keys();
+  return *problems_;
+}
+
 Status JsonReader::finish() {
   check_unknown_keys();
   if (problems_->empty()) return ok();

@@ -41,6 +41,9 @@ class JsonReader {
 
   // Fails on unknown keys (here and in nested readers) and on every recorded problem.
   Status finish();
+  // The same checks, returning the problems ("path: what") for a caller that gathers them
+  // from several readers into one message.
+  std::vector<std::string> finish_problems();
 
   std::string path_of(const std::string& key) const;
 
