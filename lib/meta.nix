@@ -375,7 +375,6 @@ let
           value = {
             inherit (e) port protocol;
             transports = transportsOf.${e.protocol};
-            acme = elem e.protocol acmeProtocols;
           };
         }) enabled);
       storage = mapAttrs (n: v:
