@@ -1,0 +1,144 @@
+# What a running instance gets from the node at boot, read from the `seed` share
+# (/run/seed/host, docs/guest-contract.md): the environment file, the network, the agent on the
+# virtio console, and the seed-shoot command.
+{ config, lib, pkgs, ... }:
+let
+  inherit (lib) mkIf;
+  cfg = config.seed;
+  host = "/run/seed/host";
+
+  # Early units: before sysinit.target, so every ordinary service (EnvironmentFile=/run/seed/env)
+  # starts after them.
+  early = {
+    wantedBy = [ "sysinit.target" ];
+    before = [ "sysinit.target" "network-pre.target" ];
+    wants = [ "network-pre.target" ];
+    unitConfig = {
+      DefaultDependencies = false;
+      RequiresMountsFor = host;
+    };
+    serviceConfig = {
+      Type = "oneshot";
+      RemainAfterExit = true;
+    };
+  };
+
+  # network.json: { interfaces: [ { mac, addresses, gateway, gateway6, mtu } ], dns: [ ... ], search: [ ... ] }.
+  seedNetwork = pkgs.writeShellApplication {
+    name = "seed-network";
+    runtimeInputs = [ pkgs.jq pkgs.iproute2 pkgs.coreutils ];
+    text = ''
+      net=${host}/network.json
+      [ -s "$net" ] || { echo "seed-network: no $net; leaving the network unconfigured" >&2; exit 0; }
+      ip link set lo up
+      count=$(jq '.interfaces | length' "$net")
+      for ((i = 0; i < count; i++)); do
+        mac=$(jq -r ".interfaces[$i].mac // empty" "$net" | tr 'A-F' 'a-f')
+        dev=""
+        for d in /sys/class/net/*; do
+          [ -e "$d/device" ] || continue
+          if [ -z "$mac" ] || [ "$(cat "$d/address")" = "$mac" ]; then dev=''${d##*/}; break; fi
+        done
+        [ -n "$dev" ] || { echo "seed-network: no interface with MAC $mac" >&2; exit 1; }
+        mtu=$(jq -r ".interfaces[$i].mtu // empty" "$net")
+        [ -z "$mtu" ] || ip link set "$dev" mtu "$mtu"
+        # Addresses are unique on the node's bridge: skip duplicate address detection.
+        echo 0 > "/proc/sys/net/ipv6/conf/$dev/accept_dad" || true
+        ip link set "$dev" up
+        jq -r ".interfaces[$i].addresses[]?" "$net" | while read -r a; do ip addr replace "$a" dev "$dev"; done
+        gw=$(jq -r ".interfaces[$i].gateway // empty" "$net")
+        [ -z "$gw" ] || ip route replace default via "$gw" dev "$dev" onlink
+        gw6=$(jq -r ".interfaces[$i].gateway6 // empty" "$net")
+        [ -z "$gw6" ] || ip -6 route replace default via "$gw6" dev "$dev" onlink
+      done
+      # dns: resolvers; search: the namespace's domain, so "api" names the instance api of
+      # the same flake (seed.connect).
+      if jq -e '(.dns // []) | length > 0' "$net" >/dev/null; then
+        {
+          jq -r '.dns[] | "nameserver " + .' "$net"
+          jq -r 'if (.search // []) | length > 0 then "search " + (.search | join(" ")) else empty end' "$net"
+        } > /etc/resolv.conf
+      fi
+    '';
+  };
+
+  # The agent on the virtio console (hvc0): the line protocol of tests/guest/README.md (ping,
+  # uptime, sh CMD, poweroff; every answer ends with a "." line), which seedd uses for health
+  # commands and shutdown.
+  seedAgent = pkgs.writeShellApplication {
+    name = "seed-agent";
+    runtimeInputs = [ pkgs.coreutils pkgs.gnused pkgs.bash pkgs.systemd ];
+    text = ''
+      port=''${1:-/dev/hvc0}
+      stty -F "$port" raw -echo
+      exec 3<>"$port"
+      while IFS= read -r line <&3; do
+        line=''${line%$'\r'}
+        case "$line" in
+          "") continue ;;
+          ping) printf 'pong\n.\n' >&3 ;;
+          uptime) read -r up _ </proc/uptime; printf '%s\n.\n' "$up" >&3 ;;
+          "sh "*)
+            rc=0
+            out=$(cd / && bash -c "''${line#sh }" </dev/null 2>&1) || rc=$?
+            [ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/| /' >&3
+            printf 'rc %d\n.\n' "$rc" >&3 ;;
+          poweroff) printf 'bye\n.\n' >&3; systemctl poweroff ;;
+          *) printf 'err unknown command\n.\n' >&3 ;;
+        esac
+      done
+    '';
+  };
+
+  # seed-shoot [--timeout MS] CMD ARGS...: runs CMD in an ephemeral VM through the node's
+  # shoot endpoint; prints its stdout and stderr and exits with its exit code.
+  seedShoot = pkgs.writeShellApplication {
+    name = "seed-shoot";
+    runtimeInputs = [ pkgs.curl pkgs.jq pkgs.coreutils ];
+    text = ''
+      timeout=30000
+      if [ "''${1:-}" = "--timeout" ]; then timeout=$2; shift 2; fi
+      [ $# -gt 0 ] || { echo "usage: seed-shoot [--timeout MS] COMMAND [ARGS...]" >&2; exit 2; }
+      url=''${SEED_SHOOT_URL:-}
+      if [ -z "$url" ] && [ -r /run/seed/env ]; then
+        url=$(sed -n 's/^SEED_SHOOT_URL=//p' /run/seed/env)
+      fi
+      [ -n "$url" ] || { echo "seed-shoot: SEED_SHOOT_URL is not set (is seed.shoot.enable on?)" >&2; exit 2; }
+      body=$(jq -cn --argjson timeout "$timeout" '{command: $ARGS.positional, timeout: $timeout}' --args "$@")
+      reply=$(curl -sS --fail-with-body -X POST -H 'Content-Type: application/json' -d "$body" "$url/shoot") || {
+        echo "seed-shoot: the shoot endpoint $url failed: $reply" >&2; exit 125; }
+      jq -j '.stdout' <<<"$reply"
+      jq -j '.stderr' <<<"$reply" >&2
+      exit "$(jq -r '.exitCode' <<<"$reply")"
+    '';
+  };
+in
+{
+  systemd.services.seed-env = early // {
+    description = "Seed: install /run/seed/env from the node";
+    script = ''
+      install -d -m 0755 /run/seed
+      if [ -r ${host}/env ]; then install -m 0644 ${host}/env /run/seed/env.tmp; else : > /run/seed/env.tmp; fi
+      mv /run/seed/env.tmp /run/seed/env
+    '';
+  };
+
+  systemd.services.seed-network = early // {
+    description = "Seed: configure the network from network.json";
+    serviceConfig = early.serviceConfig // { ExecStart = "${seedNetwork}/bin/seed-network"; };
+  };
+  networking.resolvconf.enable = false;
+
+  systemd.services.seed-agent = {
+    description = "Seed: agent on the virtio console";
+    wantedBy = [ "multi-user.target" ];
+    unitConfig.ConditionPathExists = "/dev/hvc0";
+    serviceConfig = {
+      ExecStart = "${seedAgent}/bin/seed-agent /dev/hvc0";
+      Restart = "always";
+      RestartSec = "1s";
+    };
+  };
+
+  environment.systemPackages = mkIf cfg.shoot.enable [ seedShoot ];
+}

@@ -1,0 +1,241 @@
+# nixosModules.default: runs seedd on a NixOS host (`services.seed`). The typed options below
+# fill `services.seed.settings`, which is rendered to seedd's JSON config (RFC 42: anything
+# seedd reads can be set in `settings` directly). docs/host-config.md lists every key and
+# which ones today's seedd reads.
+{ config, lib, pkgs, ... }:
+let
+  inherit (lib) mkOption mkEnableOption mkIf mkDefault types literalExpression;
+  cfg = config.services.seed;
+  json = pkgs.formats.json { };
+  configFile = json.generate "seedd.json" cfg.settings;
+  evalUser = "seed-eval";
+in
+{
+  options.services.seed = {
+    enable = mkEnableOption "Seed, NixOS instances in microVMs on this host";
+
+    package = mkOption {
+      type = types.package;
+      description = "The seedd package (the flake's packages.<system>.seedd by default).";
+    };
+
+    domain = mkOption {
+      type = types.str;
+      example = "seed.example.org";
+      description = "DNS zone delegated to this host; instances are <instance>.<namespace>.<domain>.";
+    };
+
+    publicAddresses = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "203.0.113.7" "2001:db8::7" ];
+      description = "Addresses the zone's records point at (ingress, SSH CLI, DNS).";
+    };
+
+    hypervisor = mkOption {
+      type = types.enum [ "cloud-hypervisor" "qemu" ];
+      default = "cloud-hypervisor";
+      description = "VMM for instances. qemu also runs without KVM (TCG), slowly.";
+    };
+
+    storage = {
+      backend = mkOption {
+        type = types.enum [ "lvm" "file" ];
+        default = "file";
+        description = "`lvm`: one logical volume per seed.storage entry in `volumeGroup`; `file`: sparse image files under `directory`.";
+      };
+      volumeGroup = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "vg0";
+        description = "LVM volume group for instance volumes (backend = lvm).";
+      };
+      directory = mkOption {
+        type = types.str;
+        default = "/var/lib/seed/volumes";
+        description = "Where the file backend keeps volume images.";
+      };
+    };
+
+    network = {
+      bridge = mkOption { type = types.str; default = "seed0"; description = "Bridge every instance's tap joins."; };
+      subnet = mkOption { type = types.str; default = "10.100.0.0/16"; description = "IPv4 subnet for instances; the host takes the first address."; };
+      ipv6Prefix = mkOption { type = types.nullOr types.str; default = null; example = "2001:db8:1::/64"; description = "IPv6 prefix routed to this host for instances, if any."; };
+    };
+
+    ssh.port = mkOption {
+      type = types.port;
+      default = 22;
+      description = "Port of the tenant SSH CLI and Silo git hosting (`ssh <node> status`). Move the host's own sshd elsewhere when this is 22.";
+    };
+
+    api.port = mkOption {
+      type = types.port;
+      default = 9876;
+      description = "HTTP API (webhooks, ACME facade, shoot, status, metrics); reachable by instances on the bridge.";
+    };
+
+    acme = {
+      directory = mkOption {
+        type = types.str;
+        default = "https://acme-v02.api.letsencrypt.org/directory";
+        description = "Upstream ACME directory the facade forwards to (Let's Encrypt by default; its staging URL for tests).";
+      };
+      contact = mkOption { type = types.nullOr types.str; default = null; example = "admin@example.org"; description = "Contact e-mail of the upstream ACME account."; };
+      internalCA = mkOption {
+        type = types.bool;
+        default = false;
+        description = "Issue certificates from a CA local to this node instead of an upstream ACME directory (not browser-trusted; for labs and tests).";
+      };
+    };
+
+    openFirewall = mkOption {
+      type = types.bool;
+      default = true;
+      description = "Open the SSH CLI port, DNS (53 TCP/UDP) and HTTP/HTTPS ingress (80, 443).";
+    };
+
+    settings = mkOption {
+      type = types.submodule { freeformType = json.type; };
+      default = { };
+      example = literalExpression ''{ log_level = "debug"; vmm.stop_timeout_s = 30; }'';
+      description = "seedd's JSON configuration (docs/host-config.md). The options above set their keys with normal priority; anything else goes here.";
+    };
+  };
+
+  config = mkIf cfg.enable {
+    assertions = [
+      { assertion = cfg.storage.backend != "lvm" || cfg.storage.volumeGroup != null;
+        message = "services.seed.storage.volumeGroup must be set when services.seed.storage.backend is \"lvm\" (or use backend = \"file\")"; }
+      { assertion = !(config.services.openssh.enable && lib.elem cfg.ssh.port config.services.openssh.ports);
+        message = "services.seed.ssh.port ${toString cfg.ssh.port} is also a port of services.openssh; move one of them (e.g. services.openssh.ports = [ 2222 ])"; }
+    ];
+
+    services.seed.settings = {
+      # Read by seedd today (src/seedd/config.cpp).
+      log_level = mkDefault "info";
+      state_dir = mkDefault "/var/lib/seed";
+      runtime_dir = mkDefault "/run/seedd";
+      vmm = {
+        hypervisor = mkDefault cfg.hypervisor;
+        accel = mkDefault "auto";
+        cloud_hypervisor_binary = mkDefault (lib.getExe' pkgs.cloud-hypervisor "cloud-hypervisor");
+        qemu_binary = mkDefault "${pkgs.qemu_kvm}/bin/qemu-system-x86_64";
+        virtiofsd_binary = mkDefault (lib.getExe pkgs.virtiofsd);
+        console_logger_binary = mkDefault "${cfg.package}/bin/seed-console-logger";
+      };
+      # Planned: read by the modules still being written (docs/host-config.md).
+      domain = cfg.domain;
+      public_addresses = cfg.publicAddresses;
+      storage = {
+        backend = cfg.storage.backend;
+        directory = cfg.storage.directory;
+      } // lib.optionalAttrs (cfg.storage.volumeGroup != null) { volume_group = cfg.storage.volumeGroup; };
+      network = {
+        inherit (cfg.network) bridge subnet;
+      } // lib.optionalAttrs (cfg.network.ipv6Prefix != null) { ipv6_prefix = cfg.network.ipv6Prefix; };
+      ssh.port = cfg.ssh.port;
+      api.port = cfg.api.port;
+      acme = {
+        directory = cfg.acme.directory;
+        internal_ca = cfg.acme.internalCA;
+      } // lib.optionalAttrs (cfg.acme.contact != null) { contact = cfg.acme.contact; };
+      eval.user = evalUser;
+    };
+
+    # Flakes are evaluated as this user: pure, unprivileged, no access to seedd's state.
+    users.users.${evalUser} = {
+      isSystemUser = true;
+      group = evalUser;
+      home = "/var/lib/seed/eval";
+      createHome = true;
+      description = "Seed flake evaluation";
+    };
+    users.groups.${evalUser} = { };
+    nix.settings.experimental-features = [ "nix-command" "flakes" ];
+    nix.settings.allowed-users = [ evalUser "root" ];
+
+    # Instances route through the host; seedd adds its own nftables table for NAT and isolation.
+    boot.kernel.sysctl."net.ipv4.ip_forward" = mkDefault 1;
+    boot.kernel.sysctl."net.ipv6.conf.all.forwarding" = mkIf (cfg.network.ipv6Prefix != null) (mkDefault 1);
+    boot.kernelModules = [ "tun" "vhost_net" "vhost_vsock" "loop" ]
+      ++ lib.optionals (cfg.storage.backend == "lvm") [ "dm_thin_pool" ];
+    services.lvm.enable = mkIf (cfg.storage.backend == "lvm") true;
+
+    networking.firewall = mkIf cfg.openFirewall {
+      allowedTCPPorts = [ cfg.ssh.port 53 80 443 ];
+      allowedUDPPorts = [ 53 ];
+      # Instances reach the resolver and the API (ACME facade, shoot) on the bridge only.
+      interfaces.${cfg.network.bridge} = {
+        allowedTCPPorts = [ 53 cfg.api.port ];
+        allowedUDPPorts = [ 53 ];
+      };
+    };
+
+    environment.etc."seed/seedd.json".source = configFile;
+    environment.systemPackages = [ cfg.package ];
+
+    systemd.services.seedd = {
+      description = "Seed node daemon";
+      wantedBy = [ "multi-user.target" ];
+      wants = [ "network-online.target" ];
+      after = [ "network-online.target" "nix-daemon.socket" ];
+      restartTriggers = [ configFile ];
+      # Programs seedd runs (by name, from PATH).
+      path = [
+        pkgs.cloud-hypervisor pkgs.virtiofsd pkgs.swtpm pkgs.qemu_kvm config.nix.package
+        pkgs.lvm2 pkgs.e2fsprogs pkgs.util-linux pkgs.iproute2 pkgs.nftables pkgs.git
+        pkgs.kmod pkgs.coreutils
+      ];
+      serviceConfig = {
+        Type = "notify";
+        NotifyAccess = "main";
+        ExecStart = "${cfg.package}/bin/seedd --config /etc/seed/seedd.json run";
+        Restart = "on-failure";
+        RestartSec = "2s";
+        # The VMs, virtiofsd, swtpm and console loggers are seedd's children but must outlive
+        # it: on stop or restart only seedd itself is signalled, and the next seedd re-adopts
+        # them from their records.
+        KillMode = "process";
+        # seedd puts each VM's processes into a cgroup of its own under this unit's.
+        Delegate = true;
+        StateDirectory = "seed";
+        StateDirectoryMode = "0700";
+        RuntimeDirectory = "seedd";
+        RuntimeDirectoryMode = "0700";
+        # The VMs' API sockets, FIFOs and records live in /run/seedd: keep it across restarts.
+        RuntimeDirectoryPreserve = true;
+        # Hardening that does not get in the way of what seedd does. Deliberately absent:
+        # ProtectSystem/ProtectHome/PrivateTmp/PrivateDevices and friends give seedd a private
+        # mount namespace, so its volume mounts would be invisible to the next seedd (and
+        # to the VMs' virtiofsd after a restart); PrivateNetwork would hide the bridge;
+        # SystemCallFilter and MemoryDenyWriteExecute would be inherited by QEMU's TCG.
+        NoNewPrivileges = true;
+        RestrictSUIDSGID = true;
+        LockPersonality = true;
+        RestrictRealtime = true;
+        SystemCallArchitectures = "native";
+        RestrictAddressFamilies = [ "AF_UNIX" "AF_NETLINK" "AF_INET" "AF_INET6" "AF_VSOCK" "AF_PACKET" ];
+        CapabilityBoundingSet = [
+          "CAP_NET_ADMIN" # bridge, taps, addresses, nftables (netlink)
+          "CAP_NET_BIND_SERVICE" # 22/53/80/443
+          "CAP_NET_RAW"
+          "CAP_SYS_ADMIN" # mounts, namespaces for virtiofsd, LVM, loop devices
+          "CAP_SYS_RESOURCE" # memlock / rlimits for VMMs
+          "CAP_IPC_LOCK"
+          "CAP_DAC_OVERRIDE" "CAP_DAC_READ_SEARCH" "CAP_FOWNER" "CAP_CHOWN" "CAP_MKNOD"
+          "CAP_SETUID" "CAP_SETGID" # run nix eval as ${evalUser}
+          "CAP_KILL" # stop adopted VMs
+          "CAP_SYS_CHROOT" # virtiofsd sandbox
+          "CAP_SYS_PTRACE" # /proc/<pid> of adopted children
+          "CAP_SYS_MODULE" # tun/vhost modules on demand
+        ];
+        UMask = "0077";
+        LimitNOFILE = 1048576;
+        TasksMax = "infinity";
+        # Out of memory, kill a VM before the daemon that supervises all of them.
+        OOMScoreAdjust = -500;
+      };
+    };
+  };
+}

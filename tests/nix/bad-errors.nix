@@ -1,0 +1,2 @@
+# case name -> the message substrings of tests/nix/bad.nix, as JSON for the C++ test.
+builtins.mapAttrs (_: c: c.errors) (import ./bad.nix)
