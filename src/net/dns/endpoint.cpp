@@ -75,7 +75,9 @@ Result<UniqueFd> bound_socket(const Endpoint& at, int type) {
   UniqueFd fd(::socket(at.addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return errno_error("socket", errno).with("address", at.to_string());
   int one = 1;
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // TCP only: restart despite TIME_WAIT. On UDP, Linux would let a second server share the
+  // port silently, which must instead fail loudly.
+  if (type == SOCK_STREAM) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (at.addr.ss_family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&at.addr), at.len) != 0) {
     return errno_error("bind DNS listener", errno)
