@@ -115,9 +115,19 @@ class Server::Loop {
       case k_udp: on_udp(udp_[index]); break;
       case k_tcp_listen: on_accept(tcp_listen_[index]); break;
       case k_tcp_conn: on_conn(index, ev.events); break;
-      case k_upstream:
-        forwarder_->on_readable(index, [&](const ReplyRoute& r, std::span<const uint8_t> b) { deliver(r, b); });
+      case k_upstream: {
+        auto change = forwarder_->on_event(index, ev.events, [&](const ReplyRoute& r, std::span<const uint8_t> b) {
+          deliver(r, b);
+        });
+        if (change) {
+          epoll_event mod{};
+          mod.events = *change;
+          mod.data.u64 = ev.data.u64;
+          int fd = forwarder_->fd_of(index);
+          if (fd >= 0) ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &mod);
+        }
         break;
+      }
     }
   }
 
@@ -200,10 +210,11 @@ class Server::Loop {
   void forward(std::span<const uint8_t> query, const ReplyRoute& route, Clock::time_point now) {
     auto sent = forwarder_->submit(query, route, now);
     if (sent) {
-      if (watch(sent->fd, EPOLLIN, tag(k_upstream, sent->slot))) {
+      if (watch(sent->fd, sent->events, tag(k_upstream, sent->slot))) {
         stats_.forwarded.fetch_add(1, std::memory_order_relaxed);
         return;
       }
+      forwarder_->cancel(sent->slot);
     }
     stats_.upstream_failures.fetch_add(1, std::memory_order_relaxed);
     std::vector<uint8_t> buf(classic_udp_limit);

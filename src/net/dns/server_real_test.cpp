@@ -246,6 +246,20 @@ TEST_F(DnsServerReal, GuestForwardsOtherNamesUpstream) {
   EXPECT_GE(server_->stats().forwarded.load(), 3u);
 }
 
+TEST_F(DnsServerReal, TruncatedUpstreamAnswersComeWholeOverTcp) {
+  const std::string owner = "_acme-challenge.big.upstream.test";
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(upstream_zone_->set_acme_challenge(owner, std::string(60, char('a' + i))).ok());
+  }
+  // UDP without EDNS: the upstream's TC answer is relayed; dig retries over TCP to the guest
+  // listener, which forwards over TCP and relays the whole answer.
+  std::string d = dig(guest, {"-b", "127.0.0.2", "+noedns", owner, "TXT"});
+  EXPECT_THAT(d, HasSubstr("Truncated, retrying in TCP mode"));
+  EXPECT_THAT(d, HasSubstr("ANSWER: 12"));
+  EXPECT_THAT(kdig(guest, {"+tcp", owner, "TXT"}), HasSubstr("ANSWER: 12"));
+  ASSERT_TRUE(upstream_zone_->clear_acme_challenge(owner).ok());
+}
+
 TEST_F(DnsServerReal, UpstreamTimeoutIsServfail) {
   ZoneStore& z = *zone_;
   ServerConfig c;
@@ -256,6 +270,9 @@ TEST_F(DnsServerReal, UpstreamTimeoutIsServfail) {
   ASSERT_TRUE(s.ok()) << s.error().describe();
   EXPECT_THAT(dig("127.0.0.11", {"example.com", "A"}), HasSubstr("status: SERVFAIL"));
   EXPECT_EQ((*s)->stats().upstream_failures.load(), 1u);
+  // Over TCP the upstream connection is refused: SERVFAIL as well, not a hang.
+  EXPECT_THAT(dig("127.0.0.11", {"+tcp", "example.com", "A"}), HasSubstr("status: SERVFAIL"));
+  EXPECT_EQ((*s)->stats().upstream_failures.load(), 2u);
 }
 
 // A raw UDP socket bound to `source`, for counting answers without dig's retries.
