@@ -37,6 +37,7 @@ struct ServerConfig {
   ResponderLimits limits;
   // Guest source address → its tenant namespace. Trustworthy because the bridge's
   // anti-spoofing rules pin each tap to its address. nullopt: unknown source (no short names).
+  // Called on the server's own thread for every guest query: keep it quick and thread-safe.
   std::function<std::optional<std::string>(const sockaddr_storage&)> namespace_of;
 };
 
