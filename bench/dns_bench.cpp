@@ -81,10 +81,12 @@ Result<double> dnsperf(const std::string& server, const std::string& query_file,
   if (!std::regex_search(r.out, m, std::regex(R"(Queries per second:\s+([0-9.]+))"))) {
     return make_error(Errc::protocol, "dnsperf printed no 'Queries per second'").with("output", r.out);
   }
-  std::smatch lost;
-  if (std::regex_search(r.out, lost, std::regex(R"(Queries lost:\s+([0-9]+))"))) {
-    std::printf("    (%s lost)\n", lost[1].str().c_str());
-  }
+  // Both servers must give the same answers for the numbers to compare like with like.
+  std::smatch lost, codes;
+  std::regex_search(r.out, lost, std::regex(R"(Queries lost:\s+([0-9]+))"));
+  std::regex_search(r.out, codes, std::regex(R"(Response codes:\s+([^\n]*))"));
+  std::printf("  %s: %s lost; %s\n", server.c_str(), lost.empty() ? "?" : lost[1].str().c_str(),
+              codes.empty() ? "?" : codes[1].str().c_str());
   return std::stod(m[1].str());
 }
 
