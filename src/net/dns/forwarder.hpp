@@ -87,7 +87,12 @@ class Forwarder {
                     std::optional<uint32_t>& new_events);
   // The id and question match what we sent; rewrites the id to the client's.
   bool accept_reply(Pending& p, std::span<uint8_t> bytes);
-  void fail_soon(Pending& p) { p.deadline = Clock::time_point::min(); }
+  // Closing the socket takes it out of epoll at once (a level-triggered error would otherwise
+  // spin the loop); the slot itself is answered SERVFAIL by the next expire().
+  void fail_soon(Pending& p) {
+    p.fd.reset();
+    p.deadline = Clock::time_point::min();
+  }
   void release(Pending& p);
 
   Endpoint upstream_;

@@ -420,6 +420,10 @@ void Server::stop() {
   loop_->wake();
   thread_.join();
   loop_.reset();  // closes listeners, connections and upstream sockets
+  log::info("dns.stopped", {{"udp_queries", stats_.udp_queries.load()},
+                            {"tcp_queries", stats_.tcp_queries.load()},
+                            {"rate_limited", stats_.rate_limited.load()},
+                            {"forwarded", stats_.forwarded.load()}});
 }
 
 Server::~Server() { stop(); }
