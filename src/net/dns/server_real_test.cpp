@@ -346,6 +346,59 @@ TEST_F(DnsServerReal, BadUdpPacketsGetFormerrOrNothingAndTheServerCarriesOn) {
   EXPECT_EQ(short_answer(pub, {"web.team.seed.test", "A"}), "10.0.0.2\n");
 }
 
+TEST_F(DnsServerReal, ForwardedRepliesMustMatchIdAndQuestion) {
+  ServerConfig c;
+  c.guest_listen = {"127.0.0.13:53"};
+  c.upstream = "127.0.0.21:53";  // played by this test, to send forged replies
+  auto s = Server::start(c, *zone_);
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  // The fake upstream: a plain socket on 127.0.0.21:53.
+  UniqueFd up(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_in ua{};
+  ua.sin_family = AF_INET;
+  ua.sin_port = htons(53);
+  inet_pton(AF_INET, "127.0.0.21", &ua.sin_addr);
+  ASSERT_EQ(::bind(up.get(), reinterpret_cast<sockaddr*>(&ua), sizeof ua), 0);
+
+  RawUdp client("127.0.0.7");
+  std::vector<uint16_t> upstream_ids;
+  for (int round = 0; round < 2; ++round) {
+    client.send_to("127.0.0.13", testing::make_query("www.example.net", rrtype::a));
+    pollfd p{up.get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 2000), 1);
+    std::vector<uint8_t> q(512);
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof from;
+    ssize_t n = ::recvfrom(up.get(), q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+    ASSERT_GT(n, 12);
+    q.resize(size_t(n));
+    upstream_ids.push_back(uint16_t(q[0] << 8 | q[1]));
+    auto reply = [&](std::vector<uint8_t> r, uint8_t last_octet) {
+      r[2] |= 0x80;  // QR
+      r[7] = 1;      // one answer: www.example.net A 203.0.113.<last_octet>
+      std::vector<uint8_t> rr = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 203, 0, 113, last_octet};
+      r.insert(r.end(), rr.begin(), rr.end());
+      ::sendto(up.get(), r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len);
+    };
+    std::vector<uint8_t> wrong_id = q;
+    wrong_id[1] ^= 0x01;
+    reply(wrong_id, 66);
+    std::vector<uint8_t> wrong_question = testing::make_query("www.example.org", rrtype::a);
+    wrong_question[0] = q[0], wrong_question[1] = q[1];
+    reply(wrong_question, 67);
+    reply(q, 1);
+    auto got = client.collect(300ms);
+    ASSERT_EQ(got.size(), 1u);  // only the genuine answer reaches the guest
+    auto m = parse_message(got[0]);
+    ASSERT_TRUE(m.ok()) << m.error().describe();
+    EXPECT_EQ(m->header.id, 0x4242);  // the client's own id, restored
+    ASSERT_EQ(m->answers.size(), 1u);
+    EXPECT_EQ(testing::rdata_ipv4(got[0], m->answers[0]), "203.0.113.1");
+  }
+  // The upstream never sees the client's id (both equal 0x4242 by chance: p = 2^-32).
+  EXPECT_FALSE(upstream_ids[0] == 0x4242 && upstream_ids[1] == 0x4242);
+}
+
 UniqueFd tcp_connect(const char* server) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in a{};
