@@ -205,12 +205,14 @@ Status FileDriver::grow(const VolumeId& id, uint64_t size_bytes) {
                    .with("requested", std::to_string(size)),
                id);
   }
-  if (size == current) return ok();
-  uint64_t free = SEED_TRY(free_bytes(config_.image_dir));
-  if (size - current > free) return too_big(id, size - current, free, config_.image_dir);
-
-  if (::truncate(image.c_str(), static_cast<off_t>(size)) != 0) {
-    return tag(errno_error("growing " + image, errno).with("stage", "grow"), id);
+  // Same size: only make sure the filesystem fills the device, which finishes a grow whose
+  // filesystem step failed earlier (say, online resizing was not permitted).
+  if (size > current) {
+    uint64_t free = SEED_TRY(free_bytes(config_.image_dir));
+    if (size - current > free) return too_big(id, size - current, free, config_.image_dir);
+    if (::truncate(image.c_str(), static_cast<off_t>(size)) != 0) {
+      return tag(errno_error("growing " + image, errno).with("stage", "grow"), id);
+    }
   }
   std::string mount_point = SEED_TRY(path(id));
   std::vector<std::string> loops = SEED_TRY(loops_for(image));
@@ -222,7 +224,9 @@ Status FileDriver::grow(const VolumeId& id, uint64_t size_bytes) {
     device = loop;
   }
   bool mounted = !loops.empty() && SEED_TRY(is_mount_point(mount_point));
-  if (auto g = grow_ext4(*runner_, device, mounted); !g) return tag(std::move(g).error(), id);
+  if (auto g = grow_ext4(*runner_, device, mounted); !g) {
+    return tag(filesystem_lagging(std::move(g).error(), id, size, mounted), id);
+  }
   log::info("volume.grown", {{"driver", "file"}, {"volume", id.display()},
                              {"from", format_size(current)}, {"to", format_size(size)}});
   return ok();

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "storage/size.hpp"
+
 namespace seed::storage {
 namespace {
 
@@ -96,6 +98,14 @@ Result<bool> is_mount_point(const std::string& mount_point) {
     if (unescape_mountinfo(point) == mount_point) return true;
   }
   return false;
+}
+
+Error filesystem_lagging(Error e, const VolumeId& id, uint64_t size, bool mounted) {
+  e.message = "volume " + id.display() + " now has " + format_size(size) +
+              " but its filesystem was not grown" + (mounted ? " online" : "") + ": " +
+              e.message + (mounted ? "; unmount the volume and call grow again to finish offline"
+                                   : "; call grow again after fixing the cause");
+  return e;
 }
 
 Result<Usage> filesystem_usage(const std::string& mount_point) {

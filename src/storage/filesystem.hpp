@@ -24,6 +24,10 @@ Status unmount_path(const std::string& mount_point);
 // Whether something is mounted exactly at `mount_point`, from /proc/self/mountinfo.
 Result<bool> is_mount_point(const std::string& mount_point);
 
+// For a grow whose device step succeeded but whose filesystem step failed: says the device
+// has `size` now and how to finish (offline, by calling grow again).
+Error filesystem_lagging(Error e, const VolumeId& id, uint64_t size, bool mounted);
+
 Result<Usage> filesystem_usage(const std::string& mount_point);
 // Bytes an unprivileged writer could still put on the filesystem holding `path`.
 Result<uint64_t> free_bytes(const std::string& path);

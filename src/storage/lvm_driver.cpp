@@ -152,23 +152,28 @@ Status LvmDriver::grow(const VolumeId& id, uint64_t size_bytes) {
                    .with("requested", std::to_string(size)),
                id);
   }
-  if (size == lv.size) return ok();
-  if (config_.thin_pool.empty() && size - lv.size > vg->free) {
-    return tag(make_error(Errc::invalid_argument,
-                          "growing volume " + id.display() + " to " + format_size(size) +
-                              " needs " + format_size(size - lv.size) + " more but volume group " +
-                              vg->name + " has only " + format_size(vg->free) + " bytes free"),
-               id);
-  }
-  if (auto r = lvm({"lvextend", "--size", std::to_string(size) + "b",
-                    config_.volume_group + "/" + lv.name},
-                   "extending logical volume " + lv.name);
-      !r) {
-    return tag(std::move(r).error().with("stage", "grow"), id);
+  // Same size: only make sure the filesystem fills the LV (finishes an interrupted grow).
+  if (size > lv.size) {
+    if (config_.thin_pool.empty() && size - lv.size > vg->free) {
+      return tag(make_error(Errc::invalid_argument,
+                            "growing volume " + id.display() + " to " + format_size(size) +
+                                " needs " + format_size(size - lv.size) +
+                                " more but volume group " + vg->name + " has only " +
+                                format_size(vg->free) + " bytes free"),
+                 id);
+    }
+    if (auto r = lvm({"lvextend", "--size", std::to_string(size) + "b",
+                      config_.volume_group + "/" + lv.name},
+                     "extending logical volume " + lv.name);
+        !r) {
+      return tag(std::move(r).error().with("stage", "grow"), id);
+    }
   }
   std::string mount_point = SEED_TRY(path(id));
   bool mounted = SEED_TRY(is_mount_point(mount_point));
-  if (auto g = grow_ext4(*runner_, lv.path, mounted); !g) return tag(std::move(g).error(), id);
+  if (auto g = grow_ext4(*runner_, lv.path, mounted); !g) {
+    return tag(filesystem_lagging(std::move(g).error(), id, size, mounted), id);
+  }
   log::info("volume.grown", {{"driver", "lvm"}, {"volume", id.display()},
                              {"from", format_size(lv.size)}, {"to", format_size(size)}});
   return ok();

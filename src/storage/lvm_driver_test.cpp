@@ -213,12 +213,15 @@ TEST_F(LvmDriverTest, GrowExtendsThenResizesOfflineFilesystem) {
   EXPECT_TRUE(s.ok()) << s.error().describe();
 }
 
-TEST_F(LvmDriverTest, GrowRefusesShrinkAndSameSizeIsNoop) {
+TEST_F(LvmDriverTest, GrowRefusesShrinkAndSameSizeOnlyFinishesTheFilesystem) {
   script_ = {
       {kLvs, 0, fixture("lvs_vg0.json"), ""},
       {kVgs, 0, fixture("vgs_vg0.json"), ""},
       {kLvs, 0, fixture("lvs_vg0.json"), ""},
       {kVgs, 0, fixture("vgs_vg0.json"), ""},
+      // No lvextend: the LV already has the size; the filesystem is made to fill it.
+      {{"e2fsck", "-f", "-p", "/dev/vg0/seed.team.web.data"}, 0, "", ""},
+      {{"resize2fs", "/dev/vg0/seed.team.web.data"}, 0, "", ""},
   };
   auto d = driver();
   auto shrink = d->grow(web_, 512ULL << 20);
