@@ -137,8 +137,8 @@ Status FileDriver::create(const VolumeId& id, uint64_t size_bytes) {
   }
   if (auto made = make_ext4(*runner_, partial); !made) {
     Error e = std::move(made).error();
-    uint64_t now_free = free_bytes(config_.image_dir).ok() ? *free_bytes(config_.image_dir) : 0;
-    if (now_free == 0 || e.get("stderr").value_or("").find("space") != std::string_view::npos) {
+    auto now_free = free_bytes(config_.image_dir);
+    if ((now_free.ok() && *now_free == 0) || e.get("stderr").value_or("").find("space") != std::string_view::npos) {
       e.message = "the disk holding " + config_.image_dir + " ran full while creating volume " +
                   id.display() + "; nothing was kept. Free space on the host and retry (" +
                   e.message + ")";

@@ -77,6 +77,15 @@ Result<uint64_t> parse_size(std::string_view text) {
   return number * factor;
 }
 
+Result<uint64_t> parse_volume_size(std::string_view text, const VolumeId& id) {
+  auto size = parse_size(text);
+  if (size) return size;
+  Error e = std::move(size).error();
+  e.message = "volume " + id.display() + " (seed.storage." + id.volume + " of instance " +
+              id.instance + "): " + e.message;
+  return tag(std::move(e), id);
+}
+
 std::string format_size(uint64_t bytes) {
   if (bytes == 0) return "0";
   // Prefer the largest binary unit that divides exactly, then decimal, then bytes.

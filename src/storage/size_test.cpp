@@ -37,6 +37,18 @@ TEST(ParseSize, LargestValueThatFitsIsAccepted) {
   EXPECT_FALSE(parse_size("18446744073709552E").ok());
 }
 
+TEST(ParseVolumeSize, ErrorNamesInstanceAndVolume) {
+  VolumeId id{"team", "web", "data"};
+  EXPECT_EQ(*parse_volume_size("1Gi", id), 1ULL << 30);
+  auto r = parse_volume_size("-1Gi", id);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("volume team/web/data (seed.storage.data of instance web)"),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("\"-1Gi\""), std::string::npos);
+  EXPECT_EQ(r.error().get("volume").value_or(""), "team/web/data");
+}
+
 TEST(FormatSize, RoundTripsThroughParse) {
   for (uint64_t v : {1ULL, 7ULL, 1000ULL, 1024ULL, 1500000ULL, 1ULL << 30, 3ULL << 40,
                      10'000'000'000ULL, 123456789ULL}) {

@@ -43,6 +43,9 @@ class Session {
     tcti_ = tcti;
     rc = Esys_Initialize(&esys_, tcti_, nullptr);
     if (rc != TSS2_RC_SUCCESS) return tss_error(Errc::unavailable, "initialising ESAPI", rc);
+    // A wedged swtpm must not hang seedd's start path: bound every response.
+    rc = Esys_SetTimeout(esys_, 20000);
+    if (rc != TSS2_RC_SUCCESS) return tss_error(Errc::internal, "setting the TPM timeout", rc);
     return ok();
   }
   ESYS_CONTEXT* esys() { return esys_; }
