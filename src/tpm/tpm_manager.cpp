@@ -150,7 +150,8 @@ Result<RunningVtpm> TpmManager::adopt(const std::string& instance, const Process
   TpmPaths p = SEED_TRY(paths_for(settings_, instance));
   auto child = seed::adopt(record);
   if (!child) return tag(std::move(child).error(), instance);
-  return RunningVtpm(std::move(p), vm_launch(settings_, p), std::move(*child), TpmHealth{}, false);
+  SwtpmLaunch launch = vm_launch(settings_, p);  // before p is moved from
+  return RunningVtpm(std::move(p), std::move(launch), std::move(*child), TpmHealth{}, false);
 }
 
 }  // namespace seed::tpm
