@@ -1,0 +1,157 @@
+#include "tpm/tpm_manager.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "common/log.hpp"
+#include "tpm/provision.hpp"
+#include "tpm/state_backup.hpp"
+
+namespace seed::tpm {
+namespace {
+
+namespace fs = std::filesystem;
+
+SwtpmLaunch vm_launch(const TpmSettings& s, const TpmPaths& p) {
+  SwtpmLaunch l;
+  l.swtpm = s.swtpm;
+  l.state_dir = p.state;
+  l.ctrl_socket = p.ctrl_socket;
+  l.log_file = p.log;
+  l.terminate_on_disconnect = true;
+  return l;
+}
+
+}  // namespace
+
+Status TpmManager::prepare_dirs(const TpmPaths& p) {
+  std::error_code ec;
+  fs::create_directories(p.dir, ec);
+  if (!ec) fs::create_directories(p.run_dir, ec);
+  if (ec) return tag(make_error(Errc::io, "cannot create vTPM directories: " + ec.message())
+                         .with("path", p.dir),
+                     p.instance);
+  ::chmod(p.dir.c_str(), 0700);
+  ::chmod(p.run_dir.c_str(), 0700);
+  return ok();
+}
+
+Result<UniqueFd> TpmManager::lock(const TpmPaths& p) {
+  std::string path = p.run_dir + "/vtpm.lock";
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return tag(errno_error("opening " + path, errno), p.instance);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return tag(make_error(Errc::in_use, "the vTPM of instance " + p.instance +
+                                              " is running (or being checked); stop its VM "
+                                              "first")
+                     .with("lock", path),
+                 p.instance);
+    }
+    return tag(errno_error("locking " + path, errno), p.instance);
+  }
+  return fd;
+}
+
+Error TpmManager::corrupt(const TpmPaths& p, Error cause) {
+  std::string what = has_backup(p)
+      ? "A backup of its last good state exists at " + p.backup + "; to use it, restore it "
+        "explicitly (TpmManager::restore_backup / `seedctl tpm restore " + p.instance +
+        "`); the current state is kept aside"
+      : "There is no backup; moving " + p.state + " away would give the instance a NEW TPM "
+        "identity and make secrets encrypted to its old age recipient unreadable";
+  Error e = make_error(Errc::conflict, "the vTPM state of instance " + p.instance +
+                                           " is unusable (" + cause.message +
+                                           "); it was not changed. " + what);
+  e.context = cause.context;
+  e.with("state", p.state).with("backup_available", has_backup(p) ? "yes" : "no");
+  return tag(std::move(e), p.instance);
+}
+
+Result<TpmHealth> TpmManager::health_run(const TpmPaths& p) {
+  SwtpmLaunch l;
+  l.swtpm = settings_.swtpm;
+  l.state_dir = p.state;
+  l.server_socket = p.check_socket;
+  l.ctrl_socket = p.check_socket + ".ctrl";  // where the swtpm TCTI looks for it
+  l.log_file = p.run_dir + "/check.log";
+  l.init_at_start = true;
+  ::unlink(l.log_file.c_str());
+  auto child = start_swtpm(l);
+  if (!child) {
+    if (child.error().code == Errc::unavailable) return tag(std::move(child).error(), p.instance);
+    return corrupt(p, std::move(child).error());
+  }
+  auto health = check_health(p.check_socket);
+  stop_swtpm(*child, l);
+  if (!health) {
+    Error e = std::move(health).error();
+    if (auto log = read_file(l.log_file); log && !log->empty()) e.with("log", *log);
+    return corrupt(p, std::move(e));
+  }
+  return health;
+}
+
+Result<RunningVtpm> TpmManager::start(const std::string& instance) {
+  TpmPaths p = SEED_TRY(paths_for(settings_, instance));
+  if (!find_executable(settings_.swtpm)) {
+    return tag(make_error(Errc::unavailable,
+                          "cannot start the vTPM of instance " + instance + ": swtpm (" +
+                              settings_.swtpm + ") is not installed; install the Debian "
+                              "packages swtpm and swtpm-tools")
+                   .with("program", settings_.swtpm),
+               instance);
+  }
+  SEED_TRY(prepare_dirs(p));
+  UniqueFd held = SEED_TRY(lock(p));
+  bool provisioned_now = false;
+  if (!is_provisioned(p)) {
+    if (fs::exists(p.state) || has_backup(p)) {
+      // A state that existed once is gone or emptied: never paper over it with a new identity.
+      return corrupt(p, make_error(Errc::not_found, "its state file is missing"));
+    }
+    SEED_TRY(provision(settings_, p));
+    provisioned_now = true;
+  }
+  TpmHealth health = SEED_TRY(health_run(p));
+  SEED_TRY(backup_state(p));
+  SwtpmLaunch launch = vm_launch(settings_, p);
+  launch.hold_fd = held.get();  // the child inherits the lock; our copy closes on return
+  auto child = start_swtpm(launch);
+  launch.hold_fd = -1;
+  if (!child) return tag(std::move(child).error().with("stage", "tpm-start"), instance);
+  log::info("tpm.started", {{"instance", instance}, {"pid", static_cast<int>(child->pid())},
+                            {"ek", health.ek_fingerprint}, {"ctrl", p.ctrl_socket}});
+  return RunningVtpm(std::move(p), std::move(launch), std::move(*child), std::move(health),
+                     provisioned_now);
+}
+
+Result<TpmHealth> TpmManager::check(const std::string& instance) {
+  TpmPaths p = SEED_TRY(paths_for(settings_, instance));
+  if (!is_provisioned(p)) {
+    return tag(make_error(Errc::not_found, "instance " + instance + " has no vTPM yet"), instance);
+  }
+  SEED_TRY(prepare_dirs(p));
+  UniqueFd held = SEED_TRY(lock(p));
+  return health_run(p);
+}
+
+Result<std::string> TpmManager::restore_backup(const std::string& instance) {
+  TpmPaths p = SEED_TRY(paths_for(settings_, instance));
+  SEED_TRY(prepare_dirs(p));
+  UniqueFd held = SEED_TRY(lock(p));
+  return tpm::restore_backup(p);
+}
+
+Result<RunningVtpm> TpmManager::adopt(const std::string& instance, const ProcessRecord& record) {
+  TpmPaths p = SEED_TRY(paths_for(settings_, instance));
+  auto child = seed::adopt(record);
+  if (!child) return tag(std::move(child).error(), instance);
+  SwtpmLaunch launch = vm_launch(settings_, p);  // before p is moved from
+  return RunningVtpm(std::move(p), std::move(launch), std::move(*child), TpmHealth{}, false);
+}
+
+}  // namespace seed::tpm
