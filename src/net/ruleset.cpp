@@ -59,13 +59,15 @@ void render_filter(const CheckedSpec& s, std::string& out) {
   if (!s.gateway6.empty()) v6.insert(v6.begin(), s.gateway6);
   out += "\t\tip6 daddr { " + join(v6) + " } accept\n";
   out += "\t\tdrop\n\t}\n";
-  // Instances of one namespace talk over the bridge (layer 2); the host never routes a packet
-  // from the bridge back into it, which would bypass the bridge-level isolation.
+  // Nothing new enters the bridge from outside unless it was DNAT'd to an exposed port.
+  // Traffic from the bridge back into it (bridged frames seen here when br_netfilter is on, or
+  // packets the host routes between two instances) is left to the bridge table, which knows
+  // namespaces.
+  const std::string inbound = "\t\tiifname != " + br + " oifname " + br;
   out += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
-  out += "\t\tiifname " + br + " oifname " + br + " drop\n";
-  out += "\t\toifname " + br + " ct state established,related accept\n";
-  out += "\t\toifname " + br + " ct status dnat accept\n";
-  out += "\t\toifname " + br + " drop\n\t}\n";
+  out += inbound + " ct state established,related accept\n";
+  out += inbound + " ct status dnat accept\n";
+  out += inbound + " drop\n\t}\n";
 }
 
 void render_port_chain(const CheckedInstance& i, std::string& out) {
@@ -85,35 +87,80 @@ void render_port_chain(const CheckedInstance& i, std::string& out) {
     out += "\t\tether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop\n";
   }
   out += "\t\tether type != { arp, ip, ip6 } drop\n";
+  // A verdict, so the base chain's drop of unknown Seed ports is not reached on return.
+  out += "\t\taccept\n\t}\n";
+}
+
+struct NsMembers {
+  std::vector<std::string> ports, ipv4, ipv6;
+};
+
+// Isolation of bridged frames: a frame from a namespace's port may only leave on a port of the
+// same namespace.
+void render_bridge_forward(const CheckedSpec& s, const std::map<std::string, NsMembers>& ns,
+                           const std::string& seed_ports, std::string& out) {
+  std::vector<std::string> map;
+  for (const auto& i : s.instances) map.push_back(quoted(i.tap) + " : jump ns_" + i.ns);
+  out += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
+  if (!map.empty()) out += "\t\tiifname vmap { " + join(map) + " }\n";
+  out += "\t\tiifname " + seed_ports + " drop\n";
+  out += "\t\toifname " + seed_ports + " drop\n\t}\n";
+  for (const auto& [name, m] : ns) {
+    out += "\tchain ns_" + name + " {\n";
+    out += "\t\toifname { " + join(m.ports) + " } accept\n";
+    out += "\t\tdrop\n\t}\n";
+  }
+}
+
+// Isolation of routed packets: a guest could send a packet for another namespace's instance
+// to the gateway's MAC and let the host route it. Whatever the host sends to a port must come
+// from the host, from outside the subnet, or from the same namespace.
+void render_bridge_output(const CheckedSpec& s, const std::map<std::string, NsMembers>& ns,
+                          std::string& out) {
+  std::vector<std::string> map;
+  for (const auto& i : s.instances) map.push_back(quoted(i.tap) + " : jump to_ns_" + i.ns);
+  out += "\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n";
+  if (!map.empty()) out += "\t\toifname vmap { " + join(map) + " }\n";
   out += "\t}\n";
+  for (const auto& [name, m] : ns) {
+    auto v4 = m.ipv4;
+    v4.insert(v4.begin(), s.gateway);
+    out += "\tchain to_ns_" + name + " {\n";
+    out += "\t\tip saddr " + s.subnet + " ip saddr != { " + join(v4) + " } drop\n";
+    if (!s.subnet6.empty()) {
+      auto v6 = m.ipv6;
+      if (!s.gateway6.empty()) v6.insert(v6.begin(), s.gateway6);
+      if (v6.empty()) {
+        out += "\t\tip6 saddr " + s.subnet6 + " drop\n";
+      } else {
+        out += "\t\tip6 saddr " + s.subnet6 + " ip6 saddr != { " + join(v6) + " } drop\n";
+      }
+    }
+    out += "\t}\n";
+  }
 }
 
 void render_bridge(const CheckedSpec& s, std::string& out) {
-  std::vector<std::string> port_map, ns_map;
-  std::map<std::string, std::vector<std::string>> ns_ports;
+  std::vector<std::string> port_map;
+  std::map<std::string, NsMembers> ns;
   for (const auto& i : s.instances) {
     port_map.push_back(quoted(i.tap) + " : jump port_" + i.tap);
-    ns_map.push_back(quoted(i.tap) + " : jump ns_" + i.ns);
-    ns_ports[i.ns].push_back(quoted(i.tap));
+    auto& m = ns[i.ns];
+    m.ports.push_back(quoted(i.tap));
+    m.ipv4.push_back(i.ipv4);
+    if (!i.ipv6.empty()) m.ipv6.push_back(i.ipv6);
   }
-  out += "table bridge seed {\n";
   // Ports are recognised by name: every Seed tap starts with tap_prefix. (Matching the bridge
   // itself needs `meta ibrname`, which not every kernel builds; names work everywhere.) Frames
   // from a Seed-named port that is not in the spec (a leftover tap) are dropped.
   const std::string seed_ports = quoted(std::string(tap_prefix) + "*");
+  out += "table bridge seed {\n";
   out += "\tchain prerouting {\n\t\ttype filter hook prerouting priority filter; policy accept;\n";
   if (!port_map.empty()) out += "\t\tiifname vmap { " + join(port_map) + " }\n";
   out += "\t\tiifname " + seed_ports + " drop\n\t}\n";
   for (const auto& i : s.instances) render_port_chain(i, out);
-  out += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
-  if (!ns_map.empty()) out += "\t\tiifname vmap { " + join(ns_map) + " }\n";
-  out += "\t\tiifname " + seed_ports + " drop\n";
-  out += "\t\toifname " + seed_ports + " drop\n\t}\n";
-  for (const auto& [ns, ports] : ns_ports) {
-    out += "\tchain ns_" + ns + " {\n";
-    out += "\t\toifname { " + join(ports) + " } accept\n";
-    out += "\t\tdrop\n\t}\n";
-  }
+  render_bridge_forward(s, ns, seed_ports, out);
+  render_bridge_output(s, ns, out);
   out += "}\n";
 }
 

@@ -4,12 +4,13 @@
 // (each is created if missing, deleted, and defined again inside a single batch, so the kernel
 // swaps old for new atomically and never runs a half-written ruleset):
 //   - `inet seed`: NAT (masquerade for guest egress, DNAT of exposed tcp/udp/dns ports),
-//     host protection (from the bridge only the bridge address is reachable) and routed
-//     forwarding (nothing new enters the bridge unless DNAT'd; the host never routes between
-//     two bridge ports).
-//   - `bridge seed`: what happens between the taps of one bridge, which the inet family never
-//     sees: anti-spoofing on every port (source MAC, IPv4, IPv6 and ARP sender pinned to the
-//     instance; router advertisements refused) and namespace isolation of bridged frames.
+//     host protection (from the bridge only the bridge address is reachable) and inbound
+//     forwarding (nothing new enters the bridge from outside unless DNAT'd).
+//   - `bridge seed`: what happens at the taps, which the inet family cannot tell apart:
+//     anti-spoofing on every port (source MAC, IPv4, IPv6 and ARP sender pinned to the
+//     instance; router advertisements refused), namespace isolation of bridged frames, and of
+//     packets the host would route from one namespace's instance to another's.
+// The rules hold whether or not br_netfilter passes bridged traffic through the inet hooks.
 // Other tables are left alone, and so are bridges whose ports are not named like Seed's taps.
 #pragma once
 

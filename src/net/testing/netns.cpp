@@ -19,7 +19,9 @@ std::string run_or_throw(std::vector<std::string> argv) {
   o.argv = argv;
   o.stdout_mode = Output::capture;
   o.kill_with_parent = true;
-  auto r = run_checked(o, RunOptions{.timeout = std::chrono::seconds(30)});
+  RunOptions ro;
+  ro.timeout = std::chrono::seconds(30);
+  auto r = run_checked(o, ro);
   if (!r) throw std::runtime_error(r.error().describe());
   return r->out;
 }

@@ -47,8 +47,11 @@ Status udp_send(const std::string& source, const std::string& dest, uint16_t por
   UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!fd) return errno_error("socket", errno);
   if (!source.empty()) {
-    int one = 1;  // IP_FREEBIND: bind to an address the namespace does not own (spoofing)
+    // IP_FREEBIND binds to an address the namespace does not own; IP_TRANSPARENT lets the
+    // route lookup accept it as a source. Together: a forged source address.
+    int one = 1;
     ::setsockopt(fd.get(), IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+    ::setsockopt(fd.get(), IPPROTO_IP, IP_TRANSPARENT, &one, sizeof one);
     auto s = addr_of(source, 0);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&s), sizeof s) != 0) {
       return errno_error("bind " + source, errno);
