@@ -46,7 +46,8 @@ class FirewallTest : public ::testing::TestWithParam<bool> {
                  "net.bridge.bridge-nf-call-ip6tables=" + nf});
     auto st = host_->run([&]() -> Status {
       auto sock = SEED_TRY(NlSocket::open());
-      auto br = SEED_TRY(ensure_bridge(sock, {"seed0", {{*parse_ipv4("10.88.0.1", "gw"), 24}}}));
+      auto br = SEED_TRY(ensure_bridge(sock, {"seed0", {{*parse_ipv4("10.88.0.1", "gw"), 24},
+                                                        {*parse_ipv6("fd5e:ed00::1", "gw6"), 64}}}));
       for (const auto& i : spec_.instances) {
         auto v = SEED_TRY(ensure_veth(sock, {i.tap, "eth0", instances_.at(i.name)->fd()}));
         LinkChange c;
@@ -69,6 +70,7 @@ class FirewallTest : public ::testing::TestWithParam<bool> {
       ns.ip({"addr", "add", i.ipv4 + "/24", "dev", "eth0"});
       ns.ip({"link", "set", "eth0", "up"});
       ns.ip({"route", "add", "default", "via", "10.88.0.1"});
+      if (!i.ipv6.empty()) ns.ip({"addr", "add", i.ipv6 + "/64", "dev", "eth0", "nodad"});
     }
   }
 
@@ -90,7 +92,8 @@ class FirewallTest : public ::testing::TestWithParam<bool> {
   std::optional<testing::Datagram> udp(const TestNetns& from, const std::string& source,
                                        const TestNetns& to, const std::string& to_ip,
                                        uint16_t port, bool expect, uint16_t rx_port = 0) {
-    UniqueFd rx = to.run([&] { return testing::udp_bind(rx_port ? rx_port : port); });
+    bool v6 = to_ip.find(':') != std::string::npos;
+    UniqueFd rx = to.run([&] { return testing::udp_bind(rx_port ? rx_port : port, v6); });
     std::string token = "probe-" + std::to_string(std::random_device{}());
     auto st = from.run([&] { return testing::udp_send(source, to_ip, port, token); });
     EXPECT_TRUE(st) << st.error().describe();
@@ -114,6 +117,7 @@ TEST_P(FirewallTest, WithoutTheRulesetEverythingFlows) {
   // The control: the probes below can see a packet that the ruleset is meant to stop.
   EXPECT_TRUE(reaches("web", "db"));
   EXPECT_TRUE(udp(ns("web"), "10.88.0.50", ns("api"), inst("api").ipv4, 7001, true));
+  EXPECT_TRUE(udp(ns("web"), "fd5e:ed00::50", ns("api"), inst("api").ipv6, 7002, true));
 }
 
 TEST_P(FirewallTest, SameNamespaceTalksOtherNamespacesCannot) {
@@ -150,6 +154,17 @@ TEST_P(FirewallTest, ForgedSourceAddressOrMacIsDropped) {
   EXPECT_TRUE(blocked("web", "api"));
   ns("web").ip({"link", "set", "eth0", "address", inst("web").mac});
   EXPECT_TRUE(reaches("web", "api"));
+}
+
+TEST_P(FirewallTest, Ipv6SourcesArePinnedToo) {
+  apply();
+  const std::string api6 = inst("api").ipv6;
+  auto got = udp(ns("web"), "", ns("api"), api6, 7002, true);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->source, inst("web").ipv6);
+  EXPECT_FALSE(udp(ns("web"), "fd5e:ed00::50", ns("api"), api6, 7002, false));
+  EXPECT_FALSE(udp(ns("web"), api6, ns("api"), api6, 7002, false));
+  EXPECT_TRUE(udp(ns("web"), "", *host_, "fd5e:ed00::1", 7003, true));  // the bridge address
 }
 
 TEST_P(FirewallTest, ExposedPortsReachTheRightInstanceAndConflictsAreReported) {

@@ -9,6 +9,7 @@
 
 #include "common/fd.hpp"
 #include "common/log.hpp"
+#include "common/reverter.hpp"
 
 namespace seed::net {
 namespace {
@@ -68,8 +69,11 @@ Result<LinkInfo> ensure_tap(const NlSocket& sock, const TapSpec& spec) {
         .with("link", spec.name)
         .with("stage", "network");
   }
+  // A tap this call created is deleted again if a later step fails: no half-set-up tap stays.
+  Reverter revert;
   if (!found) {
     SEED_TRY(create_persistent_tap(spec));
+    revert.add([&] { (void)delete_link(sock, spec.name); });
     log::info("net.tap_created", {{"tap", spec.name}, {"instance", spec.owner_identity}});
     found = SEED_TRY(get_link(sock, spec.name));
   }
@@ -79,7 +83,9 @@ Result<LinkInfo> ensure_tap(const NlSocket& sock, const TapSpec& spec) {
   change.alias = alias;
   change.up = true;
   SEED_TRY(change_link(sock, *found, change));
-  return get_link(sock, spec.name);
+  auto result = SEED_TRY(get_link(sock, spec.name));
+  revert.success();
+  return result;
 }
 
 Status remove_tap(const NlSocket& sock, const std::string& name) {

@@ -1,4 +1,4 @@
-// Real packets for the firewall tests. Sockets are made inside a namespace (via
+// Real packets for the firewall tests (IPv4, and IPv6 for UDP). Sockets are made inside a namespace (via
 // TestNetns::run) and keep belonging to it afterwards, so a test can bind a receiver in one
 // namespace, send from another, and then wait on the receiver from its own thread.
 #pragma once
@@ -18,7 +18,7 @@ struct Datagram {
   std::string source;  // the sender address as the receiver saw it (after NAT)
 };
 
-UniqueFd udp_bind(uint16_t port);  // 0.0.0.0:port; throws on failure
+UniqueFd udp_bind(uint16_t port, bool ipv6 = false);  // 0.0.0.0 or [::]; throws on failure
 // From `source` (may be empty, or an address not on any interface: a spoofing attempt).
 Status udp_send(const std::string& source, const std::string& dest, uint16_t port,
                 const std::string& payload);
