@@ -30,6 +30,8 @@ class ByteBuffer {
     return data_.get() + w_;
   }
   size_t space_size() const { return cap_ - w_; }
+  // Whether space() can offer any room (after compaction), for deciding to read at all.
+  bool has_room() const { return w_ - r_ < cap_; }
   void produced(size_t n) { w_ += n; }
   void consumed(size_t n) { r_ += n; }
   void clear() { r_ = w_ = 0; }

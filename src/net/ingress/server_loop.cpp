@@ -253,13 +253,13 @@ void Server::Loop::update_masks(Conn& c) {
   uint32_t cm = 0, bm = 0;
   const bool forwarding = c.phase == Conn::Phase::forwarding;
   if (!c.client_eof && (c.phase == Conn::Phase::reading || c.phase == Conn::Phase::replying ||
-                        (forwarding && !c.stop_client && c.up.space_size() > 0))) {
+                        (forwarding && !c.stop_client && c.up.has_room()))) {
     cm |= EPOLLIN;
   }
   if (!c.down.empty()) cm |= EPOLLOUT;
   if (c.phase == Conn::Phase::connecting) bm |= EPOLLOUT;
   if (forwarding) {
-    if (!c.backend_eof && c.down.space_size() > 0) bm |= EPOLLIN;
+    if (!c.backend_eof && c.down.has_room()) bm |= EPOLLIN;
     const uint64_t ready = c.http ? std::min<uint64_t>(c.http->committed(), c.up_in) : c.up_in;
     if (ready > c.up_out) bm |= EPOLLOUT;
   }

@@ -1,0 +1,154 @@
+// Benchmark: the ingress data path against going straight to the backend, and against
+// nginx's stream proxy with ssl_preread (the usual way to route TLS by SNI without
+// terminating it), all on loopback, measured with wrk in one run.
+//   http:  wrk → ingress (Host routing) → nginx   vs  wrk → nginx
+//   https: wrk → ingress (SNI routing) → nginx    vs  wrk → nginx  vs  wrk → nginx stream → nginx
+// Each with a small response (request rate) and a 256 KiB one (throughput). The name is
+// "localhost" so wrk's own resolver and SNI agree with the route. Prints, never asserts.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "common/process.hpp"
+#include "common/testing/temp_dir.hpp"
+#include "net/ingress/server.hpp"
+#include "net/ingress/testing/backends.hpp"
+
+namespace {
+
+using namespace seed;
+using namespace seed::net::ingress;
+using namespace std::chrono_literals;
+
+struct Wrk {
+  double rps = 0;
+  std::string transfer;
+};
+
+Wrk wrk(const std::string& url, int seconds) {
+  SpawnOptions o;
+  o.argv = {"wrk", "-t1", "-c32", "-d" + std::to_string(seconds) + "s", url};
+  o.stdout_mode = Output::capture;
+  RunOptions ro;
+  ro.timeout = std::chrono::seconds(seconds + 30);
+  auto r = run(o, ro);
+  Wrk w;
+  if (!r) return w;
+  auto at = r->out.find("Requests/sec:");
+  if (at != std::string::npos) w.rps = std::stod(r->out.substr(at + 13));
+  at = r->out.find("Transfer/sec:");
+  if (at != std::string::npos) {
+    auto end = r->out.find('\n', at);
+    w.transfer = r->out.substr(at + 13, end - at - 13);
+    while (!w.transfer.empty() && w.transfer.front() == ' ') w.transfer.erase(0, 1);
+  }
+  if (r->out.find("Non-2xx") != std::string::npos || r->out.find("Socket errors") != std::string::npos) {
+    std::fprintf(stderr, "wrk %s reported errors:\n%s\n", url.c_str(), r->out.c_str());
+  }
+  return w;
+}
+
+bool write(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  f << text;
+  return bool(f);
+}
+
+Result<Child> nginx(const std::string& dir, const std::string& name, const std::string& conf) {
+  const std::string path = dir + "/" + name + ".conf";
+  write(path, conf);
+  std::filesystem::create_directories(dir + "/" + name);
+  SpawnOptions o;
+  o.argv = {"nginx", "-p", dir + "/" + name, "-c", path, "-g", "daemon off;"};
+  o.stderr_mode = Output::inherit;
+  o.kill_with_parent = true;
+  return spawn(o);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int seconds = argc > 1 ? std::atoi(argv[1]) : 4;
+  seed::testing::TempDir dir;
+  const std::string d = dir.path();
+  if (!net::ingress::testing::make_cert(d, "localhost")) {
+    std::fprintf(stderr, "openssl req failed\n");
+    return 1;
+  }
+  std::filesystem::create_directories(d + "/www");
+  write(d + "/www/small", "hello from the backend\n");
+  write(d + "/www/big", std::string(256 * 1024, 'x'));
+
+  const uint16_t http_port = net::ingress::testing::free_port();
+  const uint16_t https_port = net::ingress::testing::free_port();
+  const uint16_t stream_port = net::ingress::testing::free_port();
+  const std::string common = "user root;\nworker_processes 1;\nerror_log stderr error;\n"
+                             "pid " + d + "/%s.pid;\nevents { worker_connections 4096; }\n";
+  auto header = [&](const std::string& name) {
+    std::string c = common;
+    c.replace(c.find("%s"), 2, name);
+    return c;
+  };
+  auto backend = nginx(d, "backend",
+      header("backend") +
+      "http {\n access_log off;\n keepalive_requests 1000000;\n"
+      " server { listen 127.0.0.1:" + std::to_string(http_port) + "; root " + d + "/www; }\n"
+      " server { listen 127.0.0.1:" + std::to_string(https_port) + " ssl; root " + d + "/www;\n"
+      "  ssl_certificate " + d + "/localhost.pem; ssl_certificate_key " + d + "/localhost.key; }\n"
+      "}\n");
+  auto stream = nginx(d, "stream",
+      "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n" + header("stream") +
+      "stream {\n map $ssl_preread_server_name $up { localhost 127.0.0.1:" +
+      std::to_string(https_port) + "; default 127.0.0.1:1; }\n"
+      " server { listen 127.0.0.1:" + std::to_string(stream_port) +
+      "; ssl_preread on; proxy_pass $up; }\n}\n");
+  if (!backend || !stream) {
+    std::fprintf(stderr, "nginx did not start (apt-get install nginx libnginx-mod-stream)\n");
+    return 1;
+  }
+  for (uint16_t p : {http_port, https_port, stream_port}) {
+    if (!net::ingress::testing::wait_accepting(p, 5s)) {
+      std::fprintf(stderr, "nginx is not accepting on %u\n", p);
+      return 1;
+    }
+  }
+
+  ServerConfig cfg;
+  cfg.listeners = {{"127.0.0.1", 0, 80, Protocol::http}, {"127.0.0.1", 0, 443, Protocol::tls}};
+  auto server = Server::start(cfg);
+  if (!server) {
+    std::fprintf(stderr, "%s\n", server.error().describe().c_str());
+    return 1;
+  }
+  DesiredRoutes routes;
+  routes.ports[80]["localhost"] = {"127.0.0.1", http_port};
+  routes.ports[443]["localhost"] = {"127.0.0.1", https_port};
+  if (auto st = (*server)->set_routes(routes); !st) return 1;
+  const std::string ing_http = std::to_string((*server)->bound_port(0));
+  const std::string ing_tls = std::to_string((*server)->bound_port(1));
+
+  std::printf("ingress benchmark: wrk -t1 -c32 -d%ds on loopback, nginx backend (1 worker)\n",
+              seconds);
+  for (const std::string file : {"small", "big"}) {
+    const Wrk direct = wrk("http://localhost:" + std::to_string(http_port) + "/" + file, seconds);
+    const Wrk via = wrk("http://localhost:" + ing_http + "/" + file, seconds);
+    std::printf("http  %-5s direct %9.0f req/s (%s)  ingress %9.0f req/s (%s)  ratio %.2f\n",
+                file.c_str(), direct.rps, direct.transfer.c_str(), via.rps, via.transfer.c_str(),
+                direct.rps > 0 ? via.rps / direct.rps : 0);
+    const Wrk tdirect = wrk("https://localhost:" + std::to_string(https_port) + "/" + file, seconds);
+    const Wrk tvia = wrk("https://localhost:" + ing_tls + "/" + file, seconds);
+    const Wrk tnginx = wrk("https://localhost:" + std::to_string(stream_port) + "/" + file, seconds);
+    std::printf("https %-5s direct %9.0f req/s (%s)  ingress %9.0f req/s (%s)  nginx-stream %9.0f "
+                "req/s (%s)  ingress/direct %.2f  ingress/nginx %.2f\n",
+                file.c_str(), tdirect.rps, tdirect.transfer.c_str(), tvia.rps,
+                tvia.transfer.c_str(), tnginx.rps, tnginx.transfer.c_str(),
+                tdirect.rps > 0 ? tvia.rps / tdirect.rps : 0,
+                tnginx.rps > 0 ? tvia.rps / tnginx.rps : 0);
+  }
+  (*server)->stop();
+  backend->terminate(1s);
+  stream->terminate(1s);
+  return 0;
+}
