@@ -168,11 +168,11 @@ void Server::Loop::on_connected(Conn& c) {
     ++stats_.backend_failed;
     log::warn("ingress.backend_failed", {{"host", c.host}, {"error", std::strerror(err)}});
     if (c.http) {
-      c.backend.reset();
+      drop(c.backend);
       return http_error(c, 502, "the instance serving '" + c.host +
                                     "' refused the connection; it may be starting or down");
     }
-    c.backend.reset();
+    drop(c.backend);
     return reply(c, tls_alert(kAlertInternalError), "backend connect failed");
   }
   ++stats_.routed;
@@ -243,7 +243,7 @@ void Server::Loop::after_io(Conn& c) {
 void Server::Loop::reply(Conn& c, const std::string& bytes, const char* why) {
   log::debug("ingress.reply", {{"host", c.host}, {"reason", why}});
   c.phase = Conn::Phase::replying;
-  c.backend.reset();
+  drop(c.backend);
   c.down.assign(bytes.data(), bytes.size());
   c.deadline = now_ + kDrainTime;
   flush_down(c);

@@ -276,13 +276,21 @@ void Server::Loop::update_masks(Conn& c) {
   }
 }
 
+void Server::Loop::drop(UniqueFd& fd) {
+  // Deregister explicitly: close() alone leaves the registration alive while a forked child
+  // (any spawn() in this process, between fork and exec) still holds the descriptor, and its
+  // events would then point at a freed connection.
+  if (fd) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd.get(), nullptr);
+  fd.reset();
+}
+
 void Server::Loop::close(Conn& c, const char* why) {
   if (c.phase == Conn::Phase::closed) return;
   log::debug("ingress.closed", {{"source", source_text(c.source)}, {"host", c.host},
                                 {"reason", why}});
   c.phase = Conn::Phase::closed;
-  c.client.reset();  // closing removes the fds from the epoll set
-  c.backend.reset();
+  drop(c.client);
+  drop(c.backend);
   auto src = per_source_.find(c.source);
   if (src != per_source_.end() && --src->second == 0) per_source_.erase(src);
   auto it = conns_.find(&c);

@@ -82,6 +82,7 @@ class Server::Loop {
   void reply(Conn& c, const std::string& bytes, const char* why);
   void http_error(Conn& c, int status, const std::string& detail);
   void close(Conn& c, const char* why);
+  void drop(UniqueFd& fd);
   void update_masks(Conn& c);
   void sweep();
   std::shared_ptr<const RoutingTable> routes() const;

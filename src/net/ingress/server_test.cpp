@@ -105,6 +105,21 @@ TEST_F(IngressTest, CurlReachesTheRightBackendByHost) {
   EXPECT_NE(b.out.find("backend=B"), std::string::npos) << b.out << b.err;
 }
 
+TEST_F(IngressTest, LargeResponsesFlowThroughBoundedBuffers) {
+  start();
+  const std::string p = std::to_string(http_port_);
+  SpawnOptions o;
+  o.argv = {"curl", "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{size_download}",
+            "--limit-rate", "20M", "--resolve", "a.example:" + p + ":127.0.0.1",
+            "http://a.example:" + p + "/big"};
+  o.stdout_mode = Output::capture;
+  auto r = run(o);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->out, std::to_string((4 << 20) + std::string("backend=A host=a.example:").size() +
+                                   p.size() + 1))
+      << r->err;
+}
+
 TEST_F(IngressTest, UnknownHostGetsA404Page) {
   start();
   auto r = curl("nobody.example");

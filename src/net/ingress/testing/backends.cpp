@@ -78,7 +78,9 @@ void HttpBackend::serve(int fd) {
       const std::string head = in.substr(0, end + 2);
       in.erase(0, end + 4);
       ++requests_;
-      const std::string body = "backend=" + name_ + " host=" + header_value(head, "host") + "\n";
+      std::string body = "backend=" + name_ + " host=" + header_value(head, "host") + "\n";
+      // GET /big: 4 MiB, more than every buffer on the way, so backpressure is exercised.
+      if (head.rfind("GET /big ", 0) == 0) body.append(4 << 20, 'x');
       const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
                                std::to_string(body.size()) + "\r\n\r\n" + body;
       send_all(fd, resp);
