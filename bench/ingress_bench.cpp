@@ -50,6 +50,8 @@ Wrk wrk(const std::string& url, int seconds) {
   return w;
 }
 
+double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
 bool write(const std::string& path, const std::string& text) {
   std::ofstream f(path);
   f << text;
@@ -84,7 +86,7 @@ int main(int argc, char** argv) {
   const uint16_t http_port = net::ingress::testing::free_port();
   const uint16_t https_port = net::ingress::testing::free_port();
   const uint16_t stream_port = net::ingress::testing::free_port();
-  const std::string common = "user root;\nworker_processes 1;\nerror_log stderr error;\n"
+  const std::string common = "user root;\nmaster_process off;\nerror_log stderr error;\n"
                              "pid " + d + "/%s.pid;\nevents { worker_connections 4096; }\n";
   auto header = [&](const std::string& name) {
     std::string c = common;
@@ -115,39 +117,52 @@ int main(int argc, char** argv) {
     }
   }
 
-  ServerConfig cfg;
-  cfg.listeners = {{"127.0.0.1", 0, 80, Protocol::http}, {"127.0.0.1", 0, 443, Protocol::tls}};
-  auto server = Server::start(cfg);
-  if (!server) {
-    std::fprintf(stderr, "%s\n", server.error().describe().c_str());
-    return 1;
+  // Two ingresses on the same backends: the recv/send data path and the splice one.
+  std::unique_ptr<Server> servers[2];
+  std::string ing_http[2], ing_tls[2];
+  for (int i = 0; i < 2; ++i) {
+    ServerConfig cfg;
+    cfg.listeners = {{"127.0.0.1", 0, 80, Protocol::http}, {"127.0.0.1", 0, 443, Protocol::tls}};
+    cfg.splice = i == 1;
+    auto server = Server::start(cfg);
+    if (!server) {
+      std::fprintf(stderr, "%s\n", server.error().describe().c_str());
+      return 1;
+    }
+    DesiredRoutes routes;
+    routes.ports[80]["localhost"] = {"127.0.0.1", http_port};
+    routes.ports[443]["localhost"] = {"127.0.0.1", https_port};
+    if (auto st = (*server)->set_routes(routes); !st) return 1;
+    servers[i] = std::move(*server);
+    ing_http[i] = std::to_string(servers[i]->bound_port(0));
+    ing_tls[i] = std::to_string(servers[i]->bound_port(1));
   }
-  DesiredRoutes routes;
-  routes.ports[80]["localhost"] = {"127.0.0.1", http_port};
-  routes.ports[443]["localhost"] = {"127.0.0.1", https_port};
-  if (auto st = (*server)->set_routes(routes); !st) return 1;
-  const std::string ing_http = std::to_string((*server)->bound_port(0));
-  const std::string ing_tls = std::to_string((*server)->bound_port(1));
 
-  std::printf("ingress benchmark: wrk -t1 -c32 -d%ds on loopback, nginx backend (1 worker)\n",
-              seconds);
+  std::printf("ingress benchmark: wrk -t1 -c32 -d%ds on loopback, nginx backend (one process); "
+              "ingress R = recv/send, S = splice\n", seconds);
   for (const std::string file : {"small", "big"}) {
     const Wrk direct = wrk("http://localhost:" + std::to_string(http_port) + "/" + file, seconds);
-    const Wrk via = wrk("http://localhost:" + ing_http + "/" + file, seconds);
-    std::printf("http  %-5s direct %9.0f req/s (%s)  ingress %9.0f req/s (%s)  ratio %.2f\n",
-                file.c_str(), direct.rps, direct.transfer.c_str(), via.rps, via.transfer.c_str(),
-                direct.rps > 0 ? via.rps / direct.rps : 0);
-    const Wrk tdirect = wrk("https://localhost:" + std::to_string(https_port) + "/" + file, seconds);
-    const Wrk tvia = wrk("https://localhost:" + ing_tls + "/" + file, seconds);
-    const Wrk tnginx = wrk("https://localhost:" + std::to_string(stream_port) + "/" + file, seconds);
-    std::printf("https %-5s direct %9.0f req/s (%s)  ingress %9.0f req/s (%s)  nginx-stream %9.0f "
-                "req/s (%s)  ingress/direct %.2f  ingress/nginx %.2f\n",
-                file.c_str(), tdirect.rps, tdirect.transfer.c_str(), tvia.rps,
-                tvia.transfer.c_str(), tnginx.rps, tnginx.transfer.c_str(),
-                tdirect.rps > 0 ? tvia.rps / tdirect.rps : 0,
-                tnginx.rps > 0 ? tvia.rps / tnginx.rps : 0);
+    const Wrk r = wrk("http://localhost:" + ing_http[0] + "/" + file, seconds);
+    const Wrk sp = wrk("http://localhost:" + ing_http[1] + "/" + file, seconds);
+    std::printf("http  %-5s direct %8.0f req/s (%s/s)  R %8.0f (%s/s)  S %8.0f (%s/s)  "
+                "R/direct %.2f  S/direct %.2f\n",
+                file.c_str(), direct.rps, direct.transfer.c_str(), r.rps, r.transfer.c_str(),
+                sp.rps, sp.transfer.c_str(), ratio(r.rps, direct.rps), ratio(sp.rps, direct.rps));
+    const std::string tls = "https://localhost:";
+    const Wrk tdirect = wrk(tls + std::to_string(https_port) + "/" + file, seconds);
+    const Wrk tr = wrk(tls + ing_tls[0] + "/" + file, seconds);
+    const Wrk ts = wrk(tls + ing_tls[1] + "/" + file, seconds);
+    const Wrk tn = wrk(tls + std::to_string(stream_port) + "/" + file, seconds);
+    std::printf("https %-5s direct %8.0f req/s (%s/s)  R %8.0f (%s/s)  S %8.0f (%s/s)  "
+                "nginx-stream %8.0f (%s/s)\n"
+                "            R/direct %.2f  S/direct %.2f  nginx/direct %.2f  R/nginx %.2f  "
+                "S/nginx %.2f\n",
+                file.c_str(), tdirect.rps, tdirect.transfer.c_str(), tr.rps, tr.transfer.c_str(),
+                ts.rps, ts.transfer.c_str(), tn.rps, tn.transfer.c_str(),
+                ratio(tr.rps, tdirect.rps), ratio(ts.rps, tdirect.rps),
+                ratio(tn.rps, tdirect.rps), ratio(tr.rps, tn.rps), ratio(ts.rps, tn.rps));
   }
-  (*server)->stop();
+  for (auto& s : servers) s->stop();
   backend->terminate(1s);
   stream->terminate(1s);
   return 0;

@@ -1,6 +1,7 @@
 // One connection's data path: read the head or ClientHello, pick the backend, connect, then
 // move bytes both ways through the two bounded buffers (the bytes read while routing are the
 // first ones forwarded). Errors before forwarding become an HTTP error page or a TLS alert.
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -56,6 +57,19 @@ void Server::Loop::read_client(Conn& c) {
     ssize_t n = ::recv(c.client.get(), scratch, sizeof scratch, 0);
     if (n == 0 || (n < 0 && !transient(errno))) close(c, "client gone after reply");
     return;
+  }
+  if (c.phase == Conn::Phase::forwarding && c.up_spliced()) {
+    if (c.up_piped >= kPipeBytes) return;
+    const ssize_t n = ::splice(c.client.get(), nullptr, c.up_pipe[1].get(), nullptr,
+                               kPipeBytes - c.up_piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0) {
+      if (!transient(errno)) close(c, "client read error");
+      return;
+    }
+    if (n == 0) c.client_eof = true;
+    c.up_piped += static_cast<size_t>(n);
+    c.deadline = now_ + config_.idle_timeout;
+    return flush_up(c);
   }
   char* dst = c.up.space();
   const size_t room = c.up.space_size();
@@ -176,9 +190,20 @@ void Server::Loop::on_connected(Conn& c) {
     return reply(c, tls_alert(kAlertInternalError), "backend connect failed");
   }
   ++stats_.routed;
+  if (config_.splice) open_pipes(c);
   c.phase = Conn::Phase::forwarding;
   c.deadline = now_ + config_.idle_timeout;
   flush_up(c);
+}
+
+void Server::Loop::open_pipes(Conn& c) {
+  int fds[2];
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return;  // out of fds: stay on the buffers
+  c.down_pipe[0].reset(fds[0]);
+  c.down_pipe[1].reset(fds[1]);
+  if (c.http || ::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return;
+  c.up_pipe[0].reset(fds[0]);
+  c.up_pipe[1].reset(fds[1]);
 }
 
 void Server::Loop::flush_up(Conn& c) {
@@ -194,6 +219,15 @@ void Server::Loop::flush_up(Conn& c) {
     c.up.consumed(static_cast<size_t>(n));
     c.up_out += static_cast<uint64_t>(n);
   }
+  while (c.up_piped > 0) {
+    const ssize_t n = ::splice(c.up_pipe[0].get(), nullptr, c.backend.get(), nullptr, c.up_piped,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n <= 0) {
+      if (n < 0 && !transient(errno)) close(c, "backend write error");
+      return;
+    }
+    c.up_piped -= static_cast<size_t>(n);
+  }
   // Bytes past the commit point (a request for another Host) are dropped with the connection.
   if ((c.client_eof || c.stop_client) && !c.up_shut) {
     c.up_shut = true;
@@ -202,6 +236,22 @@ void Server::Loop::flush_up(Conn& c) {
 }
 
 void Server::Loop::read_backend(Conn& c) {
+  if (c.down_pipe[1]) {
+    if (c.down_piped >= kPipeBytes) return;
+    const ssize_t n = ::splice(c.backend.get(), nullptr, c.down_pipe[1].get(), nullptr,
+                               kPipeBytes - c.down_piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0) {
+      if (!transient(errno)) close(c, "backend read error");
+      return;
+    }
+    if (n == 0) {
+      c.backend_eof = true;
+      return;
+    }
+    c.down_piped += static_cast<size_t>(n);
+    c.deadline = now_ + config_.idle_timeout;
+    return flush_down(c);
+  }
   char* dst = c.down.space();
   const size_t room = c.down.space_size();
   if (room == 0) return;
@@ -228,13 +278,22 @@ void Server::Loop::flush_down(Conn& c) {
     }
     c.down.consumed(static_cast<size_t>(n));
   }
+  while (c.down_piped > 0) {
+    const ssize_t n = ::splice(c.down_pipe[0].get(), nullptr, c.client.get(), nullptr,
+                               c.down_piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n <= 0) {
+      if (n < 0 && !transient(errno)) close(c, "client write error");
+      return;
+    }
+    c.down_piped -= static_cast<size_t>(n);
+  }
   if (c.phase == Conn::Phase::replying) ::shutdown(c.client.get(), SHUT_WR);
 }
 
 void Server::Loop::after_io(Conn& c) {
   if (c.phase == Conn::Phase::closed) return;
   if (c.phase == Conn::Phase::forwarding) {
-    if (c.backend_eof && c.down.empty()) return close(c, "backend finished");
+    if (c.backend_eof && !c.down_pending()) return close(c, "backend finished");
     if (c.client_eof && c.up_shut && c.backend_eof) return close(c, "both sides finished");
   }
   update_masks(c);

@@ -62,7 +62,6 @@ class HttpStream {
   uint64_t head_start_ = 0;   // where the request whose head is being read began
   bool in_head_ = true;
   bool tunnel_ = false;       // after Upgrade/CONNECT: everything is committed
-  bool preface_checked_ = false;
 };
 
 }  // namespace seed::net::ingress

@@ -31,6 +31,9 @@ struct ServerConfig {
   size_t max_per_source = 256;         // per client IP address
   size_t max_head_bytes = 16 * 1024;   // HTTP request head limit (431 beyond)
   size_t buffer_bytes = 64 * 1024;     // per direction, per connection
+  // Forward through pipes with splice(2) (zero-copy) instead of recv/send through the
+  // buffers; see docs/architecture.md for the measurements behind the default.
+  bool splice = false;
   std::chrono::milliseconds header_timeout{10'000};   // head / ClientHello must arrive (408)
   std::chrono::milliseconds connect_timeout{5'000};   // backend connect (502)
   std::chrono::milliseconds idle_timeout{300'000};    // no byte moved either way: close

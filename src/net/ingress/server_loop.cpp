@@ -3,6 +3,8 @@
 #include "net/ingress/server_loop.hpp"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -169,6 +171,12 @@ ServerStats Server::Loop::stats() const {
 }
 
 void Server::Loop::run() {
+  // splice(2) into a socket the peer has closed raises SIGPIPE (it has no MSG_NOSIGNAL).
+  // Blocked in this thread only, it stays pending and the call just fails with EPIPE.
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
   epoll_event events[kMaxEvents];
   now_ = Clock::now();
   next_sweep_ = now_ + kSweepEvery;
@@ -252,28 +260,32 @@ void Server::Loop::update_masks(Conn& c) {
   if (c.phase == Conn::Phase::closed) return;
   uint32_t cm = 0, bm = 0;
   const bool forwarding = c.phase == Conn::Phase::forwarding;
+  const bool up_room = c.up_spliced() ? c.up_piped < kPipeBytes : c.up.has_room();
   if (!c.client_eof && (c.phase == Conn::Phase::reading || c.phase == Conn::Phase::replying ||
-                        (forwarding && !c.stop_client && c.up.has_room()))) {
+                        (forwarding && !c.stop_client && up_room))) {
     cm |= EPOLLIN;
   }
-  if (!c.down.empty()) cm |= EPOLLOUT;
+  if (c.down_pending()) cm |= EPOLLOUT;
   if (c.phase == Conn::Phase::connecting) bm |= EPOLLOUT;
   if (forwarding) {
-    if (!c.backend_eof && c.down.has_room()) bm |= EPOLLIN;
+    const bool down_room = c.down_pipe[1] ? c.down_piped < kPipeBytes : c.down.has_room();
+    if (!c.backend_eof && down_room) bm |= EPOLLIN;
     const uint64_t ready = c.http ? std::min<uint64_t>(c.http->committed(), c.up_in) : c.up_in;
-    if (ready > c.up_out) bm |= EPOLLOUT;
+    if (ready > c.up_out || c.up_piped > 0) bm |= EPOLLOUT;
   }
-  epoll_event ev{};
-  if (cm != c.client_mask) {
-    ev.events = c.client_mask = cm;
-    ev.data.ptr = &c.client_ep;
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.client.get(), &ev);
-  }
-  if (c.backend && bm != c.backend_mask) {
-    ev.events = c.backend_mask = bm;
-    ev.data.ptr = &c.backend_ep;
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.backend.get(), &ev);
-  }
+  // A socket we want nothing from is taken out of the set: epoll reports a hang-up even with
+  // an empty mask, which would spin the loop while a full buffer waits for a slow reader.
+  auto apply = [this](const UniqueFd& fd, uint32_t& current, uint32_t want, Endpoint& ep) {
+    if (!fd || want == current) return;
+    epoll_event ev{};
+    ev.events = want;
+    ev.data.ptr = &ep;
+    const int op = current == 0 ? EPOLL_CTL_ADD : want == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+    ::epoll_ctl(epoll_.get(), op, fd.get(), &ev);
+    current = want;
+  };
+  apply(c.client, c.client_mask, cm, c.client_ep);
+  apply(c.backend, c.backend_mask, bm, c.backend_ep);
 }
 
 void Server::Loop::drop(UniqueFd& fd) {
@@ -291,6 +303,7 @@ void Server::Loop::close(Conn& c, const char* why) {
   c.phase = Conn::Phase::closed;
   drop(c.client);
   drop(c.backend);
+  for (auto* p : {&c.up_pipe[0], &c.up_pipe[1], &c.down_pipe[0], &c.down_pipe[1]}) p->reset();
   auto src = per_source_.find(c.source);
   if (src != per_source_.end() && --src->second == 0) per_source_.erase(src);
   auto it = conns_.find(&c);

@@ -31,6 +31,9 @@ struct Endpoint {
 
 using Clock = std::chrono::steady_clock;
 
+// Bytes we let sit in one splice pipe (Linux's default pipe capacity).
+inline constexpr size_t kPipeBytes = 64 * 1024;
+
 struct Conn {
   enum class Phase { reading, connecting, forwarding, replying, closed };
   Conn(size_t buffer_bytes) : up(buffer_bytes), down(buffer_bytes) {}
@@ -51,6 +54,12 @@ struct Conn {
   bool stop_client = false;  // no more client bytes will be forwarded (Host changed, error)
   bool up_shut = false;      // we sent FIN to the backend
   Clock::time_point deadline;
+  // Splice mode: once forwarding, bytes go socket → pipe → socket and never enter user
+  // space. down always; up only for TLS (plain HTTP's client bytes must be parsed).
+  UniqueFd up_pipe[2], down_pipe[2];
+  size_t up_piped = 0, down_piped = 0;
+  bool up_spliced() const { return up_pipe[0].valid() && up.empty(); }
+  bool down_pending() const { return !down.empty() || down_piped > 0; }
 };
 
 class Server::Loop {
@@ -74,6 +83,7 @@ class Server::Loop {
   void route(Conn& c);
   void connect_backend(Conn& c, const Backend& b);
   void on_connected(Conn& c);
+  void open_pipes(Conn& c);
   void read_client(Conn& c);
   void read_backend(Conn& c);
   void flush_up(Conn& c);

@@ -21,7 +21,8 @@ using testing::connect_to;
 using testing::read_all;
 using testing::send_all;
 
-class IngressTest : public ::testing::Test {
+// Parameter: the data path (false: recv/send through the buffers, true: splice via pipes).
+class IngressTest : public ::testing::TestWithParam<bool> {
  protected:
   static void SetUpTestSuite() {
     for (const char* tool : {"curl", "openssl"}) {
@@ -48,6 +49,7 @@ class IngressTest : public ::testing::Test {
   // Starts an ingress with one http (public 80) and one tls (public 443) listener.
   void start(ServerConfig cfg = {}) {
     cfg.listeners = {{"127.0.0.1", 0, 80, Protocol::http}, {"127.0.0.1", 0, 443, Protocol::tls}};
+    cfg.splice = GetParam();
     auto s = Server::start(cfg);
     ASSERT_TRUE(s) << s.error().describe();
     server_ = std::move(*s);
@@ -96,7 +98,7 @@ class IngressTest : public ::testing::Test {
   uint16_t http_port_ = 0, tls_port_ = 0;
 };
 
-TEST_F(IngressTest, CurlReachesTheRightBackendByHost) {
+TEST_P(IngressTest, CurlReachesTheRightBackendByHost) {
   start();
   auto a = curl("a.example");
   EXPECT_NE(a.out.find("backend=A host=a.example:"), std::string::npos) << a.out << a.err;
@@ -105,7 +107,7 @@ TEST_F(IngressTest, CurlReachesTheRightBackendByHost) {
   EXPECT_NE(b.out.find("backend=B"), std::string::npos) << b.out << b.err;
 }
 
-TEST_F(IngressTest, LargeResponsesFlowThroughBoundedBuffers) {
+TEST_P(IngressTest, LargeResponsesFlowThroughBoundedBuffers) {
   start();
   const std::string p = std::to_string(http_port_);
   SpawnOptions o;
@@ -120,7 +122,7 @@ TEST_F(IngressTest, LargeResponsesFlowThroughBoundedBuffers) {
       << r->err;
 }
 
-TEST_F(IngressTest, UnknownHostGetsA404Page) {
+TEST_P(IngressTest, UnknownHostGetsA404Page) {
   start();
   auto r = curl("nobody.example");
   EXPECT_NE(r.out.find("status=404"), std::string::npos) << r.out;
@@ -129,7 +131,7 @@ TEST_F(IngressTest, UnknownHostGetsA404Page) {
       << r.out;
 }
 
-TEST_F(IngressTest, SClientReachesTheRightTlsBackendBySni) {
+TEST_P(IngressTest, SClientReachesTheRightTlsBackendBySni) {
   start();
   auto a = s_client({"-servername", "a.example"});
   EXPECT_NE(a.out.find("subject=CN = a.example"), std::string::npos) << a.out << a.err;
@@ -146,7 +148,7 @@ TEST_F(IngressTest, SClientReachesTheRightTlsBackendBySni) {
   EXPECT_NE(c->err.find("subject: CN=a.example"), std::string::npos) << c->err;
 }
 
-TEST_F(IngressTest, UnknownOrMissingSniGetsUnrecognizedNameAlert) {
+TEST_P(IngressTest, UnknownOrMissingSniGetsUnrecognizedNameAlert) {
   start();
   for (std::vector<std::string> args : {std::vector<std::string>{"-servername", "zzz.example"},
                                         std::vector<std::string>{"-noservername"}}) {
@@ -157,7 +159,7 @@ TEST_F(IngressTest, UnknownOrMissingSniGetsUnrecognizedNameAlert) {
   EXPECT_GE(server_->stats().unknown_name, 2u);
 }
 
-TEST_F(IngressTest, ClientHelloSplitAcrossPacketsIsRouted) {
+TEST_P(IngressTest, ClientHelloSplitAcrossPacketsIsRouted) {
   start();
   // The TLS 1.2 golden ClientHello for b.example: its Certificate comes back in the clear,
   // so the raw reply shows which backend answered.
@@ -182,7 +184,7 @@ TEST_F(IngressTest, ClientHelloSplitAcrossPacketsIsRouted) {
   EXPECT_NE(reply.find("b.example"), std::string::npos) << "b.example's certificate";
 }
 
-TEST_F(IngressTest, BadHttpInputGetsClearErrors) {
+TEST_P(IngressTest, BadHttpInputGetsClearErrors) {
   start();
   auto no_host = connect_to(http_port_);
   send_all(no_host.get(), "GET / HTTP/1.0\r\n\r\n");
@@ -200,7 +202,7 @@ TEST_F(IngressTest, BadHttpInputGetsClearErrors) {
   EXPECT_EQ(http_a_->requests() + http_b_->requests() > 0, true);
 }
 
-TEST_F(IngressTest, NeverFinishingClientsTimeOutWhileOthersAreServed) {
+TEST_P(IngressTest, NeverFinishingClientsTimeOutWhileOthersAreServed) {
   ServerConfig cfg;
   cfg.header_timeout = 600ms;
   start(cfg);
@@ -220,7 +222,7 @@ TEST_F(IngressTest, NeverFinishingClientsTimeOutWhileOthersAreServed) {
   EXPECT_GE(server_->stats().timed_out, 2u);
 }
 
-TEST_F(IngressTest, ConnectionLimitsAreEnforcedAndOthersServed) {
+TEST_P(IngressTest, ConnectionLimitsAreEnforcedAndOthersServed) {
   ServerConfig cfg;
   cfg.max_per_source = 3;
   cfg.max_connections = 5;
@@ -247,7 +249,7 @@ TEST_F(IngressTest, ConnectionLimitsAreEnforcedAndOthersServed) {
   EXPECT_NE(again.out.find("backend=B"), std::string::npos) << again.out;
 }
 
-TEST_F(IngressTest, RoutesAreReplacedAtomically) {
+TEST_P(IngressTest, RoutesAreReplacedAtomically) {
   start();
   DesiredRoutes r;
   r.ports[80]["a.example"] = {"127.0.0.1", http_b_->port()};
@@ -266,7 +268,7 @@ TEST_F(IngressTest, RoutesAreReplacedAtomically) {
   EXPECT_NE(curl("a.example").out.find("backend=B"), std::string::npos);
 }
 
-TEST_F(IngressTest, KeepAliveIsPinnedAndClosedOnHostChange) {
+TEST_P(IngressTest, KeepAliveIsPinnedAndClosedOnHostChange) {
   start();
   auto fd = connect_to(http_port_);
   send_all(fd.get(), "GET /1 HTTP/1.1\r\nHost: a.example\r\n\r\n"
@@ -283,7 +285,7 @@ TEST_F(IngressTest, KeepAliveIsPinnedAndClosedOnHostChange) {
   EXPECT_TRUE(eof) << "closed after the Host change";
 }
 
-TEST_F(IngressTest, DeadBackendIs502) {
+TEST_P(IngressTest, DeadBackendIs502) {
   start();
   DesiredRoutes r;
   r.ports[80]["a.example"] = {"127.0.0.1", testing::free_port()};
@@ -293,7 +295,7 @@ TEST_F(IngressTest, DeadBackendIs502) {
   EXPECT_NE(out.out.find("refused the connection"), std::string::npos) << out.out;
 }
 
-TEST_F(IngressTest, StartReportsABusyPort) {
+TEST_P(IngressTest, StartReportsABusyPort) {
   start();
   ServerConfig cfg;
   cfg.listeners = {{"127.0.0.1", http_port_, 80, Protocol::http}};
@@ -303,6 +305,9 @@ TEST_F(IngressTest, StartReportsABusyPort) {
             std::string::npos)
       << second.error().describe();
 }
+
+INSTANTIATE_TEST_SUITE_P(DataPath, IngressTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "splice" : "buffers"; });
 
 }  // namespace
 }  // namespace seed::net::ingress
