@@ -3,11 +3,18 @@
 // terminating it), all on loopback, measured with wrk in one run.
 //   http:  wrk → ingress (Host routing) → nginx   vs  wrk → nginx
 //   https: wrk → ingress (SNI routing) → nginx    vs  wrk → nginx  vs  wrk → nginx stream → nginx
-// Each with a small response (request rate) and a 256 KiB one (throughput). The name is
+// Each with a small response (request rate) and a 256 KiB one (throughput); args: seconds per
+// run, rounds (median). The name is
 // "localhost" so wrk's own resolver and SNI agree with the route. Prints, never asserts.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,8 +31,36 @@ using namespace std::chrono_literals;
 
 struct Wrk {
   double rps = 0;
+  double requests = 0;
   std::string transfer;
 };
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// CPU seconds (user + system) used so far by this process: only the ingress threads run here.
+double self_cpu() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// The same for another process, from /proc/<pid>/stat (utime and stime, fields 14 and 15).
+double pid_cpu(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
 
 Wrk wrk(const std::string& url, int seconds) {
   SpawnOptions o;
@@ -36,7 +71,12 @@ Wrk wrk(const std::string& url, int seconds) {
   auto r = run(o, ro);
   Wrk w;
   if (!r) return w;
-  auto at = r->out.find("Requests/sec:");
+  auto at = r->out.find(" requests in ");
+  if (at != std::string::npos) {
+    auto line = r->out.rfind('\n', at);
+    w.requests = std::stod(r->out.substr(line + 1, at - line - 1));
+  }
+  at = r->out.find("Requests/sec:");
   if (at != std::string::npos) w.rps = std::stod(r->out.substr(at + 13));
   at = r->out.find("Transfer/sec:");
   if (at != std::string::npos) {
@@ -72,7 +112,8 @@ Result<Child> nginx(const std::string& dir, const std::string& name, const std::
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int seconds = argc > 1 ? std::atoi(argv[1]) : 4;
+  const int seconds = argc > 1 ? std::atoi(argv[1]) : 3;
+  const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
   seed::testing::TempDir dir;
   const std::string d = dir.path();
   if (!net::ingress::testing::make_cert(d, "localhost")) {
@@ -139,28 +180,49 @@ int main(int argc, char** argv) {
   }
 
   std::printf("ingress benchmark: wrk -t1 -c32 -d%ds on loopback, nginx backend (one process); "
-              "ingress R = recv/send, S = splice\n", seconds);
+              "R = ingress recv/send, S = ingress splice.\n"
+              "Median of %d interleaved rounds; cpu = proxy CPU time per request (steadier than "
+              "req/s on a shared machine).\n", seconds, rounds);
+  const pid_t stream_pid = stream->pid();
+  const std::string h = "http://localhost:", t = "https://localhost:";
   for (const std::string file : {"small", "big"}) {
-    const Wrk direct = wrk("http://localhost:" + std::to_string(http_port) + "/" + file, seconds);
-    const Wrk r = wrk("http://localhost:" + ing_http[0] + "/" + file, seconds);
-    const Wrk sp = wrk("http://localhost:" + ing_http[1] + "/" + file, seconds);
-    std::printf("http  %-5s direct %8.0f req/s (%s/s)  R %8.0f (%s/s)  S %8.0f (%s/s)  "
-                "R/direct %.2f  S/direct %.2f\n",
-                file.c_str(), direct.rps, direct.transfer.c_str(), r.rps, r.transfer.c_str(),
-                sp.rps, sp.transfer.c_str(), ratio(r.rps, direct.rps), ratio(sp.rps, direct.rps));
-    const std::string tls = "https://localhost:";
-    const Wrk tdirect = wrk(tls + std::to_string(https_port) + "/" + file, seconds);
-    const Wrk tr = wrk(tls + ing_tls[0] + "/" + file, seconds);
-    const Wrk ts = wrk(tls + ing_tls[1] + "/" + file, seconds);
-    const Wrk tn = wrk(tls + std::to_string(stream_port) + "/" + file, seconds);
-    std::printf("https %-5s direct %8.0f req/s (%s/s)  R %8.0f (%s/s)  S %8.0f (%s/s)  "
-                "nginx-stream %8.0f (%s/s)\n"
-                "            R/direct %.2f  S/direct %.2f  nginx/direct %.2f  R/nginx %.2f  "
-                "S/nginx %.2f\n",
-                file.c_str(), tdirect.rps, tdirect.transfer.c_str(), tr.rps, tr.transfer.c_str(),
-                ts.rps, ts.transfer.c_str(), tn.rps, tn.transfer.c_str(),
-                ratio(tr.rps, tdirect.rps), ratio(ts.rps, tdirect.rps),
-                ratio(tn.rps, tdirect.rps), ratio(tr.rps, tn.rps), ratio(ts.rps, tn.rps));
+    struct Config {
+      std::string label, url;
+      int cpu;  // 0: none (direct), 1: this process (the ingress), 2: the nginx stream proxy
+      std::vector<double> rps, cpu_us;
+    };
+    std::vector<Config> configs = {
+        {"http direct", h + std::to_string(http_port) + "/" + file, 0, {}, {}},
+        {"http R", h + ing_http[0] + "/" + file, 1, {}, {}},
+        {"http S", h + ing_http[1] + "/" + file, 1, {}, {}},
+        {"https direct", t + std::to_string(https_port) + "/" + file, 0, {}, {}},
+        {"https R", t + ing_tls[0] + "/" + file, 1, {}, {}},
+        {"https S", t + ing_tls[1] + "/" + file, 1, {}, {}},
+        {"https nginx-stream", t + std::to_string(stream_port) + "/" + file, 2, {}, {}},
+    };
+    for (int round = 0; round < rounds; ++round) {
+      for (auto& c : configs) {
+        const double before = c.cpu == 1 ? self_cpu() : c.cpu == 2 ? pid_cpu(stream_pid) : 0;
+        const Wrk w = wrk(c.url, seconds);
+        const double after = c.cpu == 1 ? self_cpu() : c.cpu == 2 ? pid_cpu(stream_pid) : 0;
+        c.rps.push_back(w.rps);
+        if (w.requests > 0) c.cpu_us.push_back((after - before) * 1e6 / w.requests);
+      }
+    }
+    std::printf("-- %s response (%s)\n", file.c_str(), file == "small" ? "23 B" : "256 KiB");
+    for (auto& c : configs) {
+      std::printf("  %-20s %9.0f req/s", c.label.c_str(), median(c.rps));
+      if (c.cpu != 0) std::printf("  cpu %6.1f us/req", median(c.cpu_us));
+      std::printf("\n");
+    }
+    auto m = [&](int i) { return median(configs[static_cast<size_t>(i)].rps); };
+    auto cpu = [&](int i) { return median(configs[static_cast<size_t>(i)].cpu_us); };
+    std::printf("  ratios: http R/direct %.2f  S/direct %.2f | https R/direct %.2f  "
+                "S/direct %.2f  nginx/direct %.2f | R/nginx %.2f  S/nginx %.2f | "
+                "cpu per request R/nginx %.2f  S/nginx %.2f  S/R %.2f\n",
+                ratio(m(1), m(0)), ratio(m(2), m(0)), ratio(m(4), m(3)), ratio(m(5), m(3)),
+                ratio(m(6), m(3)), ratio(m(4), m(6)), ratio(m(5), m(6)), ratio(cpu(4), cpu(6)),
+                ratio(cpu(5), cpu(6)), ratio(cpu(5), cpu(4)));
   }
   for (auto& s : servers) s->stop();
   backend->terminate(1s);

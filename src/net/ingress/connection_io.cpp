@@ -30,6 +30,11 @@ bool transient(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == E
 
 }  // namespace
 
+// A slow but moving transfer is not idle: every byte written pushes the idle deadline out.
+void Server::Loop::moved(Conn& c) {
+  if (c.phase == Conn::Phase::forwarding) c.deadline = now_ + config_.idle_timeout;
+}
+
 void Server::Loop::on_client(Conn& c, uint32_t events) {
   if (events & EPOLLERR) return close(c, "client socket error");
   if (events & (EPOLLIN | EPOLLHUP)) read_client(c);
@@ -218,6 +223,7 @@ void Server::Loop::flush_up(Conn& c) {
     }
     c.up.consumed(static_cast<size_t>(n));
     c.up_out += static_cast<uint64_t>(n);
+    moved(c);
   }
   while (c.up_piped > 0) {
     const ssize_t n = ::splice(c.up_pipe[0].get(), nullptr, c.backend.get(), nullptr, c.up_piped,
@@ -227,6 +233,7 @@ void Server::Loop::flush_up(Conn& c) {
       return;
     }
     c.up_piped -= static_cast<size_t>(n);
+    moved(c);
   }
   // Bytes past the commit point (a request for another Host) are dropped with the connection.
   if ((c.client_eof || c.stop_client) && !c.up_shut) {
@@ -277,6 +284,7 @@ void Server::Loop::flush_down(Conn& c) {
       return;
     }
     c.down.consumed(static_cast<size_t>(n));
+    moved(c);
   }
   while (c.down_piped > 0) {
     const ssize_t n = ::splice(c.down_pipe[0].get(), nullptr, c.client.get(), nullptr,
@@ -286,6 +294,7 @@ void Server::Loop::flush_down(Conn& c) {
       return;
     }
     c.down_piped -= static_cast<size_t>(n);
+    moved(c);
   }
   if (c.phase == Conn::Phase::replying) ::shutdown(c.client.get(), SHUT_WR);
 }

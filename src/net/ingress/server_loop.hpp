@@ -89,6 +89,7 @@ class Server::Loop {
   void flush_up(Conn& c);
   void flush_down(Conn& c);
   void after_io(Conn& c);
+  void moved(Conn& c);
   void reply(Conn& c, const std::string& bytes, const char* why);
   void http_error(Conn& c, int status, const std::string& detail);
   void close(Conn& c, const char* why);
