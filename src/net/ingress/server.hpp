@@ -33,7 +33,7 @@ struct ServerConfig {
   size_t buffer_bytes = 64 * 1024;     // per direction, per connection
   // Forward through pipes with splice(2) (zero-copy) instead of recv/send through the
   // buffers; see docs/architecture.md for the measurements behind the default.
-  bool splice = false;
+  bool splice = true;
   std::chrono::milliseconds header_timeout{10'000};   // head / ClientHello must arrive (408)
   std::chrono::milliseconds connect_timeout{5'000};   // backend connect (502)
   std::chrono::milliseconds idle_timeout{300'000};    // no byte moved either way: close

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -293,6 +294,37 @@ TEST_P(IngressTest, DeadBackendIs502) {
   auto out = curl("a.example");
   EXPECT_NE(out.out.find("status=502"), std::string::npos) << out.out;
   EXPECT_NE(out.out.find("refused the connection"), std::string::npos) << out.out;
+}
+
+size_t open_fds() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+TEST_P(IngressTest, StopLeavesNoDescriptorBehind) {
+  const size_t before = open_fds();
+  start();
+  {
+    // One connection mid-head, one forwarding (keep-alive, answered), one half ClientHello.
+    auto head = connect_to(http_port_);
+    send_all(head.get(), "GET / HTTP/1.1\r\nHo");
+    auto live = connect_to(http_port_);
+    send_all(live.get(), "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n");
+    EXPECT_NE(read_all(live.get(), 500ms).find("backend=A"), std::string::npos);
+    auto tls = connect_to(tls_port_);
+    send_all(tls.get(), std::string("\x16\x03\x01\x00\x40\x01", 6));
+    for (int i = 0; i < 100 && server_->stats().open < 3; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(server_->stats().open, 3u);
+    server_->stop();
+    bool eof = false;
+    read_all(live.get(), 1s, &eof);
+    EXPECT_TRUE(eof) << "stop() closes live connections";
+  }
+  server_.reset();
+  // The in-test backend closes its side when it sees the proxy's FIN (it polls every 50 ms).
+  for (int i = 0; i < 100 && open_fds() > before; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(open_fds(), before) << "listeners, epoll, eventfd, sockets and pipes all closed";
 }
 
 TEST_P(IngressTest, StartReportsABusyPort) {

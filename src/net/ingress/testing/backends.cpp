@@ -62,11 +62,12 @@ HttpBackend::HttpBackend(std::string name) : name_(std::move(name)) {
 
 HttpBackend::~HttpBackend() {
   stop_ = true;
-  acceptor_.join();
-  std::lock_guard lock(mu_);
-  for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+  acceptor_.join();  // from here on workers_ does not change
+  {
+    std::lock_guard lock(mu_);
+    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+  }
   for (auto& t : workers_) t.join();
-  for (int fd : open_fds_) ::close(fd);
 }
 
 void HttpBackend::serve(int fd) {
@@ -92,7 +93,9 @@ void HttpBackend::serve(int fd) {
     if (n <= 0) break;
     in.append(buf, static_cast<size_t>(n));
   }
-  ::shutdown(fd, SHUT_WR);
+  std::lock_guard lock(mu_);
+  std::erase(open_fds_, fd);
+  ::close(fd);
 }
 
 Status make_cert(const std::string& dir, const std::string& cn) {
