@@ -338,6 +338,24 @@ TEST_P(IngressTest, StartReportsABusyPort) {
       << second.error().describe();
 }
 
+TEST(IngressConfig, BadConfigIsRefusedClearly) {
+  auto none = Server::start(ServerConfig{});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, Errc::invalid_argument);
+  ServerConfig bad_addr;
+  bad_addr.listeners = {{"not-an-ip", 0, 80, Protocol::http}};
+  auto a = Server::start(bad_addr);
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().get("address"), "not-an-ip");
+  ServerConfig no_limit;
+  no_limit.listeners = {{"127.0.0.1", 0, 80, Protocol::http}};
+  no_limit.max_per_source = 0;
+  EXPECT_FALSE(Server::start(no_limit));
+  ServerConfig no_public;
+  no_public.listeners = {{"127.0.0.1", 0, 0, Protocol::tls}};
+  EXPECT_FALSE(Server::start(no_public));
+}
+
 INSTANTIATE_TEST_SUITE_P(DataPath, IngressTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "splice" : "buffers"; });
 
