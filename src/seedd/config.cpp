@@ -48,7 +48,13 @@ Result<Config> parse_config(std::string_view text, const std::string& where) {
   uint64_t keep = c.runner.console.keep;
   v.get("console_log_keep", keep);
   v.get("stop_timeout_s", c.stop_timeout_s);
+  std::vector<std::string> problems = read_node_config(r, c.node);
   SEED_TRY(r.finish());
+  if (!problems.empty()) {
+    std::string message = where + ": " + std::to_string(problems.size()) + " problem" + (problems.size() == 1 ? "" : "s");
+    for (const auto& p : problems) message += "\n  " + p;
+    return make_error(Errc::invalid_argument, message).with("file", where).with("stage", "config");
+  }
   // Checked before narrowing (2^32 would wrap to 0); each rotation renames every kept file.
   if (keep > 1000) {
     return make_error(Errc::invalid_argument,

@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "seedd/node_config.hpp"
 #include "vmm/driver_factory.hpp"
 #include "vmm/vm_runner.hpp"
 
@@ -16,6 +17,7 @@ struct Config {
   vmm::DriverSettings driver;
   vmm::RunnerSettings runner;
   uint64_t stop_timeout_s = 10;
+  NodeConfig node;
 };
 
 // Defaults for the paths of helper binaries that ship beside seedd.

@@ -173,5 +173,42 @@ TEST(Config, LoadConfigFromFile) {
   EXPECT_THAT(missing.error().message, Not(HasSubstr("seedd.json")));
 }
 
+
+TEST(Config, NodeKeysAreReadAndChecked) {
+  Config c = parse_ok(R"({"domain": "seed.example.org", "public_addresses": ["203.0.113.7", "2001:db8::7"],
+    "storage": {"backend": "lvm", "volume_group": "vg0"},
+    "network": {"bridge": "seed0", "subnet": "10.100.0.0/16", "ipv6_prefix": "fd5e:ed00::/64"},
+    "ssh": {"port": 2222}, "api": {"port": 9876},
+    "acme": {"directory": "https://acme.example/dir", "contact": "ops@example.org", "internal_ca": false},
+    "eval": {"user": "seed-eval"}})");
+  EXPECT_EQ(c.node.domain, "seed.example.org");
+  EXPECT_EQ(c.node.public_addresses.size(), 2u);
+  EXPECT_EQ(c.node.storage.backend, "lvm");
+  EXPECT_EQ(c.node.storage.volume_group, "vg0");
+  EXPECT_EQ(c.node.network.ipv6_prefix, "fd5e:ed00::/64");
+  EXPECT_EQ(c.node.ssh_port, 2222u);
+  EXPECT_EQ(c.node.eval.user, "seed-eval");
+  Config d = parse_ok("{}");
+  EXPECT_EQ(d.node.storage.backend, "file");
+  EXPECT_EQ(d.node.network.subnet, "10.100.0.0/16");
+  EXPECT_EQ(d.node.ssh_port, 22u);
+}
+
+TEST(Config, BadNodeValuesAreAllReportedAtOnce) {
+  Error e = parse_fail(R"({"domain": "Seed_Example", "public_addresses": ["example.org"],
+    "storage": {"backend": "lvm"}, "network": {"subnet": "10.100.0.0/33", "bridge": "a-very-long-bridge-name"},
+    "ssh": {"port": 0}, "api": {"port": 70000}})");
+  EXPECT_THAT(e.message, HasSubstr("domain"));
+  EXPECT_THAT(e.message, HasSubstr("public_addresses"));
+  EXPECT_THAT(e.message, HasSubstr("storage.volume_group: required"));
+  EXPECT_THAT(e.message, HasSubstr("network.subnet"));
+  EXPECT_THAT(e.message, HasSubstr("network.bridge"));
+  EXPECT_THAT(e.message, HasSubstr("ssh.port"));
+  EXPECT_THAT(e.message, HasSubstr("api.port"));
+  EXPECT_EQ(e.get("stage"), "config");
+  EXPECT_THAT(parse_fail(R"({"storage": {"backend": "zfs"}})").message, HasSubstr("storage.backend"));
+  EXPECT_THAT(parse_fail(R"({"network": {"subnett": "x"}})").message, HasSubstr("subnet"));
+}
+
 }  // namespace
 }  // namespace seed

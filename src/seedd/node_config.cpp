@@ -1,0 +1,73 @@
+#include "seedd/node_config.hpp"
+
+#include "net/ip_address.hpp"
+
+namespace seed {
+namespace {
+
+bool is_dns_name(const std::string& name) {
+  if (name.empty() || name.size() > 253 || name.front() == '.' || name.back() == '.') return false;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('.', start);
+    if (end == std::string::npos) end = name.size();
+    std::string_view label(name.data() + start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+void port(std::vector<std::string>& problems, const char* key, uint64_t value) {
+  if (value < 1 || value > 65535) problems.push_back(std::string(key) + ": must be 1-65535, got " + std::to_string(value));
+}
+
+}  // namespace
+
+std::vector<std::string> read_node_config(JsonReader& top, NodeConfig& c) {
+  std::vector<std::string> problems;
+  top.get("domain", c.domain).get("public_addresses", c.public_addresses);
+  auto& st = top.object("storage");
+  st.get_enum("backend", c.storage.backend, {"file", "lvm"});
+  st.get("volume_group", c.storage.volume_group).get("directory", c.storage.directory);
+  auto& net = top.object("network");
+  net.get("bridge", c.network.bridge).get("subnet", c.network.subnet).get("ipv6_prefix", c.network.ipv6_prefix);
+  top.object("ssh").get("port", c.ssh_port);
+  top.object("api").get("port", c.api_port);
+  auto& acme = top.object("acme");
+  acme.get("directory", c.acme.directory).get("contact", c.acme.contact).get("internal_ca", c.acme.internal_ca);
+  top.object("eval").get("user", c.eval.user);
+
+  if (!c.domain.empty() && !is_dns_name(c.domain)) {
+    problems.push_back("domain: \"" + c.domain + "\" is not a lowercase DNS name (labels of a-z, 0-9, '-')");
+  }
+  for (const auto& a : c.public_addresses) {
+    if (!net::parse_ipv4(a, "public_addresses") && !net::parse_ipv6(a, "public_addresses")) {
+      problems.push_back("public_addresses: \"" + a + "\" is not an IPv4 or IPv6 address");
+    }
+  }
+  if (c.storage.backend == "lvm" && c.storage.volume_group.empty()) {
+    problems.push_back("storage.volume_group: required with storage.backend \"lvm\"");
+  }
+  if (c.storage.backend == "file" && (c.storage.directory.empty() || c.storage.directory[0] != '/')) {
+    problems.push_back("storage.directory: must be an absolute path");
+  }
+  if (c.network.bridge.empty() || c.network.bridge.size() > 15) {
+    problems.push_back("network.bridge: must be 1-15 characters (a Linux interface name)");
+  }
+  if (auto p = net::parse_prefix4(c.network.subnet, "network.subnet"); !p) {
+    problems.push_back(p.error().message);
+  }
+  if (!c.network.ipv6_prefix.empty()) {
+    if (auto p = net::parse_prefix6(c.network.ipv6_prefix, "network.ipv6_prefix"); !p) problems.push_back(p.error().message);
+  }
+  port(problems, "ssh.port", c.ssh_port);
+  port(problems, "api.port", c.api_port);
+  if (c.ssh_port == c.api_port) problems.push_back("ssh.port and api.port: both are " + std::to_string(c.ssh_port));
+  return problems;
+}
+
+}  // namespace seed

@@ -1,0 +1,46 @@
+// The node-wide part of seedd's configuration: zone, addresses, storage backend, network,
+// ports, ACME and evaluation. Read and validated strictly now, so the file the NixOS host
+// module renders is accepted (or refused with a precise message) by every seedd; the modules
+// that act on each section are wired in by the reconcile engine (issue 5) and the SSH and API
+// front ends.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/json_reader.hpp"
+
+namespace seed {
+
+struct NodeConfig {
+  std::string domain;  // the zone instances live in; empty: not set (DNS names unavailable)
+  std::vector<std::string> public_addresses;
+  struct Storage {
+    std::string backend = "file";  // file | lvm
+    std::string volume_group;      // lvm
+    std::string directory = "/var/lib/seed/volumes";  // file
+  } storage;
+  struct Network {
+    std::string bridge = "seed0";
+    std::string subnet = "10.100.0.0/16";
+    std::string ipv6_prefix;  // empty: no IPv6
+  } network;
+  uint64_t ssh_port = 22;
+  uint64_t api_port = 9876;
+  struct Acme {
+    std::string directory;  // upstream ACME directory URL; empty: the facade's default
+    std::string contact;
+    bool internal_ca = false;
+  } acme;
+  struct Eval {
+    std::string user;  // unprivileged user for nix eval; empty: the daemon's own user
+  } eval;
+};
+
+// Reads the node keys from the top-level reader (marking them known) and returns the
+// problems that go beyond types (values out of range, inconsistent combinations).
+std::vector<std::string> read_node_config(JsonReader& top, NodeConfig& out);
+
+}  // namespace seed
