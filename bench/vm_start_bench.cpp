@@ -106,8 +106,15 @@ int main(int argc, char** argv) {
     for (size_t a = 0; a < args.size(); ++a) {
       const std::string& arg = args[a];
       if (arg == "-S") continue;
-      if (arg == "-chardev" && (args[a + 1].rfind("socket,id=qmp", 0) == 0 || args[a + 1].rfind("socket,id=agent", 0) == 0)) { ++a; continue; }
-      if (arg == "-mon" || (arg == "-device" && (args[a + 1].rfind("virtconsole", 0) == 0))) { ++a; continue; }
+      if (arg == "-chardev" && args[a + 1].rfind("socket,id=qmp", 0) == 0) { ++a; continue; }
+      if (arg == "-mon") { ++a; continue; }
+      // The guest keeps its agent port (same device model, so init does not wait for a port
+      // that never comes); only seedd's socket behind it goes.
+      if (arg == "-chardev" && args[a + 1].rfind("socket,id=agent", 0) == 0) {
+        plain.insert(plain.end(), {"-chardev", "null,id=agent"});
+        ++a;
+        continue;
+      }
       if (arg == "-chardev" && args[a + 1].rfind("file,id=serial0", 0) == 0) {
         plain.insert(plain.end(), {"-chardev", "file,id=serial0,path=" + serial});
         ++a;
