@@ -301,12 +301,7 @@ Result<Usage> FileDriver::usage(const VolumeId& id) {
   std::string image = SEED_TRY(image_path(id));
   SEED_TRY(image_size(id, image));
   std::string mount_point = SEED_TRY(path(id));
-  if (!SEED_TRY(is_mount_point(mount_point))) {
-    return tag(make_error(Errc::conflict, "volume " + id.display() +
-                                              " is not mounted; usage is known only while mounted"),
-               id);
-  }
-  return filesystem_usage(mount_point);
+  return mounted_volume_usage(id, mount_point);
 }
 
 }  // namespace seed::storage

@@ -108,6 +108,15 @@ Error filesystem_lagging(Error e, const VolumeId& id, uint64_t size, bool mounte
   return e;
 }
 
+Result<Usage> mounted_volume_usage(const VolumeId& id, const std::string& mount_point) {
+  if (!SEED_TRY(is_mount_point(mount_point))) {
+    return tag(make_error(Errc::conflict, "volume " + id.display() +
+                                              " is not mounted; usage is known only while mounted"),
+               id);
+  }
+  return filesystem_usage(mount_point);
+}
+
 Result<Usage> filesystem_usage(const std::string& mount_point) {
   struct statvfs st {};
   if (::statvfs(mount_point.c_str(), &st) != 0) {

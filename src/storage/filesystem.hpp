@@ -29,6 +29,9 @@ Result<bool> is_mount_point(const std::string& mount_point);
 Error filesystem_lagging(Error e, const VolumeId& id, uint64_t size, bool mounted);
 
 Result<Usage> filesystem_usage(const std::string& mount_point);
+// usage() of both drivers: the filesystem's usage when the volume is mounted at
+// `mount_point`, else Errc::conflict (usage is only known while mounted).
+Result<Usage> mounted_volume_usage(const VolumeId& id, const std::string& mount_point);
 // Bytes an unprivileged writer could still put on the filesystem holding `path`.
 Result<uint64_t> free_bytes(const std::string& path);
 

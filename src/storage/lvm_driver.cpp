@@ -217,12 +217,7 @@ Result<std::vector<VolumeState>> LvmDriver::list(const std::vector<VolumeId>& de
 Result<Usage> LvmDriver::usage(const VolumeId& id) {
   SEED_TRY(find(id));
   std::string mount_point = SEED_TRY(path(id));
-  if (!SEED_TRY(is_mount_point(mount_point))) {
-    return tag(make_error(Errc::conflict, "volume " + id.display() +
-                                              " is not mounted; usage is known only while mounted"),
-               id);
-  }
-  return filesystem_usage(mount_point);
+  return mounted_volume_usage(id, mount_point);
 }
 
 }  // namespace seed::storage
