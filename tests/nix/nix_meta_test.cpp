@@ -31,13 +31,6 @@ class NixMeta : public ::testing::Test {
   testing::TempDir home_;
 };
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return nlohmann::json::parse(ss.str(), nullptr, false);
-}
-
 TEST_F(NixMeta, PositiveCasesMatchTheirExpectedMeta) {
   auto names = case_names("good");
   ASSERT_GE(names.size(), 5u) << "tests/nix/good.nix lost its cases";

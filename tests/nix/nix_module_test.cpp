@@ -37,13 +37,6 @@ class NixModule : public ::testing::Test {
   testing::TempDir home_;
 };
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return nlohmann::json::parse(ss.str(), nullptr, false);
-}
-
 TEST_F(NixModule, TemplatesGiveTheirExpectedMeta) {
   auto templates = eval_file_json(source_dir() + "/tests/nix/templates.nix", {}, home_.path());
   ASSERT_TRUE(templates.ok()) << templates.error().describe();

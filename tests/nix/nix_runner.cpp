@@ -2,7 +2,15 @@
 
 #include <stdlib.h>
 
+#include "common/fd.hpp"
+
 namespace seed::nixtest {
+
+nlohmann::json read_json(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return nlohmann::json(nlohmann::json::value_t::discarded);
+  return nlohmann::json::parse(*text, nullptr, false);
+}
 
 std::string source_dir() {
   const char* dir = ::getenv("SEED_SOURCE_DIR");

@@ -16,6 +16,9 @@ namespace seed::nixtest {
 // The repository root (SEED_SOURCE_DIR), or the current directory when unset.
 std::string source_dir();
 
+// A JSON file of the tree (expected metas); a discarded value when missing or invalid.
+nlohmann::json read_json(const std::string& path);
+
 // Extra environment for every nix run: flakes + nix-command on, no substituters, an empty
 // build-users-group (builds run as the calling user), HOME = `home`.
 std::vector<std::string> nix_env(const std::string& home);
