@@ -39,6 +39,11 @@ CREATE TABLE quarantine (
   reason   TEXT NOT NULL,
   until    INTEGER NOT NULL
 );
+CREATE TABLE invites (
+  code      TEXT PRIMARY KEY,
+  uses_left INTEGER NOT NULL,
+  expires   INTEGER NOT NULL  -- unix seconds, 0 = never
+);
 )sql";
 
 nlohmann::json action_json(const Action& a) {
@@ -246,6 +251,38 @@ Result<int> StateStore::clear_quarantine(const std::optional<std::string>& tople
   if (toplevel) st.bind(1, *toplevel);
   SEED_TRY(st.run());
   return db_->changes();
+}
+
+}  // namespace seed::reconcile
+
+namespace seed::reconcile {
+
+Status StateStore::add_invite(const std::string& code, unsigned uses, int64_t expires_at) {
+  auto st = SEED_TRY(db_->prepare("INSERT INTO invites (code, uses_left, expires) VALUES (?, ?, ?)"));
+  return st.bind(1, code).bind(2, static_cast<int64_t>(uses)).bind(3, expires_at).run();
+}
+
+Status StateStore::consume_invite(const std::string& code, int64_t now) {
+  auto tx = SEED_TRY(sql::Transaction::begin(*db_));
+  auto find = SEED_TRY(db_->prepare("SELECT uses_left, expires FROM invites WHERE code = ?"));
+  find.bind(1, code);
+  if (!SEED_TRY(find.step())) {
+    return make_error(Errc::not_found, "unknown invite code; ask the node owner for one (seedctl invite create)")
+        .with("stage", "plant");
+  }
+  const int64_t uses = find.integer(0);
+  const int64_t expires = find.integer(1);
+  if (uses <= 0) {
+    return make_error(Errc::permission_denied, "this invite code has been used up; ask the node owner for a new one")
+        .with("stage", "plant");
+  }
+  if (expires != 0 && expires <= now) {
+    return make_error(Errc::permission_denied, "this invite code has expired; ask the node owner for a new one")
+        .with("stage", "plant");
+  }
+  auto use = SEED_TRY(db_->prepare("UPDATE invites SET uses_left = uses_left - 1 WHERE code = ?"));
+  SEED_TRY(use.bind(1, code).run());
+  return tx.commit();
 }
 
 }  // namespace seed::reconcile

@@ -81,6 +81,12 @@ class StateStore {
   Result<std::set<std::string>> quarantined_toplevels(int64_t now);
   Result<int> clear_quarantine(const std::optional<std::string>& toplevel);  // number cleared
 
+  // Invites: codes the node owner hands out, each good for `uses` plants until `expires_at`
+  // (0 = never). Consuming is atomic, so two plants racing for the last use cannot both win.
+  Status add_invite(const std::string& code, unsigned uses, int64_t expires_at);
+  // Errc::not_found for an unknown code; Errc::permission_denied when used up or expired.
+  Status consume_invite(const std::string& code, int64_t now);
+
  private:
   explicit StateStore(std::unique_ptr<sql::Database> db) : db_(std::move(db)) {}
   Status migrate();

@@ -179,5 +179,25 @@ TEST_F(StateStoreTest, GarbageFileIsAClearErrorAndIsLeftAlone) {
   EXPECT_EQ(*read_file(db_path()), garbage);  // nothing overwritten
 }
 
+TEST_F(StateStoreTest, InvitesAreCountedAndExpire) {
+  auto store = open();
+  ASSERT_TRUE(store->add_invite("two-uses", 2, 0));
+  ASSERT_TRUE(store->add_invite("expiring", 5, 1000));
+  EXPECT_TRUE(store->consume_invite("two-uses", 10));
+  EXPECT_TRUE(store->consume_invite("two-uses", 10));
+  auto used_up = store->consume_invite("two-uses", 10);
+  ASSERT_FALSE(used_up);
+  EXPECT_EQ(used_up.error().code, Errc::permission_denied);
+  EXPECT_THAT(used_up.error().message, HasSubstr("used up"));
+  EXPECT_TRUE(store->consume_invite("expiring", 999));
+  auto expired = store->consume_invite("expiring", 1000);
+  ASSERT_FALSE(expired);
+  EXPECT_THAT(expired.error().message, HasSubstr("expired"));
+  auto unknown = store->consume_invite("nope", 10);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, Errc::not_found);
+  EXPECT_FALSE(store->add_invite("two-uses", 1, 0)) << "codes are unique";
+}
+
 }  // namespace
 }  // namespace seed::reconcile

@@ -1,0 +1,106 @@
+// The reconcile engine's one typed service interface: every front end (seedctl's control
+// socket, the tenant SSH CLI, the HTTP API) asks it for commands and queries and never touches
+// the VM, network, volume or TPM drivers itself. Authorization is the caller's job (sshcli
+// decides which sources a key may see); the service acts for whoever calls it.
+//
+// Every method is safe to call from any thread: the engine serializes state changes itself.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+#include "reconcile/plan_types.hpp"
+#include "reconcile/state_store.hpp"
+
+namespace seed::reconcile {
+
+// What an instance is doing, as `status` shows it.
+//   pending     desired, not started yet (a plan is on its way)
+//   starting    its new generation boots or awaits its health check
+//   running     healthy and routed
+//   restarting  exited, waiting for its backoff before the next start
+//   failed      crashed too often, or never became healthy (see failure)
+//   stopped     no longer desired or unplanted; volumes kept
+enum class InstanceState { pending, starting, running, restarting, failed, stopped };
+
+struct InstanceView {
+  InstanceId id;
+  std::string source;      // canonical URI of its source
+  InstanceState state = InstanceState::pending;
+  std::string generation;  // the generation that runs (or "" when none)
+  std::string toplevel;    // its store path
+  std::string desired_generation;  // what the flake asks for (differs while deploying or when quarantined)
+  std::vector<std::string> dns_names;  // "<name>.<ns>.<domain>" first, then any http hostnames
+  std::string ipv4;
+  std::string ipv6;
+  unsigned restarts = 0;   // consecutive crashes of the running generation
+  int64_t started_at = 0;  // unix seconds the running VM started (0 none)
+  std::optional<Failure> failure;  // the last failure with its stage, if any
+};
+
+struct SourceView {
+  SourceRecord record;
+  std::optional<Failure> failure;  // eval/build of the whole flake
+  std::vector<InstanceView> instances;
+};
+
+// Progress of a plant or a triggered deploy: stage is one of fetch, eval, build, boot, healthy,
+// done; message is one human line ("building web", "web is healthy").
+struct Progress {
+  std::string stage;
+  std::string message;
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+struct Invite {
+  std::string code;
+  unsigned uses_left = 1;
+  int64_t expires_at = 0;  // unix seconds, 0 = never
+};
+
+class Service {
+ public:
+  virtual ~Service() = default;
+
+  // Plants `uri` (idempotent for an already planted source) and deploys it now; returns when
+  // every instance is running or the deploy failed. A failure of the source (stage eval/build)
+  // is an error; per-instance failures are in the returned view.
+  virtual Result<SourceView> plant(std::string_view uri, const std::string& planted_by,
+                                   const ProgressFn& progress) = 0;
+  // Stops the source's instances (volumes and TPM state are kept) and forgets the source.
+  virtual Status unplant(std::string_view source) = 0;
+  // Asks for a redeploy of a planted source soon (a Silo push, a webhook). Coalesced;
+  // Errc::not_found when the source is not planted.
+  virtual Status trigger(std::string_view source) = 0;
+
+  // All planted sources, or one (by canonical URI or any spelling of it).
+  virtual Result<std::vector<SourceView>> status(std::optional<std::string_view> source) = 0;
+
+  // Restarts the instance's running generation (clears a `failed` state too).
+  virtual Status restart(const InstanceId& id) = 0;
+  // The last `lines` console lines of the instance.
+  virtual Result<std::vector<std::string>> logs(const InstanceId& id, size_t lines) = 0;
+  // Streams console output appended after the call until `cancelled` becomes true.
+  virtual Status follow_logs(const InstanceId& id, const std::function<void(std::string_view)>& on_data,
+                             const std::atomic<bool>& cancelled) = 0;
+  // The instance's age recipient ("age1tpm1…"), read back from its vTPM.
+  virtual Result<std::string> tpm_recipient(const InstanceId& id) = 0;
+
+  virtual Result<std::vector<QuarantineEntry>> quarantine_list() = 0;
+  virtual Result<int> quarantine_clear(std::optional<std::string> toplevel) = 0;
+
+  // Single-use (or N-use) invite codes the node owner hands out; `plant` over SSH consumes one.
+  virtual Result<Invite> create_invite(unsigned uses, int64_t expires_at) = 0;
+  // Errc::not_found for an unknown code, Errc::permission_denied for a used-up or expired one.
+  virtual Status consume_invite(const std::string& code) = 0;
+};
+
+std::string to_string(InstanceState state);
+
+}  // namespace seed::reconcile

@@ -1,0 +1,74 @@
+#include "reconcile/service_json.hpp"
+
+#include <sstream>
+
+namespace seed::reconcile {
+
+std::string to_string(InstanceState state) {
+  switch (state) {
+    case InstanceState::pending: return "pending";
+    case InstanceState::starting: return "starting";
+    case InstanceState::running: return "running";
+    case InstanceState::restarting: return "restarting";
+    case InstanceState::failed: return "failed";
+    case InstanceState::stopped: return "stopped";
+  }
+  return "?";
+}
+
+nlohmann::json to_json(const Failure& f) { return {{"stage", f.stage}, {"message", f.message}, {"at", f.at}}; }
+
+namespace {
+nlohmann::json optional_failure(const std::optional<Failure>& f) { return f ? to_json(*f) : nlohmann::json(nullptr); }
+}  // namespace
+
+nlohmann::json to_json(const InstanceView& i) {
+  return {{"name", i.id.name},
+          {"namespace", i.id.ns},
+          {"source", i.source},
+          {"state", to_string(i.state)},
+          {"generation", i.generation},
+          {"desired_generation", i.desired_generation},
+          {"toplevel", i.toplevel},
+          {"dns_names", i.dns_names},
+          {"ipv4", i.ipv4},
+          {"ipv6", i.ipv6},
+          {"restarts", i.restarts},
+          {"started_at", i.started_at},
+          {"failure", optional_failure(i.failure)}};
+}
+
+nlohmann::json to_json(const SourceView& s) {
+  nlohmann::json instances = nlohmann::json::array();
+  for (const auto& i : s.instances) instances.push_back(to_json(i));
+  return {{"source", s.record.canonical},   {"namespace", s.record.ns},
+          {"planted_by", s.record.planted_by}, {"planted_at", s.record.planted_at},
+          {"failure", optional_failure(s.failure)}, {"instances", std::move(instances)}};
+}
+
+nlohmann::json status_json(const std::vector<SourceView>& sources) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& s : sources) list.push_back(to_json(s));
+  return {{"schema", 1}, {"sources", std::move(list)}};
+}
+
+std::string status_text(const std::vector<SourceView>& sources) {
+  std::ostringstream out;
+  if (sources.empty()) out << "nothing planted\n";
+  for (const auto& s : sources) {
+    out << s.record.canonical << "  (namespace " << s.record.ns << ")\n";
+    if (s.failure) out << "  error [" << s.failure->stage << "]: " << s.failure->message << "\n";
+    if (s.instances.empty()) out << "  no instances\n";
+    for (const auto& i : s.instances) {
+      out << "  " << i.id.name << "  " << to_string(i.state);
+      if (!i.generation.empty()) out << "  gen " << i.generation;
+      if (!i.dns_names.empty()) out << "  " << i.dns_names.front();
+      if (!i.ipv4.empty()) out << "  " << i.ipv4;
+      out << "\n";
+      if (i.failure) out << "    error [" << i.failure->stage << "]: " << i.failure->message << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace seed::reconcile

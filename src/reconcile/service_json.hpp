@@ -1,0 +1,26 @@
+// The stable JSON form of the service's views: `seedctl status --json` and
+// `ssh <node> status --json` print exactly this, so scripts written against one work with the
+// other. Fields are only ever added (schema stays 1 until something is removed or changes
+// meaning); docs/reconcile.md lists them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "reconcile/service.hpp"
+
+namespace seed::reconcile {
+
+nlohmann::json to_json(const Failure& failure);
+nlohmann::json to_json(const InstanceView& instance);
+nlohmann::json to_json(const SourceView& source);
+// {"schema": 1, "sources": [...]}
+nlohmann::json status_json(const std::vector<SourceView>& sources);
+
+// A one-instance-per-line table for humans (what `status` prints without --json).
+std::string status_text(const std::vector<SourceView>& sources);
+
+}  // namespace seed::reconcile
