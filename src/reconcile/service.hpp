@@ -82,6 +82,11 @@ class Service {
   // All planted sources, or one (by canonical URI or any spelling of it).
   virtual Result<std::vector<SourceView>> status(std::optional<std::string_view> source) = 0;
 
+  // The text of `.authorized_keys` at the top of the flake `uri` names, fetched through nix
+  // (github:, git+ URIs; for silo: the repository's default branch). "" when the file is
+  // missing. Errc::invalid_argument for a URI nix rejects, stage "fetch".
+  virtual Result<std::string> authorized_keys(std::string_view uri) = 0;
+
   // Restarts the instance's running generation (clears a `failed` state too).
   virtual Status restart(const InstanceId& id) = 0;
   // The last `lines` console lines of the instance.
