@@ -127,4 +127,15 @@ Result<std::string> NixCli::build_toplevel(const std::string& flake_ref, const s
   return j[0]["outputs"]["out"].get<std::string>();
 }
 
+Result<std::string> NixCli::source_path(const std::string& flake_ref) const {
+  auto out = SEED_TRY(run_nix({"flake", "metadata", "--json", flake_ref}, "fetch", flake_ref, settings_.eval_timeout, true));
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  if (!j.is_object() || !j.contains("path") || !j["path"].is_string()) {
+    return make_error(Errc::protocol, "nix flake metadata of " + flake_ref + " did not report a path")
+        .with("stage", "fetch")
+        .with("stdout", tail(out, 2000));
+  }
+  return j["path"].get<std::string>();
+}
+
 }  // namespace seed::reconcile

@@ -41,6 +41,8 @@ class NixCli {
   Result<nlohmann::json> eval_metas(const std::string& flake_ref) const;
   // The toplevel store path of one instance. `instance` must be a DNS label.
   Result<std::string> build_toplevel(const std::string& flake_ref, const std::string& instance) const;
+  // The store path of the flake's source tree (`nix flake metadata --json`, stage "fetch").
+  Result<std::string> source_path(const std::string& flake_ref) const;
 
  private:
   Result<std::string> run_nix(std::vector<std::string> args, const char* stage, const std::string& flake_ref,

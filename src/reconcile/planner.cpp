@@ -124,7 +124,10 @@ class Planner {
     // stop_vm on an exited VM clears what it left (record, sockets) before the restart.
     act(ActionKind::stop_vm, d.id, d.generation);
     act(ActionKind::start_vm, d.id, d.generation);
-    if (o.routed_generation != d.generation) act(ActionKind::route, d.id, d.generation);
+    // The restarted VM is a new process in a fresh slot: routed (again) once it is healthy,
+    // so `status` says `starting` until it answers.
+    act(ActionKind::await_healthy, d.id, d.generation);
+    act(ActionKind::route, d.id, d.generation);
     stop_others(d, o);
   }
 

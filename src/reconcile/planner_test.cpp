@@ -116,7 +116,9 @@ std::vector<Case> cases() {
     o.crashes = 1;
     o.restart_after = kNow - 1s;
     c.push_back({"crashed, backoff over: restart", in({want(kWeb, "g1")}, {o}),
-                 {"stop_vm web.s-aaaaaaaaaaaa g1", "start_vm web.s-aaaaaaaaaaaa g1"}, {}});
+                 {"stop_vm web.s-aaaaaaaaaaaa g1", "start_vm web.s-aaaaaaaaaaaa g1", "await_healthy web.s-aaaaaaaaaaaa g1",
+                  "route web.s-aaaaaaaaaaaa g1"},
+                 {}});
   }
   {
     auto o = running(kWeb, "g1");
@@ -148,7 +150,7 @@ std::vector<Case> cases() {
     c.push_back({"host rebooted (no tap, no TPM, VM gone): bring the host side back first",
                  in({want(kWeb, "g1", Rollout::recreate, {{"data", Gi}})}, {o}),
                  {"ensure_tap web.s-aaaaaaaaaaaa", "start_tpm web.s-aaaaaaaaaaaa", "stop_vm web.s-aaaaaaaaaaaa g1",
-                  "start_vm web.s-aaaaaaaaaaaa g1", "route web.s-aaaaaaaaaaaa g1"},
+                  "start_vm web.s-aaaaaaaaaaaa g1", "await_healthy web.s-aaaaaaaaaaaa g1", "route web.s-aaaaaaaaaaaa g1"},
                  {}});
   }
   c.push_back({"instance gone from the flake: unroute, stop, keep volumes",

@@ -1,0 +1,157 @@
+// The reconcile engine: planted flakes in, running supervised instances out. It implements
+// the one Service every front end uses, and owns the durable state, the node's drivers
+// (network, volumes, vTPMs, VMs) and the routes (DNS, ingress, firewall).
+//
+//   deploy(source): fetch+eval (one nix eval) → build each toplevel → desired → plan → apply
+//   supervisor: VM exits → backoff → replan; repeated crashes → failed with the console tail
+//   resync: every source is re-evaluated periodically (and on trigger, coalesced)
+//
+// Threads: callers (plant, restart, …) and the worker serialize deploys on one mutex; the
+// supervisor and the queries only take the short state mutex. Nothing here stops a VM on
+// shutdown: a restarted seedd adopts every VM from its slot record (see docs/reconcile.md).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "net/dns/zone_store.hpp"
+#include "net/ingress/server.hpp"
+#include "net/network.hpp"
+#include "reconcile/live_instance.hpp"
+#include "reconcile/nix_cli.hpp"
+#include "reconcile/service.hpp"
+#include "reconcile/state_store.hpp"
+#include "storage/volume_driver.hpp"
+#include "tpm/tpm_manager.hpp"
+#include "vmm/vm_runner.hpp"
+
+namespace seed::reconcile {
+
+struct EngineConfig {
+  std::string state_dir = "/var/lib/seed";     // state.db, instances/, silo/
+  std::string runtime_dir = "/run/seedd";      // seed shares (rewritten on every start)
+  std::string silo_root;                       // default <state_dir>/silo
+  std::string domain = "seed.local";
+  uint16_t http_port = 80;                     // ingress public port for http exposes
+  uint16_t https_port = 443;                   // TLS passthrough by SNI
+  std::chrono::seconds default_health_timeout{120};
+  std::chrono::seconds resync_interval{600};
+  std::chrono::seconds quarantine_for{24 * 3600};
+  std::chrono::milliseconds stop_grace{10'000};
+  std::chrono::milliseconds supervise_interval{250};
+  std::chrono::seconds backoff_base{1};
+  std::chrono::seconds backoff_max{60};
+  unsigned max_crashes = 5;
+  bool with_tpm = true;                        // every instance gets a vTPM
+  // Test hook (crash tests): after this many journaled actions the process _exit()s as if
+  // killed; 0 = off. Never set in production configs.
+  unsigned fault_after_actions = 0;
+};
+
+// The drivers the engine drives; seedd builds them from its config.
+struct EngineParts {
+  NixSettings nix;
+  std::unique_ptr<net::Network> network;
+  std::unique_ptr<storage::VolumeDriver> volumes;
+  std::unique_ptr<tpm::TpmManager> tpms;
+  std::unique_ptr<vmm::Driver> vm_driver;
+  vmm::RunnerSettings runner;
+  net::dns::ZoneStore* zone = nullptr;        // optional: DNS records are published here
+  net::ingress::Server* ingress = nullptr;    // optional: http routes are published here
+};
+
+class Engine final : public Service {
+ public:
+  static Result<std::unique_ptr<Engine>> open(EngineConfig config, EngineParts parts);
+  ~Engine() override;
+
+  // Adopts the VMs and swtpms of an earlier seedd, finishes the journal, starts the
+  // supervisor and worker threads and queues a deploy of every planted source.
+  Status start();
+  // Joins the threads; VMs keep running.
+  void shutdown();
+
+  // Deploys every planted source now (the periodic resync does the same in the background).
+  Status deploy_all();
+
+  // Service
+  Result<SourceView> plant(std::string_view uri, const std::string& planted_by, const ProgressFn& progress) override;
+  Status unplant(std::string_view source) override;
+  Status trigger(std::string_view source) override;
+  Result<std::vector<SourceView>> status(std::optional<std::string_view> source) override;
+  Result<std::string> authorized_keys(std::string_view uri) override;
+  Status restart(const InstanceId& id) override;
+  Result<std::vector<std::string>> logs(const InstanceId& id, size_t lines) override;
+  Status follow_logs(const InstanceId& id, const std::function<void(std::string_view)>& on_data,
+                     const std::atomic<bool>& cancelled) override;
+  Result<std::string> tpm_recipient(const InstanceId& id) override;
+  Result<std::vector<QuarantineEntry>> quarantine_list() override;
+  Result<int> quarantine_clear(std::optional<std::string> toplevel) override;
+  Result<Invite> create_invite(unsigned uses, int64_t expires_at) override;
+  Status consume_invite(const std::string& code) override;
+
+  // For tests and benchmarks: the pid of an instance's running VMM (0 none).
+  pid_t vm_pid(const InstanceId& id);
+
+ private:
+  Engine(EngineConfig config, EngineParts parts, std::unique_ptr<StateStore> store);
+
+  // engine_deploy.cpp
+  Status deploy(const SourceRecord& source, const ProgressFn& progress);
+  Result<std::vector<DesiredFull>> evaluate(const SourceRecord& source, const ProgressFn& progress);
+  Status converge(const std::string& ns, const ProgressFn& progress);
+  PlanInput plan_input(const std::string& ns);
+
+  // engine_actions.cpp: one function per planner action, all idempotent.
+  Status apply(const Plan& plan, const ProgressFn& progress);
+  Status apply_instance(int64_t plan_no, const std::vector<Action>& actions, const ProgressFn& progress);
+  Status act(const Action& a, const ProgressFn& progress);
+  Status start_vm(const InstanceId& id, const std::string& generation);
+  Status stop_vm(const InstanceId& id, const std::string& generation);
+  Status healthy(const InstanceId& id, const std::string& generation);
+  Status ensure_volume(const InstanceId& id, const std::string& volume, uint64_t size, bool grow);
+  Status roll_back(const InstanceId& id, const std::string& failed_generation, const Error& why,
+                   const ProgressFn& progress);
+  void after_action();
+
+  // engine_routes.cpp
+  Status publish_routes();
+
+  // engine_supervise.cpp
+  void supervise_loop();
+  void supervise_once();
+  void worker_loop();
+  Status adopt_all();
+
+  // engine_views.cpp
+  InstanceView view_of(const Live& live);
+  Result<Live*> find_live(const InstanceId& id);  // state_mu_ held
+  Result<SourceRecord> source_of(std::string_view uri);
+
+  EngineConfig config_;
+  EngineParts parts_;
+  NixCli nix_;
+  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<vmm::VmRunner> runner_;
+
+  std::mutex deploy_mu_;  // one deploy (plan + apply) at a time
+  std::mutex state_mu_;   // live_, desired_, queues
+  std::mutex store_mu_;   // the SQLite connection (its transactions must not interleave)
+  std::map<InstanceId, Live> live_;
+  std::map<std::string, std::vector<DesiredFull>> desired_;  // by namespace, from the last good eval
+  std::condition_variable wake_;
+  std::set<std::string> queued_full_;    // canonical URIs to re-evaluate
+  std::set<std::string> queued_replan_;  // namespaces to re-plan without eval (supervision)
+  bool stopping_ = false;
+  unsigned actions_done_ = 0;
+  std::thread supervisor_;
+  std::thread worker_;
+};
+
+}  // namespace seed::reconcile

@@ -1,0 +1,169 @@
+// One deploy of a source: evaluate and build (stages eval, build), then plan and apply for
+// the source's namespace only, so nobody else's instances are touched by this push.
+#include <algorithm>
+
+#include "common/log.hpp"
+#include "reconcile/engine.hpp"
+#include "reconcile/generation.hpp"
+#include "reconcile/planner.hpp"
+
+namespace seed::reconcile {
+
+namespace {
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void report(const ProgressFn& progress, const std::string& stage, const std::string& message) {
+  log::info("deploy.progress", {{"stage", stage}, {"message", message}});
+  if (progress) progress({stage, message});
+}
+
+Failure failure_of(const Error& e, const char* default_stage) {
+  auto stage = e.get("stage");
+  std::string message = e.message;
+  if (auto err = e.get("stderr"); err && !err->empty()) message += "\n" + std::string(*err);
+  return {stage ? std::string(*stage) : default_stage, message, unix_now()};
+}
+
+}  // namespace
+
+Result<std::vector<DesiredFull>> Engine::evaluate(const SourceRecord& source, const ProgressFn& progress) {
+  report(progress, "eval", "evaluating " + source.canonical);
+  auto metas = nix_.eval_metas(source.nix_ref);
+  if (metas && (!metas->is_object() || metas->empty())) {
+    metas = make_error(Errc::invalid_argument, "the flake " + source.canonical +
+                                                   " has no instances: it must export seeds.<name> = lib.mkSeed { ... }")
+                .with("stage", "eval")
+                .with("source", source.canonical);
+  }
+  if (!metas) {
+    std::lock_guard db(store_mu_);
+    (void)store_->set_failure(source.canonical, failure_of(metas.error(), "eval"));
+    return std::move(metas).error().with("source", source.canonical);
+  }
+  {
+    std::lock_guard db(store_mu_);
+    (void)store_->clear_failure(source.canonical);
+  }
+
+  std::vector<DesiredFull> desired;
+  for (const auto& [attr, meta_json] : metas->items()) {
+    const InstanceId id{source.ns, attr};
+    auto keep_running = [&](const Error& e, const char* stage) {
+      // A bad instance keeps its last good generation running: a broken push never takes
+      // down what works.
+      log::warn("deploy.instance.failed", {{"instance", id.str()}, {"stage", stage}, {"error", e.describe()}});
+      {
+        std::lock_guard db(store_mu_);
+        (void)store_->set_failure(id.str(), failure_of(e, stage));
+      }
+      std::lock_guard lock(state_mu_);
+      if (auto it = live_.find(id); it != live_.end() && it->second.last_good) desired.push_back(*it->second.last_good);
+    };
+    auto meta = parse_instance_meta(meta_json, attr, source.canonical);
+    if (!meta) {
+      keep_running(meta.error(), "eval");
+      continue;
+    }
+    report(progress, "build", "building " + attr);
+    auto toplevel = nix_.build_toplevel(source.nix_ref, attr);
+    if (!toplevel) {
+      keep_running(toplevel.error(), "build");
+      continue;
+    }
+    {
+      // This push evaluated and built: an older eval/build failure of the instance is over
+      // (health and runtime failures stay until a generation is routed).
+      std::lock_guard db(store_mu_);
+      auto old = store_->failure(id.str());
+      if (old && *old && ((*old)->stage == "eval" || (*old)->stage == "build")) (void)store_->clear_failure(id.str());
+    }
+    DesiredFull d;
+    d.plan.id = id;
+    d.plan.generation = generation_of(*toplevel, meta->raw);
+    d.plan.toplevel = *toplevel;
+    d.plan.rollout = meta->rollout;
+    for (const auto& [vol, v] : meta->storage) d.plan.volumes[vol] = v.bytes;
+    d.meta = std::move(*meta);
+    d.source = source.canonical;
+    desired.push_back(std::move(d));
+  }
+  return desired;
+}
+
+Status Engine::deploy(const SourceRecord& source, const ProgressFn& progress) {
+  auto desired = SEED_TRY(evaluate(source, progress));
+  {
+    std::lock_guard lock(state_mu_);
+    desired_[source.ns] = std::move(desired);
+  }
+  return converge(source.ns, progress);
+}
+
+PlanInput Engine::plan_input(const std::string& ns) {
+  PlanInput in;
+  in.now = std::chrono::system_clock::now();
+  in.max_crashes = config_.max_crashes;
+  {
+    std::lock_guard db(store_mu_);
+    if (auto q = store_->quarantined_toplevels(unix_now())) in.quarantined_toplevels = std::move(*q);
+  }
+  std::vector<storage::VolumeId> volume_ids;
+  std::lock_guard lock(state_mu_);
+  for (const auto& d : desired_[ns]) {
+    in.desired.push_back(d.plan);
+    for (const auto& [vol, size] : d.plan.volumes) volume_ids.push_back({d.plan.id.ns, d.plan.id.name, vol});
+  }
+  std::map<InstanceId, std::map<std::string, uint64_t>> volumes;
+  if (auto listed = parts_.volumes->list(volume_ids)) {
+    for (const auto& v : *listed) {
+      if (v.id.ns == ns) volumes[{v.id.ns, v.id.instance}][v.id.volume] = v.size_bytes;
+    }
+  }
+  std::set<InstanceId> seen;
+  for (const auto& [id, live] : live_) {
+    if (id.ns != ns) continue;
+    seen.insert(id);
+    ObservedInstance o;
+    o.id = id;
+    for (const auto& slot : live.slots) {
+      o.vms.push_back({slot.generation, slot.vm ? VmState::running : VmState::exited});
+      if (slot.routed) o.routed_generation = slot.generation;
+      o.tap = true;
+      o.tpm = o.tpm || slot.tpm.has_value();
+    }
+    o.volumes = volumes[id];
+    o.crashes = live.crashes;
+    o.restart_after = live.restart_after;
+    in.observed.push_back(std::move(o));
+  }
+  // Volumes of instances that run nothing yet (first deploy, or after an unplant).
+  for (auto& [id, vols] : volumes) {
+    if (seen.count(id)) continue;
+    ObservedInstance o;
+    o.id = id;
+    o.volumes = vols;
+    in.observed.push_back(std::move(o));
+  }
+  std::sort(in.observed.begin(), in.observed.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return in;
+}
+
+Status Engine::converge(const std::string& ns, const ProgressFn& progress) {
+  const Plan p = plan(plan_input(ns));
+  for (const auto& problem : p.problems) {
+    log::warn("plan.problem", {{"instance", problem.id.str()}, {"stage", problem.stage}, {"message", problem.message}});
+    const Failure f{problem.stage, problem.message, unix_now()};
+    {
+      std::lock_guard lock(state_mu_);
+      if (auto it = live_.find(problem.id); it != live_.end()) it->second.failure = f;
+    }
+    std::lock_guard db(store_mu_);
+    (void)store_->set_failure(problem.id.str(), f);
+  }
+  return apply(p, progress);
+}
+
+}  // namespace seed::reconcile

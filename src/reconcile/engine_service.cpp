@@ -1,0 +1,255 @@
+// The Service front: commands (plant, unplant, restart, …) and queries (status, logs, keys).
+#include <openssl/rand.h>
+
+#include "common/digest.hpp"
+#include "common/fd.hpp"
+#include "common/log.hpp"
+#include "reconcile/engine.hpp"
+#include "reconcile/guest_setup.hpp"
+#include "tpm/age_recipient.hpp"
+#include "vmm/console/console_log.hpp"
+#include "vmm/vm_paths.hpp"
+
+namespace seed::reconcile {
+
+namespace {
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Error no_instance(const InstanceId& id) {
+  return make_error(Errc::not_found, "no instance " + id.name + " in namespace " + id.ns)
+      .with("hint", "see `status` for the planted instances");
+}
+
+}  // namespace
+
+Result<SourceRecord> Engine::source_of(std::string_view uri) {
+  auto parsed = SEED_TRY(parse_flake_source(uri, config_.silo_root));
+  std::lock_guard db(store_mu_);
+  auto rec = SEED_TRY(store_->source_by_namespace(parsed.ns));
+  if (!rec || rec->canonical != parsed.canonical) {
+    return make_error(Errc::not_found, parsed.canonical + " is not planted").with("hint", "plant it first");
+  }
+  return *rec;
+}
+
+Result<SourceView> Engine::plant(std::string_view uri, const std::string& planted_by, const ProgressFn& progress) {
+  auto parsed = SEED_TRY(parse_flake_source(uri, config_.silo_root));
+  {
+    std::lock_guard db(store_mu_);
+    SEED_TRY(store_->plant(parsed, planted_by, unix_now()));
+  }
+  auto source = SEED_TRY(source_of(parsed.canonical));
+  if (progress) progress({"fetch", "fetching " + source.canonical});
+  {
+    std::lock_guard lock(deploy_mu_);
+    SEED_TRY(deploy(source, progress));
+  }
+  auto views = SEED_TRY(status(source.canonical));
+  if (views.empty()) return make_error(Errc::internal, source.canonical + " vanished while planting");
+  if (progress) progress({"done", source.canonical + " is planted"});
+  return views.front();
+}
+
+Status Engine::unplant(std::string_view uri) {
+  auto source = SEED_TRY(source_of(uri));
+  std::lock_guard lock(deploy_mu_);
+  {
+    std::lock_guard s(state_mu_);
+    desired_[source.ns].clear();
+  }
+  SEED_TRY(converge(source.ns, nullptr));  // stops every instance; volumes stay
+  std::lock_guard s(state_mu_);
+  desired_.erase(source.ns);
+  std::lock_guard db(store_mu_);
+  return store_->unplant(source.canonical);
+}
+
+Status Engine::trigger(std::string_view uri) {
+  auto source = SEED_TRY(source_of(uri));
+  {
+    std::lock_guard lock(state_mu_);
+    queued_full_.insert(source.canonical);
+  }
+  wake_.notify_all();
+  return {};
+}
+
+InstanceView Engine::view_of(const Live& live) {
+  InstanceView v;
+  v.id = live.id;
+  v.source = live.source;
+  v.restarts = live.crashes;
+  v.failure = live.failure;
+  v.dns_names.push_back(instance_fqdn(live.id, config_.domain));
+  const Slot* shown = nullptr;
+  for (const auto& s : live.slots) {
+    if (s.routed) shown = &s;
+  }
+  if (shown == nullptr && !live.slots.empty()) shown = &live.slots.back();
+  if (shown != nullptr) {
+    v.generation = shown->generation;
+    v.toplevel = shown->toplevel;
+    v.ipv4 = shown->ipv4;
+    v.ipv6 = shown->ipv6;
+    v.started_at = shown->started_at;
+  }
+  for (const auto& d : desired_[live.id.ns]) {
+    if (d.plan.id == live.id) v.desired_generation = d.plan.generation;
+  }
+  if (live.starting) v.state = InstanceState::starting;
+  else if (live.failure && live.failure->stage == "runtime" && live.crashes > 0) v.state = InstanceState::failed;
+  else if (shown && shown->vm && shown->routed) v.state = InstanceState::running;
+  else if (shown && !shown->vm) v.state = InstanceState::restarting;
+  else if (live.slots.empty()) v.state = v.desired_generation.empty() ? InstanceState::stopped : InstanceState::failed;
+  else v.state = InstanceState::starting;
+  return v;
+}
+
+Result<std::vector<SourceView>> Engine::status(std::optional<std::string_view> only) {
+  std::vector<SourceRecord> sources;
+  if (only) {
+    sources.push_back(SEED_TRY(source_of(*only)));
+  } else {
+    std::lock_guard db(store_mu_);
+    sources = SEED_TRY(store_->sources());
+  }
+  std::vector<SourceView> out;
+  for (auto& rec : sources) {
+    SourceView sv;
+    {
+      std::lock_guard db(store_mu_);
+      sv.failure = SEED_TRY(store_->failure(rec.canonical));
+    }
+    std::set<InstanceId> listed;
+    std::lock_guard lock(state_mu_);
+    for (const auto& [id, live] : live_) {
+      if (id.ns != rec.ns) continue;
+      sv.instances.push_back(view_of(live));
+      listed.insert(id);
+    }
+    // Desired instances that run nothing (never started, or failed before starting).
+    for (const auto& d : desired_[rec.ns]) {
+      if (listed.count(d.plan.id)) continue;
+      Live empty;
+      empty.id = d.plan.id;
+      empty.source = rec.canonical;
+      sv.instances.push_back(view_of(empty));
+      listed.insert(d.plan.id);
+    }
+    {
+      std::lock_guard db(store_mu_);
+      for (auto& i : sv.instances) {
+        if (!i.failure) i.failure = SEED_TRY(store_->failure(i.id.str()));
+        if (i.failure && i.state == InstanceState::stopped) i.state = InstanceState::failed;
+      }
+    }
+    std::sort(sv.instances.begin(), sv.instances.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    sv.record = std::move(rec);
+    out.push_back(std::move(sv));
+  }
+  return out;
+}
+
+Result<std::string> Engine::authorized_keys(std::string_view uri) {
+  auto parsed = SEED_TRY(parse_flake_source(uri, config_.silo_root));
+  auto path = SEED_TRY(nix_.source_path(parsed.nix_ref));
+  auto text = read_file(path + "/.authorized_keys");
+  if (!text) return std::string();
+  return *text;
+}
+
+Result<Live*> Engine::find_live(const InstanceId& id) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return no_instance(id);
+  return &it->second;
+}
+
+Status Engine::restart(const InstanceId& id) {
+  std::lock_guard lock(deploy_mu_);
+  std::vector<std::string> generations;
+  {
+    std::lock_guard s(state_mu_);
+    Live* live = SEED_TRY(find_live(id));
+    for (const auto& slot : live->slots) generations.push_back(slot.generation);
+    live->crashes = 0;
+    live->restart_after.reset();
+    live->failure.reset();
+  }
+  {
+    std::lock_guard db(store_mu_);
+    (void)store_->clear_failure(id.str());
+  }
+  for (const auto& g : generations) SEED_TRY(stop_vm(id, g));
+  return converge(id.ns, nullptr);
+}
+
+namespace {
+std::string console_path(const vmm::RunnerSettings& runner, const std::string& vm_name) {
+  return vmm::VmPaths::for_vm(runner.runtime_dir, runner.state_dir, vm_name).console_log();
+}
+}  // namespace
+
+Result<std::vector<std::string>> Engine::logs(const InstanceId& id, size_t lines) {
+  std::string vm_name;
+  {
+    std::lock_guard lock(state_mu_);
+    Live* live = SEED_TRY(find_live(id));
+    for (const auto& s : live->slots) {
+      if (vm_name.empty() || s.routed) vm_name = s.vm_name;
+    }
+  }
+  if (vm_name.empty()) return make_error(Errc::not_found, id.str() + " has no VM (yet); no console to show");
+  return vmm::console_tail(console_path(parts_.runner, vm_name), lines);
+}
+
+Status Engine::follow_logs(const InstanceId& id, const std::function<void(std::string_view)>& on_data,
+                           const std::atomic<bool>& cancelled) {
+  std::string vm_name;
+  {
+    std::lock_guard lock(state_mu_);
+    Live* live = SEED_TRY(find_live(id));
+    for (const auto& s : live->slots) {
+      if (vm_name.empty() || s.routed) vm_name = s.vm_name;
+    }
+  }
+  if (vm_name.empty()) return make_error(Errc::not_found, id.str() + " has no VM (yet); no console to follow");
+  return vmm::console_follow(console_path(parts_.runner, vm_name), on_data, [&] { return !cancelled.load(); });
+}
+
+Result<std::string> Engine::tpm_recipient(const InstanceId& id) {
+  {
+    std::lock_guard lock(state_mu_);
+    SEED_TRY(find_live(id));
+  }
+  return tpm::read_age_recipient(config_.state_dir + "/instances/" + id.ns + "/" + id.name + "/tpm-share", id.str());
+}
+
+Result<std::vector<QuarantineEntry>> Engine::quarantine_list() {
+  std::lock_guard db(store_mu_);
+  return store_->quarantine_list(unix_now());
+}
+
+Result<int> Engine::quarantine_clear(std::optional<std::string> toplevel) {
+  std::lock_guard db(store_mu_);
+  return store_->clear_quarantine(toplevel);
+}
+
+Result<Invite> Engine::create_invite(unsigned uses, int64_t expires_at) {
+  if (uses == 0) return make_error(Errc::invalid_argument, "an invite needs at least one use").with("stage", "invite");
+  uint8_t bytes[10];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return make_error(Errc::internal, "no randomness for an invite code");
+  Invite invite{base32_lower(bytes, sizeof bytes), uses, expires_at};
+  std::lock_guard db(store_mu_);
+  SEED_TRY(store_->add_invite(invite.code, uses, expires_at));
+  return invite;
+}
+
+Status Engine::consume_invite(const std::string& code) {
+  std::lock_guard db(store_mu_);
+  return store_->consume_invite(code, unix_now());
+}
+
+}  // namespace seed::reconcile
