@@ -48,6 +48,10 @@ Result<Config> parse_config(std::string_view text, const std::string& where) {
   uint64_t keep = c.runner.console.keep;
   v.get("console_log_keep", keep);
   v.get("stop_timeout_s", c.stop_timeout_s);
+  auto& l = r.object("listen");
+  l.get("dns", c.listen.dns).get("http", c.listen.http).get("https", c.listen.https);
+  l.get("control_socket", c.listen.control_socket);
+  r.get("tpm", c.tpm).get("nix_env", c.nix_env);
   std::vector<std::string> problems = read_node_config(r, c.node);
   SEED_TRY(r.finish());
   if (!problems.empty()) {

@@ -18,6 +18,16 @@ struct Config {
   vmm::RunnerSettings runner;
   uint64_t stop_timeout_s = 10;
   NodeConfig node;
+  // Where seedd's own services listen. Empty lists default from node.public_addresses
+  // (DNS on :53, ingress on :80 and :443 of each).
+  struct Listen {
+    std::vector<std::string> dns;    // "ADDRESS:PORT"
+    std::vector<std::string> http;   // "ADDRESS:PORT", public port 80 routes
+    std::vector<std::string> https;  // "ADDRESS:PORT", public port 443 routes (SNI passthrough)
+    std::string control_socket;      // seedctl's socket; default <runtime_dir>/control.sock
+  } listen;
+  bool tpm = true;                   // give every instance a vTPM (swtpm)
+  std::vector<std::string> nix_env;  // extra KEY=VALUE for nix (NIX_REMOTE=daemon, NIX_CONFIG, ...)
 };
 
 // Defaults for the paths of helper binaries that ship beside seedd.

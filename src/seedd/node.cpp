@@ -1,0 +1,116 @@
+#include "seedd/node.hpp"
+
+#include <filesystem>
+
+#include "storage/command_runner.hpp"
+#include "storage/file_driver.hpp"
+#include "storage/lvm_driver.hpp"
+#include "vmm/driver_factory.hpp"
+
+namespace seed {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> on_each(const std::vector<std::string>& addresses, const std::string& port) {
+  std::vector<std::string> out;
+  for (const auto& a : addresses) out.push_back((a.find(':') != std::string::npos ? "[" + a + "]" : a) + ":" + port);
+  return out;
+}
+
+Result<std::pair<std::string, uint16_t>> split_listen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) {
+    return make_error(Errc::invalid_argument, "listen address '" + text + "' is not ADDRESS:PORT").with("stage", "config");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  const long port = std::strtol(text.c_str() + colon + 1, nullptr, 10);
+  if (port < 1 || port > 65535) {
+    return make_error(Errc::invalid_argument, "listen address '" + text + "' has no valid port").with("stage", "config");
+  }
+  return std::pair{host, static_cast<uint16_t>(port)};
+}
+
+}  // namespace
+
+Node::~Node() {
+  if (engine) engine->shutdown();
+  engine.reset();
+  if (ingress) ingress->stop();
+  if (dns) dns->stop();
+}
+
+Result<std::unique_ptr<Node>> start_node(const Config& config) {
+  auto node = std::make_unique<Node>();
+  const std::string state = config.runner.state_dir;
+  const std::string run = config.runner.runtime_dir;
+  std::error_code ec;
+  fs::create_directories(state, ec);
+  fs::create_directories(run, ec);
+
+  reconcile::EngineParts parts;
+  net::NetworkConfig nc;
+  nc.bridge = config.node.network.bridge;
+  nc.subnet = config.node.network.subnet;
+  nc.subnet6 = config.node.network.ipv6_prefix;
+  nc.public_addresses = config.node.public_addresses;
+  nc.state_file = state + "/addresses.json";
+  parts.network = SEED_TRY(net::Network::open(nc));
+  if (config.node.storage.backend == "lvm") {
+    parts.volumes = std::make_unique<storage::LvmDriver>(
+        storage::LvmDriverConfig{config.node.storage.volume_group, "", state + "/volumes"},
+        std::make_unique<storage::SystemRunner>());
+  } else {
+    parts.volumes = std::make_unique<storage::FileDriver>(
+        storage::FileDriverConfig{config.node.storage.directory, state + "/volumes"},
+        std::make_unique<storage::SystemRunner>());
+  }
+  tpm::TpmSettings ts;
+  ts.state_root = state + "/tpm";
+  ts.run_root = run + "/tpm";
+  ts.ca_dir = state + "/tpm-ca";
+  parts.tpms = std::make_unique<tpm::TpmManager>(ts);
+  parts.vm_driver = SEED_TRY(vmm::make_driver(config.driver));
+  parts.runner = config.runner;
+  parts.nix.env = config.nix_env;
+
+  const std::string gateway = parts.network->pool_config().gateway.str();
+  const std::string domain = config.node.domain.empty() ? "seed.local" : config.node.domain;
+  net::dns::ZoneConfig zc;
+  zc.domain = domain;
+  zc.nameservers = {{"ns1." + domain, config.node.public_addresses.empty() ? gateway : config.node.public_addresses[0], ""}};
+  node->zone = SEED_TRY(net::dns::ZoneStore::create(zc));
+  net::dns::ServerConfig dc;
+  dc.public_listen = config.listen.dns.empty() ? on_each(config.node.public_addresses, "53") : config.listen.dns;
+  dc.guest_listen = {gateway + ":53"};
+  SEED_TRY(parts.network->ensure_bridge());  // the guest listener binds the bridge address
+  node->dns = SEED_TRY(net::dns::Server::start(dc, *node->zone));
+
+  net::ingress::ServerConfig ic;
+  const auto http = config.listen.http.empty() ? on_each(config.node.public_addresses, "80") : config.listen.http;
+  const auto https = config.listen.https.empty() ? on_each(config.node.public_addresses, "443") : config.listen.https;
+  for (const auto& l : http) {
+    auto [host, port] = SEED_TRY(split_listen(l));
+    ic.listeners.push_back({host, port, 80, net::ingress::Protocol::http});
+  }
+  for (const auto& l : https) {
+    auto [host, port] = SEED_TRY(split_listen(l));
+    ic.listeners.push_back({host, port, 443, net::ingress::Protocol::tls});
+  }
+  if (!ic.listeners.empty()) node->ingress = SEED_TRY(net::ingress::Server::start(ic));
+
+  parts.zone = node->zone.get();
+  parts.ingress = node->ingress.get();
+  reconcile::EngineConfig ec_;
+  ec_.state_dir = state;
+  ec_.runtime_dir = run;
+  ec_.domain = domain;
+  ec_.with_tpm = config.tpm;
+  ec_.stop_grace = std::chrono::seconds(config.stop_timeout_s);
+  node->engine = SEED_TRY(reconcile::Engine::open(ec_, std::move(parts)));
+  SEED_TRY(node->engine->start());
+  return node;
+}
+
+}  // namespace seed

@@ -1,0 +1,29 @@
+// The composition root of `seedd run`: builds the node's drivers, DNS server, ingress proxy
+// and reconcile engine from the config, in dependency order, and tears them down in reverse.
+// VMs outlive it: stopping the node leaves every instance running for the next seedd.
+#pragma once
+
+#include <memory>
+
+#include "common/error.hpp"
+#include "net/dns/server.hpp"
+#include "net/dns/zone_store.hpp"
+#include "net/ingress/server.hpp"
+#include "reconcile/engine.hpp"
+#include "seedd/config.hpp"
+
+namespace seed {
+
+struct Node {
+  std::unique_ptr<net::dns::ZoneStore> zone;
+  std::unique_ptr<net::dns::Server> dns;
+  std::unique_ptr<net::ingress::Server> ingress;
+  std::unique_ptr<reconcile::Engine> engine;
+  ~Node();
+};
+
+// Everything started (the engine's threads included); Errc with stage "start" naming the part
+// that failed, with nothing left running from this call.
+Result<std::unique_ptr<Node>> start_node(const Config& config);
+
+}  // namespace seed
