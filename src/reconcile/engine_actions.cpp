@@ -302,6 +302,11 @@ Status Engine::start_vm(const InstanceId& id, const std::string& generation) {
   }
   SEED_TRY(write_seed_share(in));
   auto spec = SEED_TRY(guest_vm_spec(in));
+  // The closure must outlive any garbage collection while the VM runs from it.
+  const std::string gcroot = config_.state_dir + "/gcroots/" + in.vm_name;
+  std::error_code mk;
+  fs::create_directories(config_.state_dir + "/gcroots", mk);
+  SEED_TRY(nix_.add_root(want->plan.toplevel, gcroot));
 
   Slot slot;
   slot.letter = letter;
@@ -359,6 +364,8 @@ Status Engine::stop_vm(const InstanceId& id, const std::string& generation) {
   if (vm) first = vm->stop(config_.stop_grace);
   if (vtpm) vtpm->stop();
   if (auto s = remove_slot_record(config_.state_dir, id, letter); !s && first) first = s;
+  std::error_code ec;
+  fs::remove(config_.state_dir + "/gcroots/" + slot_vm_name(id, letter), ec);  // nix drops the stale root
   if (letter != 'a') {
     // The overlap slot's tap and address are only for the length of a rolling deploy.
     if (auto s = parts_.network->remove_instance_link(slot_net_id(id, letter)); !s && first) first = s;

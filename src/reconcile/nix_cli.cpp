@@ -138,4 +138,9 @@ Result<std::string> NixCli::source_path(const std::string& flake_ref) const {
   return j["path"].get<std::string>();
 }
 
+Status NixCli::add_root(const std::string& store_path, const std::string& link) const {
+  SEED_TRY(run_nix({"build", "--out-link", link, store_path}, "boot", store_path, settings_.build_timeout, false));
+  return {};
+}
+
 }  // namespace seed::reconcile

@@ -41,6 +41,9 @@ class NixCli {
   Result<nlohmann::json> eval_metas(const std::string& flake_ref) const;
   // The toplevel store path of one instance. `instance` must be a DNS label.
   Result<std::string> build_toplevel(const std::string& flake_ref, const std::string& instance) const;
+  // Makes `link` a garbage-collector root for `store_path` (an indirect root, like
+  // `nix build --out-link`), so a running instance's closure cannot be collected under it.
+  Status add_root(const std::string& store_path, const std::string& link) const;
   // The store path of the flake's source tree (`nix flake metadata --json`, stage "fetch").
   Result<std::string> source_path(const std::string& flake_ref) const;
 

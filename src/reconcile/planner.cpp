@@ -83,7 +83,12 @@ class Planner {
         supervise(d, o);
         return;
       }
-      if (o.routed_generation != d.generation) act(ActionKind::route, d.id, d.generation);
+      if (o.routed_generation != d.generation) {
+        // Started but never routed (a deploy cut off by a crash): it has not passed its
+        // health check yet, or not that anyone recorded.
+        act(ActionKind::await_healthy, d.id, d.generation);
+        act(ActionKind::route, d.id, d.generation);
+      }
       stop_others(d, o);
       return;
     }

@@ -60,8 +60,8 @@ std::vector<Case> cases() {
   {
     auto o = running(kWeb, "g1");
     o.routed_generation = "";
-    c.push_back({"same generation running but not routed: route only", in({want(kWeb, "g1")}, {o}),
-                 {"route web.s-aaaaaaaaaaaa g1"}, {}});
+    c.push_back({"same generation running but not routed (cut off before its check): check, then route",
+                 in({want(kWeb, "g1")}, {o}), {"await_healthy web.s-aaaaaaaaaaaa g1", "route web.s-aaaaaaaaaaaa g1"}, {}});
   }
   c.push_back({"recreate: stop old before starting new",
                in({want(kWeb, "g2")}, {running(kWeb, "g1")}),
@@ -84,7 +84,8 @@ std::vector<Case> cases() {
     o.vms.push_back({"g2", VmState::running});
     c.push_back({"interrupted rolling deploy (new started, not routed): route new, stop old",
                  in({want(kWeb, "g2", Rollout::rolling)}, {o}),
-                 {"route web.s-aaaaaaaaaaaa g2", "stop_vm web.s-aaaaaaaaaaaa g1"}, {}});
+                 {"await_healthy web.s-aaaaaaaaaaaa g2", "route web.s-aaaaaaaaaaaa g2", "stop_vm web.s-aaaaaaaaaaaa g1"},
+                 {}});
   }
   c.push_back({"volume grows with the new generation",
                in({want(kWeb, "g2", Rollout::recreate, {{"data", 2 * Gi}})}, {running(kWeb, "g1", {{"data", Gi}})}),

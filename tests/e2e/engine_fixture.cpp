@@ -1,5 +1,7 @@
 #include "engine_fixture.hpp"
 
+#include "node_parts.hpp"
+
 #include <signal.h>
 
 #include <filesystem>
@@ -23,10 +25,6 @@ const char* env_or(const char* name, const char* fallback) {
   return v != nullptr ? v : fallback;
 }
 
-std::unique_ptr<storage::VolumeDriver> file_volumes(const std::string& root) {
-  return std::make_unique<storage::FileDriver>(storage::FileDriverConfig{root + "/images", root + "/mnt"},
-                                               std::make_unique<storage::SystemRunner>());
-}
 
 }  // namespace
 
@@ -36,12 +34,7 @@ void EngineTest::SetUp() {
   net::testing::TestNetns::sweep_stale();
   netns_ = std::make_unique<net::testing::TestNetns>("e2e");
   netns_->ip({"link", "set", "lo", "up"});
-  config_.state_dir = root() + "/state";
-  config_.runtime_dir = root() + "/run";
-  config_.domain = "seed.test";
-  config_.default_health_timeout = std::chrono::seconds(60);
-  config_.stop_grace = std::chrono::milliseconds(5000);
-  config_.resync_interval = std::chrono::hours(1);  // tests deploy explicitly
+  config_ = node_config(root());
 
   net::dns::ZoneConfig zc;
   zc.domain = "seed.test";
@@ -64,28 +57,7 @@ void EngineTest::SetUp() {
 }
 
 void EngineTest::open_engine(reconcile::EngineConfig) {
-  reconcile::EngineParts parts;
-  parts.nix.env = {"NIX_CONFIG=build-users-group =\nsubstituters =\nsandbox = true\n", "HOME=" + root()};
-  net::NetworkConfig nc;
-  nc.bridge = "seed0";
-  nc.subnet = "10.77.0.0/24";
-  nc.state_file = root() + "/state/addresses.json";
-  fs::create_directories(root() + "/state");
-  auto network = net::Network::open(nc);
-  ASSERT_TRUE(network) << network.error().describe();
-  parts.network = std::move(*network);
-  parts.volumes = file_volumes(root());
-  tpm::TpmSettings ts;
-  ts.state_root = root() + "/state/tpm";
-  ts.run_root = root() + "/run/tpm";
-  ts.ca_dir = root() + "/state/tpm-ca";
-  parts.tpms = std::make_unique<tpm::TpmManager>(ts);
-  parts.vm_driver = std::make_unique<vmm::qemu::QemuDriver>("qemu-system-x86_64", vmm::qemu::Accel::tcg);
-  parts.runner.runtime_dir = root() + "/run";
-  parts.runner.state_dir = root() + "/state";
-  parts.runner.console_logger_binary = vmm::testing::build_dir() + "/src/vmm/seed-console-logger";
-  parts.zone = zone_.get();
-  parts.ingress = ingress_.get();
+  reconcile::EngineParts parts = node_parts(root(), zone_.get(), ingress_.get());
   auto engine = reconcile::Engine::open(config_, std::move(parts));
   ASSERT_TRUE(engine) << engine.error().describe();
   engine_ = std::move(*engine);
@@ -116,7 +88,7 @@ void EngineTest::TearDown() {
   if (ingress_) ingress_->stop();
   if (dns_) dns_->stop();
   // Volumes stay mounted after an unplant (they are kept): unmount them for the test's sake.
-  auto volumes = file_volumes(root());
+  auto volumes = node_volumes(root());
   if (auto list = volumes->list({})) {
     for (const auto& v : *list) {
       if (v.mounted) {
