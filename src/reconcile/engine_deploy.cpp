@@ -46,6 +46,12 @@ Result<std::vector<DesiredFull>> Engine::evaluate(const SourceRecord& source, co
   {
     std::lock_guard db(store_mu_);
     (void)store_->clear_failure(source.canonical);
+    // Failures of instances the flake no longer has are over.
+    if (auto old = store_->instance_failures(source.ns)) {
+      for (const auto& [name, f] : *old) {
+        if (!metas->contains(name)) (void)store_->clear_failure(InstanceId{source.ns, name}.str());
+      }
+    }
   }
 
   std::vector<DesiredFull> desired;

@@ -140,6 +140,21 @@ Result<std::vector<SourceView>> Engine::status(std::optional<std::string_view> o
       listed.insert(d.plan.id);
     }
     {
+      // Instances that were refused before they could run (bad meta, failed build).
+      std::lock_guard db(store_mu_);
+      for (auto& [name, f] : SEED_TRY(store_->instance_failures(rec.ns))) {
+        const InstanceId id{rec.ns, name};
+        if (listed.count(id)) continue;
+        InstanceView v;
+        v.id = id;
+        v.source = rec.canonical;
+        v.state = InstanceState::failed;
+        v.failure = f;
+        sv.instances.push_back(std::move(v));
+        listed.insert(id);
+      }
+    }
+    {
       std::lock_guard db(store_mu_);
       for (auto& i : sv.instances) {
         if (!i.failure) i.failure = SEED_TRY(store_->failure(i.id.str()));

@@ -161,6 +161,23 @@ Result<std::optional<Failure>> StateStore::failure(const std::string& scope) {
   return std::optional<Failure>(Failure{st.text(0), st.text(1), st.integer(2)});
 }
 
+Result<std::map<std::string, Failure>> StateStore::instance_failures(const std::string& ns) {
+  // Instance scopes are "<name>.<ns>"; a namespace never contains '.', so the suffix is exact.
+  auto st = SEED_TRY(db_->prepare("SELECT scope, stage, message, at FROM failures WHERE scope LIKE ? ESCAPE '\\'"));
+  std::string pattern = "%.";
+  for (char c : ns) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  st.bind(1, pattern);
+  std::map<std::string, Failure> out;
+  while (SEED_TRY(st.step())) {
+    const std::string scope = st.text(0);
+    out[scope.substr(0, scope.size() - ns.size() - 1)] = Failure{st.text(1), st.text(2), st.integer(3)};
+  }
+  return out;
+}
+
 Result<int64_t> StateStore::next_plan_number() {
   auto tx = SEED_TRY(sql::Transaction::begin(*db_));
   auto up = SEED_TRY(db_->prepare(

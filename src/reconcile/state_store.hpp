@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -64,6 +65,8 @@ class StateStore {
   Status set_failure(const std::string& scope, const Failure& failure);  // scope: canonical or instance id
   Status clear_failure(const std::string& scope);
   Result<std::optional<Failure>> failure(const std::string& scope);
+  // The failures of every instance of a namespace, by instance name.
+  Result<std::map<std::string, Failure>> instance_failures(const std::string& ns);
 
   // Journal: an action is written before it runs and marked after, so a restarted seedd knows
   // which action was cut off (state `started`) and re-checks it before planning again.

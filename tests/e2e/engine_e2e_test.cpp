@@ -170,3 +170,76 @@ TEST_F(EngineTest, CrashedVmIsRestartedAndSeeddRestartAdoptsRunningVms) {
 
 }  // namespace
 }  // namespace seed::e2e
+
+namespace seed::e2e {
+namespace {
+
+// Someone else's bad push: each gets one clear error naming source, instance and stage, and
+// the instance already running on the node is not disturbed (same VMM, still served).
+TEST_F(EngineTest, BadInputIsNamedAndDisturbsNobody) {
+  open_engine();
+  const std::string good = write_flake(web_flake(""));
+  in_ns([&] { ASSERT_TRUE(engine_->plant(good, "test", nullptr)); });
+  const auto web = in_ns([&] { return instance(good, "web"); });
+  const pid_t pid = engine_->vm_pid(web.id);
+
+  auto plant_error = [&](const std::string& uri) {
+    return in_ns([&]() -> Error {
+      auto r = engine_->plant(uri, "test", nullptr);
+      if (r) return make_error(Errc::internal, "planted");
+      return r.error();
+    });
+  };
+  // A URI seedd does not accept at all.
+  Error e = plant_error("ftp://example.org/x");
+  EXPECT_EQ(e.code, Errc::invalid_argument);
+  EXPECT_THAT(e.describe(), HasSubstr("accepted forms"));
+  // A URI nix cannot fetch.
+  e = plant_error("git+file://" + root() + "/no-such-repo");
+  EXPECT_EQ(e.get("stage").value_or(""), "eval") << e.describe();
+  EXPECT_THAT(e.describe(), HasSubstr("no-such-repo"));
+  // A flake without seeds.
+  e = plant_error(write_flake("{ outputs = { self }: { packages = { }; }; }", "no-seeds"));
+  EXPECT_EQ(e.get("stage").value_or(""), "eval") << e.describe();
+  EXPECT_THAT(e.describe(), HasSubstr("seeds"));
+
+  // An instance name that is not a DNS label, and meta with a field seedd does not know: the
+  // source plants, the instance is refused with stage eval and a message naming it.
+  const std::string odd = write_flake(R"({
+  outputs = { self }:
+    let seed = import ./seed/test-lib.nix { busybox = ./bin; guest = ./guest; };
+        web = seed.mkSeed { name = "web"; seed = { expose.http.enable = true; }; };
+    in {
+      seeds.Bad_Name = web;
+      seeds.web = web // { meta = web.meta // { colour = "red"; }; };
+    };
+})", "odd");
+  in_ns([&] {
+    (void)engine_->plant(odd, "test", nullptr);
+    auto views = engine_->status(odd);
+    ASSERT_TRUE(views) << views.error().describe();
+    std::map<std::string, reconcile::InstanceView> by_name;
+    for (const auto& i : views->front().instances) by_name[i.id.name] = i;
+    // Nothing of it runs; the failures are kept per instance.
+    for (const auto& [name, i] : by_name) EXPECT_EQ(engine_->vm_pid(i.id), 0) << name;
+  });
+  in_ns([&] {
+    auto views = engine_->status(odd);
+    ASSERT_TRUE(views);
+    auto web_failure = instance(odd, "web").failure;
+    ASSERT_TRUE(web_failure);
+    EXPECT_EQ(web_failure->stage, "eval");
+    EXPECT_THAT(web_failure->message, HasSubstr("colour"));
+    auto bad_failure = instance(odd, "Bad_Name").failure;
+    ASSERT_TRUE(bad_failure);
+    EXPECT_EQ(bad_failure->stage, "eval");
+    EXPECT_THAT(bad_failure->message, HasSubstr("Bad_Name"));
+  });
+
+  EXPECT_EQ(engine_->vm_pid(web.id), pid) << "the running instance was disturbed";
+  EXPECT_EQ(in_ns([&] { return instance(good, "web"); }).state, reconcile::InstanceState::running);
+  EXPECT_EQ(served_generation(http_get("http://127.0.0.1:8000/instance.json", web.dns_names.front())), web.generation);
+}
+
+}  // namespace
+}  // namespace seed::e2e

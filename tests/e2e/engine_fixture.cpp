@@ -109,8 +109,8 @@ void EngineTest::TearDown() {
   netns_.reset();
 }
 
-std::string EngineTest::write_flake(const std::string& flake_nix) {
-  const std::string dir = root() + "/flake";
+std::string EngineTest::write_flake(const std::string& flake_nix, const std::string& subdir) {
+  const std::string dir = root() + "/" + subdir;
   fs::create_directories(dir);
   testflake::FlakeSources sources{env_or("SEED_SOURCE_DIR", "."), vmm::testing::guest_dir()};
   auto s = testflake::write_test_flake(dir, flake_nix, sources);

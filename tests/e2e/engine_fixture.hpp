@@ -28,8 +28,9 @@ class EngineTest : public ::testing::Test {
   void open_engine(reconcile::EngineConfig overrides_from = {});
   void close_engine();
 
-  // Writes the test flake `flake_nix` into <root>/flake and returns "path:<root>/flake".
-  std::string write_flake(const std::string& flake_nix);
+  // Writes the test flake `flake_nix` into <root>/<dir> as a new git commit and returns its
+  // "git+file://" URI.
+  std::string write_flake(const std::string& flake_nix, const std::string& dir = "flake");
   // The usual tenant flake: one instance `web` serving its seed share on port 80 (so
   // /instance.json names the generation) and its volume `data` on 8080.
   std::string web_flake(const std::string& seed_attrs, const std::string& extra_params = "") const;
