@@ -108,6 +108,7 @@ class EpollRelay final : public Relay {
       UniqueFd client(::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
       if (!client) return;
       ++accepted_;
+      set_nodelay(client.get());
       auto backend = connect_loopback(backend_port_, true);
       auto c = std::make_unique<Conn>();
       int a[2], b[2];

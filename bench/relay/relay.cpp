@@ -50,8 +50,7 @@ Result<UniqueFd> listen_loopback(bool nonblocking, uint16_t& port) {
 Result<UniqueFd> connect_loopback(uint16_t port, bool nonblocking) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return errno_error("relay: socket", errno).with("stage", "connect");
-  const int one = 1;
-  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  set_nodelay(fd.get());
   auto a = loopback(port);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     return errno_error("relay: connect to the backend", errno)
@@ -60,6 +59,11 @@ Result<UniqueFd> connect_loopback(uint16_t port, bool nonblocking) {
   }
   if (nonblocking) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
   return fd;
+}
+
+void set_nodelay(int fd) {
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 Result<std::unique_ptr<Relay>> start_relay(RelayKind kind, uint16_t backend_port) {

@@ -108,6 +108,7 @@ class UringRelay final : public Relay {
     if (res < 0) return;
     UniqueFd client(res);
     ++accepted_;
+    set_nodelay(client.get());
     auto backend = connect_loopback(backend_port_, false);
     if (!backend) return;
     auto c = std::make_unique<Conn>();
