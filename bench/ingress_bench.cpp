@@ -145,14 +145,15 @@ std::string spread(const std::vector<double>& v, const char* fmt) {
 void print(const std::vector<Row>& rows) {
   const Row& d = rows[0];
   const double cpus = static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN));
+  const double direct_cpu = median(d.wrk_us) + median(d.backend_us);
   for (const Row& r : rows) {
     std::vector<double> ratios;
     for (size_t i = 0; i < r.rps.size(); ++i) ratios.push_back(ratio(r.rps[i], d.rps[i]));
     const double cpu = median(r.wrk_us) + median(r.backend_us) + median(r.proxy_us);
-    std::printf("  %-22s %-24s ratio %-17s cpu %5.1f %5.1f %6.1f  cpu-limit %.2f\n",
+    std::printf("  %-22s %-24s ratio %-17s cpu %5.1f %5.1f %6.1f  cpu-limit %.2f  ceiling %.2f\n",
                 r.label.c_str(), spread(r.rps, "%.0f").c_str(), spread(ratios, "%.2f").c_str(),
                 median(r.wrk_us), median(r.backend_us), median(r.proxy_us),
-                ratio(cpus * 1e6 / cpu, median(d.rps)));
+                ratio(cpus * 1e6 / cpu, median(d.rps)), ratio(direct_cpu, cpu));
   }
 }
 
@@ -263,7 +264,8 @@ int main(int argc, char** argv) {
               "ssl_preread (https). %d interleaved rounds; req/s median [min-max]; ratio to direct "
               "per round, median [min-max];\ncpu us/req: wrk, backend, proxy; cpu-limit = the "
               "req/s all CPUs allow at that cpu/req (ignoring other load), over direct's req/s: "
-              "near 1 on the direct row means direct is CPU-bound.\n",
+              "near 1 on the direct row means direct is CPU-bound;\nceiling = direct cpu / this row's "
+              "cpu (wrk+backend+proxy): the best ratio a CPU-bound run can reach.\n",
               seconds, ::sysconf(_SC_NPROCESSORS_ONLN), loadavg().c_str(), rounds);
   const pid_t stream_pid = stream->pid(), backend_pid = backend->pid();
   for (const std::string file : {"small", "big"}) {
