@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
 
   // The ingress (splice data path, the product default) and, on the same backends, the
   // minimal relays: the cost floor of any extra hop, and the io_uring evaluation.
-  // Two ingresses: the default splice pipes (64 KiB) and bigger ones.
+  // Two ingresses: Linux's default pipe capacity (64 KiB) and the ingress default (256 KiB).
   const size_t pipe_sizes[] = {64 * 1024, 256 * 1024};
   std::vector<std::unique_ptr<Server>> ingresses;
   for (size_t pipe_bytes : pipe_sizes) {
@@ -260,12 +260,13 @@ int main(int argc, char** argv) {
 
   std::printf("ingress benchmark: wrk -t1 -c32 -d%ds (same for every row) on loopback, %ld CPUs, "
               "load average %s at start.\nnginx backend (one process). Rows: direct; the "
-              "ingress (epoll + splice, two pipe sizes); minimal relays with no routing (relay-*);\nnginx stream "
-              "ssl_preread (https). %d interleaved rounds; req/s median [min-max]; ratio to direct "
-              "per round, median [min-max];\ncpu us/req: wrk, backend, proxy; cpu-limit = the "
-              "req/s all CPUs allow at that cpu/req (ignoring other load), over direct's req/s: "
-              "near 1 on the direct row means direct is CPU-bound;\nceiling = direct cpu / this row's "
-              "cpu (wrk+backend+proxy): the best ratio a CPU-bound run can reach.\n",
+              "ingress (epoll + splice, two pipe sizes); minimal relays with no routing "
+              "(relay-*);\nnginx stream ssl_preread (https). %d interleaved rounds; req/s median "
+              "[min-max]; ratio to direct per round, median [min-max];\ncpu us/req: wrk, "
+              "backend, proxy; cpu-limit = the req/s all CPUs allow at that cpu/req (ignoring "
+              "other load), over direct's req/s: near 1 on the direct row means direct is "
+              "CPU-bound;\nceiling = direct cpu / this row's cpu (wrk+backend+proxy): the best "
+              "ratio a CPU-bound run can reach.\n",
               seconds, ::sysconf(_SC_NPROCESSORS_ONLN), loadavg().c_str(), rounds);
   const pid_t stream_pid = stream->pid(), backend_pid = backend->pid();
   for (const std::string file : {"small", "big"}) {
