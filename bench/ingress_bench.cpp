@@ -1,11 +1,15 @@
-// Benchmark: the ingress data path against going straight to the backend, and against
-// nginx's stream proxy with ssl_preread (the usual way to route TLS by SNI without
-// terminating it), all on loopback, measured with wrk in one run.
-//   http:  wrk → ingress (Host routing) → nginx   vs  wrk → nginx
-//   https: wrk → ingress (SNI routing) → nginx    vs  wrk → nginx  vs  wrk → nginx stream → nginx
-// Each with a small response (request rate) and a 256 KiB one (throughput); args: seconds per
-// run, rounds (median). The name is
-// "localhost" so wrk's own resolver and SNI agree with the route. Prints, never asserts.
+// Benchmark: the ingress data path against going straight to the backend, against nginx's
+// stream proxy with ssl_preread (the usual way to route TLS by SNI without terminating it),
+// and against minimal relays with no routing at all (bench/relay: epoll+splice, io_uring
+// splice, io_uring recv/send), all on loopback, measured with wrk in one run.
+//   http:  wrk → ingress (Host routing) → nginx   vs  wrk → nginx  vs  wrk → relay → nginx
+//   https: wrk → ingress (SNI routing) → nginx    vs  wrk → nginx  vs  wrk → relay → nginx
+//          vs  wrk → nginx stream → nginx
+// Each with a small response (request rate) and a 256 KiB one (throughput). Args: seconds per
+// run, rounds (interleaved; medians and spreads), and optionally a label filter (profiling one
+// row). CPU per request is counted per process (wrk, backend, proxy) so the table shows where
+// the time goes. The name is "localhost" so wrk's resolver and SNI agree with the route.
+// Prints, never asserts.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -22,11 +26,15 @@
 #include "common/testing/temp_dir.hpp"
 #include "net/ingress/server.hpp"
 #include "net/ingress/testing/backends.hpp"
+#include "bench/relay/relay.hpp"
 
 namespace {
 
 using namespace seed;
 using namespace seed::net::ingress;
+using seed::bench::Relay;
+using seed::bench::RelayKind;
+using seed::bench::start_relay;
 using namespace std::chrono_literals;
 
 struct Wrk {
@@ -92,6 +100,63 @@ Wrk wrk(const std::string& url, int seconds) {
 
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
+std::string loadavg() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+double children_cpu() {  // wrk, once run() has reaped it
+  rusage u{};
+  ::getrusage(RUSAGE_CHILDREN, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// One row of the table: a URL measured once per round.
+struct Row {
+  std::string label, url;
+  int proxy;  // 0: none (direct), 1: this process (ingress, relays), 2: the nginx stream proxy
+  std::vector<double> rps = {}, wrk_us = {}, backend_us = {}, proxy_us = {};
+};
+
+void measure(Row& r, int seconds, pid_t stream_pid, pid_t backend_pid) {
+  auto proxy_cpu = [&] { return r.proxy == 1 ? self_cpu() : r.proxy == 2 ? pid_cpu(stream_pid) : 0; };
+  const double p0 = proxy_cpu(), b0 = pid_cpu(backend_pid), w0 = children_cpu();
+  const Wrk w = wrk(r.url, seconds);
+  const double p1 = proxy_cpu(), b1 = pid_cpu(backend_pid), w1 = children_cpu();
+  r.rps.push_back(w.rps);
+  const double n = w.requests > 0 ? w.requests : 1;
+  r.wrk_us.push_back((w1 - w0) * 1e6 / n);
+  r.backend_us.push_back((b1 - b0) * 1e6 / n);
+  r.proxy_us.push_back((p1 - p0) * 1e6 / n);
+}
+
+std::string spread(const std::vector<double>& v, const char* fmt) {
+  if (v.empty()) return "-";
+  char buf[96];
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  std::string f = std::string(fmt) + " [" + fmt + "-" + fmt + "]";
+  std::snprintf(buf, sizeof buf, f.c_str(), median(v), *lo, *hi);
+  return buf;
+}
+
+void print(const std::vector<Row>& rows) {
+  const Row& d = rows[0];
+  const double cpus = static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN));
+  const double direct_cpu = median(d.wrk_us) + median(d.backend_us);
+  for (const Row& r : rows) {
+    std::vector<double> ratios;
+    for (size_t i = 0; i < r.rps.size(); ++i) ratios.push_back(ratio(r.rps[i], d.rps[i]));
+    const double cpu = median(r.wrk_us) + median(r.backend_us) + median(r.proxy_us);
+    std::printf("  %-22s %-24s ratio %-17s cpu %5.1f %5.1f %6.1f  cpu-limit %.2f  ceiling %.2f\n",
+                r.label.c_str(), spread(r.rps, "%.0f").c_str(), spread(ratios, "%.2f").c_str(),
+                median(r.wrk_us), median(r.backend_us), median(r.proxy_us),
+                ratio(cpus * 1e6 / cpu, median(d.rps)), ratio(direct_cpu, cpu));
+  }
+}
+
 bool write(const std::string& path, const std::string& text) {
   std::ofstream f(path);
   f << text;
@@ -114,6 +179,7 @@ Result<Child> nginx(const std::string& dir, const std::string& name, const std::
 int main(int argc, char** argv) {
   const int seconds = argc > 1 ? std::atoi(argv[1]) : 3;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
+  const std::string only = argc > 3 ? argv[3] : "";  // keep rows whose label has this (+ direct)
   seed::testing::TempDir dir;
   const std::string d = dir.path();
   if (!net::ingress::testing::make_cert(d, "localhost")) {
@@ -158,13 +224,15 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Two ingresses on the same backends: the recv/send data path and the splice one.
-  std::unique_ptr<Server> servers[2];
-  std::string ing_http[2], ing_tls[2];
-  for (int i = 0; i < 2; ++i) {
+  // The ingress (splice data path, the product default) and, on the same backends, the
+  // minimal relays: the cost floor of any extra hop, and the io_uring evaluation.
+  // Two ingresses: Linux's default pipe capacity (64 KiB) and the ingress default (256 KiB).
+  const size_t pipe_sizes[] = {64 * 1024, 256 * 1024};
+  std::vector<std::unique_ptr<Server>> ingresses;
+  for (size_t pipe_bytes : pipe_sizes) {
     ServerConfig cfg;
     cfg.listeners = {{"127.0.0.1", 0, 80, Protocol::http}, {"127.0.0.1", 0, 443, Protocol::tls}};
-    cfg.splice = i == 1;
+    cfg.pipe_bytes = pipe_bytes;
     auto server = Server::start(cfg);
     if (!server) {
       std::fprintf(stderr, "%s\n", server.error().describe().c_str());
@@ -174,57 +242,62 @@ int main(int argc, char** argv) {
     routes.ports[80]["localhost"] = {"127.0.0.1", http_port};
     routes.ports[443]["localhost"] = {"127.0.0.1", https_port};
     if (auto st = (*server)->set_routes(routes); !st) return 1;
-    servers[i] = std::move(*server);
-    ing_http[i] = std::to_string(servers[i]->bound_port(0));
-    ing_tls[i] = std::to_string(servers[i]->bound_port(1));
+    ingresses.push_back(std::move(*server));
+  }
+  const RelayKind kinds[] = {RelayKind::epoll_splice, RelayKind::uring_splice,
+                             RelayKind::uring_recv_send};
+  std::vector<std::unique_ptr<Relay>> relays;  // [kind][http, https]
+  for (RelayKind k : kinds) {
+    for (uint16_t backend_port : {http_port, https_port}) {
+      auto r = start_relay(k, backend_port);
+      if (!r) {
+        std::fprintf(stderr, "%s\n", r.error().describe().c_str());
+        return 1;
+      }
+      relays.push_back(std::move(*r));
+    }
   }
 
-  std::printf("ingress benchmark: wrk -t1 -c32 -d%ds on loopback, nginx backend (one process); "
-              "R = ingress recv/send, S = ingress splice.\n"
-              "Median of %d interleaved rounds; cpu = proxy CPU time per request (steadier than "
-              "req/s on a shared machine).\n", seconds, rounds);
-  const pid_t stream_pid = stream->pid();
-  const std::string h = "http://localhost:", t = "https://localhost:";
+  std::printf("ingress benchmark: wrk -t1 -c32 -d%ds (same for every row) on loopback, %ld CPUs, "
+              "load average %s at start.\nnginx backend (one process). Rows: direct; the "
+              "ingress (epoll + splice, two pipe sizes); minimal relays with no routing "
+              "(relay-*);\nnginx stream ssl_preread (https). %d interleaved rounds; req/s median "
+              "[min-max]; ratio to direct per round, median [min-max];\ncpu us/req: wrk, "
+              "backend, proxy; cpu-limit = the req/s all CPUs allow at that cpu/req (ignoring "
+              "other load), over direct's req/s: near 1 on the direct row means direct is "
+              "CPU-bound;\nceiling = direct cpu / this row's cpu (wrk+backend+proxy): the best "
+              "ratio a CPU-bound run can reach.\n",
+              seconds, ::sysconf(_SC_NPROCESSORS_ONLN), loadavg().c_str(), rounds);
+  const pid_t stream_pid = stream->pid(), backend_pid = backend->pid();
   for (const std::string file : {"small", "big"}) {
-    struct Config {
-      std::string label, url;
-      int cpu;  // 0: none (direct), 1: this process (the ingress), 2: the nginx stream proxy
-      std::vector<double> rps, cpu_us;
-    };
-    std::vector<Config> configs = {
-        {"http direct", h + std::to_string(http_port) + "/" + file, 0, {}, {}},
-        {"http R", h + ing_http[0] + "/" + file, 1, {}, {}},
-        {"http S", h + ing_http[1] + "/" + file, 1, {}, {}},
-        {"https direct", t + std::to_string(https_port) + "/" + file, 0, {}, {}},
-        {"https R", t + ing_tls[0] + "/" + file, 1, {}, {}},
-        {"https S", t + ing_tls[1] + "/" + file, 1, {}, {}},
-        {"https nginx-stream", t + std::to_string(stream_port) + "/" + file, 2, {}, {}},
-    };
-    for (int round = 0; round < rounds; ++round) {
-      for (auto& c : configs) {
-        const double before = c.cpu == 1 ? self_cpu() : c.cpu == 2 ? pid_cpu(stream_pid) : 0;
-        const Wrk w = wrk(c.url, seconds);
-        const double after = c.cpu == 1 ? self_cpu() : c.cpu == 2 ? pid_cpu(stream_pid) : 0;
-        c.rps.push_back(w.rps);
-        if (w.requests > 0) c.cpu_us.push_back((after - before) * 1e6 / w.requests);
+    for (const bool tls : {false, true}) {
+      const std::string scheme = tls ? "https" : "http";
+      const std::string base = scheme + "://localhost:";
+      const std::string path = "/" + file;
+      std::vector<Row> rows;
+      rows.push_back({"direct", base + std::to_string(tls ? https_port : http_port) + path, 0});
+      for (size_t i = 0; i < ingresses.size(); ++i) {
+        rows.push_back({"ingress-pipe" + std::to_string(pipe_sizes[i] / 1024) + "k",
+                        base + std::to_string(ingresses[i]->bound_port(tls ? 1 : 0)) + path, 1});
       }
+      for (size_t k = 0; k < std::size(kinds); ++k) {
+        rows.push_back({"relay-" + std::string(to_string(kinds[k])),
+                        base + std::to_string(relays[2 * k + (tls ? 1 : 0)]->port()) + path, 1});
+      }
+      if (tls) rows.push_back({"nginx-stream", base + std::to_string(stream_port) + path, 2});
+      std::erase_if(rows, [&](const Row& r) {
+        return r.proxy != 0 && r.label.find(only) == std::string::npos;
+      });
+      for (int round = 0; round < rounds; ++round) {
+        for (auto& r : rows) measure(r, seconds, stream_pid, backend_pid);
+      }
+      std::printf("-- %s, %s response\n", scheme.c_str(), file == "small" ? "23 B" : "256 KiB");
+      print(rows);
     }
-    std::printf("-- %s response (%s)\n", file.c_str(), file == "small" ? "23 B" : "256 KiB");
-    for (auto& c : configs) {
-      std::printf("  %-20s %9.0f req/s", c.label.c_str(), median(c.rps));
-      if (c.cpu != 0) std::printf("  cpu %6.1f us/req", median(c.cpu_us));
-      std::printf("\n");
-    }
-    auto m = [&](int i) { return median(configs[static_cast<size_t>(i)].rps); };
-    auto cpu = [&](int i) { return median(configs[static_cast<size_t>(i)].cpu_us); };
-    std::printf("  ratios: http R/direct %.2f  S/direct %.2f | https R/direct %.2f  "
-                "S/direct %.2f  nginx/direct %.2f | R/nginx %.2f  S/nginx %.2f | "
-                "cpu per request R/nginx %.2f  S/nginx %.2f  S/R %.2f\n",
-                ratio(m(1), m(0)), ratio(m(2), m(0)), ratio(m(4), m(3)), ratio(m(5), m(3)),
-                ratio(m(6), m(3)), ratio(m(4), m(6)), ratio(m(5), m(6)), ratio(cpu(4), cpu(6)),
-                ratio(cpu(5), cpu(6)), ratio(cpu(5), cpu(4)));
   }
-  for (auto& s : servers) s->stop();
+  std::printf("load average %s at the end\n", loadavg().c_str());
+  relays.clear();
+  ingresses.clear();
   backend->terminate(1s);
   stream->terminate(1s);
   return 0;

@@ -64,9 +64,9 @@ void Server::Loop::read_client(Conn& c) {
     return;
   }
   if (c.phase == Conn::Phase::forwarding && c.up_spliced()) {
-    if (c.up_piped >= kPipeBytes) return;
+    if (c.up_piped >= c.up_pipe_cap) return;
     const ssize_t n = ::splice(c.client.get(), nullptr, c.up_pipe[1].get(), nullptr,
-                               kPipeBytes - c.up_piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                               c.up_pipe_cap - c.up_piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n < 0) {
       if (!transient(errno)) close(c, "client read error");
       return;
@@ -201,14 +201,28 @@ void Server::Loop::on_connected(Conn& c) {
   flush_up(c);
 }
 
-void Server::Loop::open_pipes(Conn& c) {
+namespace {
+
+// A non-blocking pipe sized as configured; returns its real capacity, 0 when there is no pipe
+// (out of descriptors: that direction stays on the buffers). A refused resize keeps the
+// default capacity, which is then what the loop accounts with, so it never waits on a pipe
+// it believes has room.
+size_t make_pipe(UniqueFd (&pipe)[2], size_t want) {
   int fds[2];
-  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return;  // out of fds: stay on the buffers
-  c.down_pipe[0].reset(fds[0]);
-  c.down_pipe[1].reset(fds[1]);
-  if (c.http || ::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return;
-  c.up_pipe[0].reset(fds[0]);
-  c.up_pipe[1].reset(fds[1]);
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return 0;
+  pipe[0].reset(fds[0]);
+  pipe[1].reset(fds[1]);
+  ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(want));
+  const int cap = ::fcntl(fds[1], F_GETPIPE_SZ);
+  return cap > 0 ? static_cast<size_t>(cap) : 4096;
+}
+
+}  // namespace
+
+void Server::Loop::open_pipes(Conn& c) {
+  c.down_pipe_cap = make_pipe(c.down_pipe, config_.pipe_bytes);
+  if (c.down_pipe_cap == 0 || c.http) return;
+  c.up_pipe_cap = make_pipe(c.up_pipe, config_.pipe_bytes);
 }
 
 void Server::Loop::flush_up(Conn& c) {
@@ -244,9 +258,9 @@ void Server::Loop::flush_up(Conn& c) {
 
 void Server::Loop::read_backend(Conn& c) {
   if (c.down_pipe[1]) {
-    if (c.down_piped >= kPipeBytes) return;
+    if (c.down_piped >= c.down_pipe_cap) return;
     const ssize_t n = ::splice(c.backend.get(), nullptr, c.down_pipe[1].get(), nullptr,
-                               kPipeBytes - c.down_piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                               c.down_pipe_cap - c.down_piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n < 0) {
       if (!transient(errno)) close(c, "backend read error");
       return;

@@ -14,10 +14,11 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config) {
         .with("hint", "configure at least one ingress port (e.g. 80 for http, 443 for tls)");
   }
   if (config.max_connections == 0 || config.max_per_source == 0 || config.buffer_bytes < 4096 ||
-      config.max_head_bytes < 256 || config.max_head_bytes >= config.buffer_bytes) {
+      config.max_head_bytes < 256 || config.max_head_bytes >= config.buffer_bytes ||
+      config.pipe_bytes < 4096 || config.pipe_bytes > (1u << 20)) {
     return make_error(Errc::invalid_argument, "ingress limits are out of range")
         .with("hint", "connection limits must be positive, buffers at least 4 KiB and larger "
-                      "than the head limit");
+                      "than the head limit, splice pipes 4 KiB to 1 MiB");
   }
   for (auto& l : config.listeners) {
     if (l.public_port == 0) l.public_port = l.port;

@@ -32,8 +32,13 @@ struct ServerConfig {
   size_t max_head_bytes = 16 * 1024;   // HTTP request head limit (431 beyond)
   size_t buffer_bytes = 64 * 1024;     // per direction, per connection
   // Forward through pipes with splice(2) (zero-copy) instead of recv/send through the
-  // buffers; see docs/architecture.md for the measurements behind the default.
+  // buffers; see docs/ingress.md for the measurements behind the default.
   bool splice = true;
+  // Capacity asked for each splice pipe (F_SETPIPE_SZ; the kernel rounds up to a power of two
+  // of pages and may refuse beyond /proc/sys/fs/pipe-max-size, keeping 64 KiB). 256 KiB takes
+  // about half the splices of Linux's default 64 KiB per large response (docs/ingress.md);
+  // it bounds what one direction of one connection holds in the kernel between the sockets.
+  size_t pipe_bytes = 256 * 1024;
   std::chrono::milliseconds header_timeout{10'000};   // head / ClientHello must arrive (408)
   std::chrono::milliseconds connect_timeout{5'000};   // backend connect (502)
   std::chrono::milliseconds idle_timeout{300'000};    // no byte moved either way: close

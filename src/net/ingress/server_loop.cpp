@@ -260,7 +260,7 @@ void Server::Loop::update_masks(Conn& c) {
   if (c.phase == Conn::Phase::closed) return;
   uint32_t cm = 0, bm = 0;
   const bool forwarding = c.phase == Conn::Phase::forwarding;
-  const bool up_room = c.up_spliced() ? c.up_piped < kPipeBytes : c.up.has_room();
+  const bool up_room = c.up_spliced() ? c.up_piped < c.up_pipe_cap : c.up.has_room();
   if (!c.client_eof && (c.phase == Conn::Phase::reading || c.phase == Conn::Phase::replying ||
                         (forwarding && !c.stop_client && up_room))) {
     cm |= EPOLLIN;
@@ -268,7 +268,7 @@ void Server::Loop::update_masks(Conn& c) {
   if (c.down_pending()) cm |= EPOLLOUT;
   if (c.phase == Conn::Phase::connecting) bm |= EPOLLOUT;
   if (forwarding) {
-    const bool down_room = c.down_pipe[1] ? c.down_piped < kPipeBytes : c.down.has_room();
+    const bool down_room = c.down_pipe[1] ? c.down_piped < c.down_pipe_cap : c.down.has_room();
     if (!c.backend_eof && down_room) bm |= EPOLLIN;
     const uint64_t ready = c.http ? std::min<uint64_t>(c.http->committed(), c.up_in) : c.up_in;
     if (ready > c.up_out || c.up_piped > 0) bm |= EPOLLOUT;

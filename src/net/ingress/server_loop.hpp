@@ -31,9 +31,6 @@ struct Endpoint {
 
 using Clock = std::chrono::steady_clock;
 
-// Bytes we let sit in one splice pipe (Linux's default pipe capacity).
-inline constexpr size_t kPipeBytes = 64 * 1024;
-
 struct Conn {
   enum class Phase { reading, connecting, forwarding, replying, closed };
   Conn(size_t buffer_bytes) : up(buffer_bytes), down(buffer_bytes) {}
@@ -58,6 +55,7 @@ struct Conn {
   // space. down always; up only for TLS (plain HTTP's client bytes must be parsed).
   UniqueFd up_pipe[2], down_pipe[2];
   size_t up_piped = 0, down_piped = 0;
+  size_t up_pipe_cap = 0, down_pipe_cap = 0;  // what each pipe really holds (F_GETPIPE_SZ)
   bool up_spliced() const { return up_pipe[0].valid() && up.empty(); }
   bool down_pending() const { return !down.empty() || down_piped > 0; }
 };

@@ -123,6 +123,31 @@ TEST_P(IngressTest, LargeResponsesFlowThroughBoundedBuffers) {
       << r->err;
 }
 
+// Any pipe size moves a 4 MiB response at full speed, byte count intact: 1 MiB pipes (few
+// splices), and 5000 bytes, which the kernel rounds up to two pages (hundreds of splices, each
+// filling the pipe). With the buffers data path the setting is unused and the same must hold.
+TEST_P(IngressTest, AnySplicePipeSizeCarriesLargeResponses) {
+  for (size_t pipe_bytes : {size_t{1} << 20, size_t{5000}}) {
+    ServerConfig cfg;
+    cfg.pipe_bytes = pipe_bytes;
+    start(cfg);
+    const std::string p = std::to_string(http_port_);
+    for (int i = 0; i < 2; ++i) {  // the second on a fresh connection, after the first closed
+      SpawnOptions o;
+      o.argv = {"curl", "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{size_download}",
+                "--resolve", "b.example:" + p + ":127.0.0.1", "http://b.example:" + p + "/big"};
+      o.stdout_mode = Output::capture;
+      auto r = run(o);
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->out, std::to_string((4 << 20) +
+                                       std::string("backend=B host=b.example:").size() +
+                                       p.size() + 1))
+          << "pipe_bytes " << pipe_bytes << ": " << r->err;
+    }
+    server_.reset();
+  }
+}
+
 TEST_P(IngressTest, UnknownHostGetsA404Page) {
   start();
   auto r = curl("nobody.example");
@@ -351,6 +376,15 @@ TEST(IngressConfig, BadConfigIsRefusedClearly) {
   no_limit.listeners = {{"127.0.0.1", 0, 80, Protocol::http}};
   no_limit.max_per_source = 0;
   EXPECT_FALSE(Server::start(no_limit));
+  for (size_t pipe : {size_t{1024}, size_t{4} << 20}) {
+    ServerConfig bad_pipe;
+    bad_pipe.listeners = {{"127.0.0.1", 0, 80, Protocol::http}};
+    bad_pipe.pipe_bytes = pipe;
+    auto r = Server::start(bad_pipe);
+    ASSERT_FALSE(r) << "pipe_bytes " << pipe << " accepted";
+    EXPECT_NE(r.error().describe().find("splice pipes"), std::string::npos)
+        << r.error().describe();
+  }
   ServerConfig no_public;
   no_public.listeners = {{"127.0.0.1", 0, 0, Protocol::tls}};
   EXPECT_FALSE(Server::start(no_public));
