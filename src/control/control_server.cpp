@@ -98,6 +98,7 @@ void ControlServer::State::refuse(UniqueFd fd) {
 }
 
 void ControlServer::State::serve(UniqueFd fd) {
+  int conn_fd = fd.get();
   ClientConnection conn(std::move(fd), stop_fd.get(), config);
   auto line = conn.read_request_line();
   if (!line) {
@@ -114,7 +115,13 @@ void ControlServer::State::serve(UniqueFd fd) {
     conn.send_line(encode_error(request.error(), "request"));
     return;
   }
-  log::info("control.request", {{"command", to_string(request->command)}});
+  // The socket is root's only, so this is for the audit trail (which admin tool, which user).
+  ucred peer{};
+  socklen_t len = sizeof peer;
+  bool known = ::getsockopt(conn_fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0;
+  log::info("control.request", {{"command", to_string(request->command)},
+                                {"uid", known ? std::to_string(peer.uid) : "?"},
+                                {"pid", known ? std::to_string(peer.pid) : "?"}});
   if (request->command == Command::logs && request->follow) conn.watch_hangup();
   HandlerContext context{*service, config.ssh_host_key_path};
   auto reply = handle_request(*request, context, conn);
