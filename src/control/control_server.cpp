@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <list>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "common/log.hpp"
@@ -160,11 +161,22 @@ void ControlServer::State::accept_loop() {
       continue;
     }
     auto done = std::make_shared<std::atomic<bool>>(false);
-    workers.push_back(Worker{std::thread([this, done, fd = std::move(client)]() mutable {
-                               serve(std::move(fd));
-                               *done = true;
-                             }),
-                             done});
+    try {
+      workers.push_back(Worker{std::thread([this, done, fd = std::move(client)]() mutable {
+                                 // One bad request must never take seedd down with it.
+                                 try {
+                                   serve(std::move(fd));
+                                 } catch (const std::exception& e) {
+                                   log::error("control.worker_failed", {{"error", e.what()}});
+                                 }
+                                 *done = true;
+                               }),
+                               done});
+    } catch (const std::system_error& e) {
+      // No thread to be had (a resource limit): the connection, already moved into the
+      // discarded lambda, is closed; the client sees EOF and seedctl says seedd hung up.
+      log::error("control.worker_failed", {{"error", e.what()}});
+    }
   }
 }
 
