@@ -27,6 +27,7 @@ Config default_config() {
   std::string build_tree = dir + "/../vmm/seed-console-logger";
   c.runner.console_logger_binary =
       ::access(build_tree.c_str(), X_OK) == 0 ? build_tree : dir + "/seed-console-logger";
+  c.control.ssh_host_key_path = c.runner.state_dir + "/ssh/host_ed25519_key.pub";
   return c;
 }
 
@@ -50,9 +51,19 @@ Result<Config> parse_config(std::string_view text, const std::string& where) {
   v.get("stop_timeout_s", c.stop_timeout_s);
   auto& l = r.object("listen");
   l.get("dns", c.listen.dns).get("http", c.listen.http).get("https", c.listen.https);
-  l.get("control_socket", c.listen.control_socket);
   r.get("tpm", c.tpm).get("nix_env", c.nix_env);
+  auto& ctl = r.object("control");
+  std::string socket;
+  ctl.get("socket", socket);
+  c.control.socket_path = socket.empty() ? c.runner.runtime_dir + "/control.sock" : socket;
+  uint64_t max_clients = c.control.max_clients;
+  ctl.get("max_clients", max_clients);
   std::vector<std::string> problems = read_node_config(r, c.node);
+  if (c.control.socket_path.empty() || c.control.socket_path[0] != '/') {
+    problems.push_back("control.socket: must be an absolute path");
+  }
+  if (max_clients == 0 || max_clients > 1024) problems.push_back("control.max_clients: must be between 1 and 1024");
+  c.control.max_clients = static_cast<unsigned>(max_clients > 1024 ? 1024 : max_clients);
   SEED_TRY(r.finish());
   if (!problems.empty()) {
     std::string message = where + ": " + std::to_string(problems.size()) + " problem" + (problems.size() == 1 ? "" : "s");
@@ -67,6 +78,8 @@ Result<Config> parse_config(std::string_view text, const std::string& where) {
   }
   c.runner.console.keep = static_cast<unsigned>(keep);
   c.log_level = SEED_TRY(log::parse_level(level));
+  // The SSH front end keeps its host key in the state dir; seedctl ssh-host-key reads it there.
+  c.control.ssh_host_key_path = c.runner.state_dir + "/ssh/host_ed25519_key.pub";
   if (c.runner.console.max_bytes < 4096) {
     return make_error(Errc::invalid_argument,
                       where + ": vmm.console_log_max_bytes must be at least 4096")

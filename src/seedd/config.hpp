@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "control/control_config.hpp"
 #include "seedd/node_config.hpp"
 #include "vmm/driver_factory.hpp"
 #include "vmm/vm_runner.hpp"
@@ -24,10 +25,12 @@ struct Config {
     std::vector<std::string> dns;    // "ADDRESS:PORT"
     std::vector<std::string> http;   // "ADDRESS:PORT", public port 80 routes
     std::vector<std::string> https;  // "ADDRESS:PORT", public port 443 routes (SNI passthrough)
-    std::string control_socket;      // seedctl's socket; default <runtime_dir>/control.sock
   } listen;
   bool tpm = true;                   // give every instance a vTPM (swtpm)
   std::vector<std::string> nix_env;  // extra KEY=VALUE for nix (NIX_REMOTE=daemon, NIX_CONFIG, ...)
+  // seedctl's socket ("control": {"socket", "max_clients"}; default <runtime_dir>/control.sock)
+  // and the server's limits (docs/seedctl.md).
+  control::ControlConfig control;
 };
 
 // Defaults for the paths of helper binaries that ship beside seedd.

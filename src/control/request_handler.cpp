@@ -1,0 +1,156 @@
+#include "control/request_handler.hpp"
+
+#include <time.h>
+
+#include <sstream>
+
+#include "control/instance_resolver.hpp"
+#include "control/ssh_fingerprint.hpp"
+#include "reconcile/service_json.hpp"
+
+namespace seed::control {
+namespace {
+
+using reconcile::InstanceId;
+
+std::string format_time(int64_t unix_seconds) {
+  if (unix_seconds == 0) return "never";
+  time_t t = static_cast<time_t>(unix_seconds);
+  tm parts{};
+  gmtime_r(&t, &parts);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &parts);
+  return buf;
+}
+
+// What to do next, for errors that arrive without a hint of their own.
+std::string default_hint(Errc code) {
+  switch (code) {
+    case Errc::not_found: return "`seedctl status` lists what is planted";
+    case Errc::invalid_argument: return "check the argument and try again";
+    case Errc::conflict: return "name it unambiguously (see `seedctl status`)";
+    case Errc::unavailable: return "check seedd's log: journalctl -u seedd";
+    case Errc::timeout: return "try again; if it keeps timing out, check journalctl -u seedd";
+    default: return "details are in seedd's log: journalctl -u seedd";
+  }
+}
+
+Error finish_error(Error e, Command command) {
+  if (!e.get("stage")) e.with("stage", to_string(command));
+  if (!e.get("hint")) e.with("hint", default_hint(e.code));
+  return e;
+}
+
+Result<Reply> plant(const Request& r, const HandlerContext& c, Session& session) {
+  auto view = SEED_TRY(c.service.plant(r.uri, "seedctl", [&](const reconcile::Progress& p) {
+    session.progress(p);
+  }));
+  std::string text = "planted " + view.record.canonical + "\n" + reconcile::status_text({view});
+  return Reply{reconcile::to_json(view), std::move(text)};
+}
+
+Result<Reply> status(const Request& r, const HandlerContext& c) {
+  std::optional<std::string_view> source;
+  if (!r.source.empty()) source = r.source;
+  auto sources = SEED_TRY(c.service.status(source));
+  return Reply{reconcile::status_json(sources), reconcile::status_text(sources)};
+}
+
+Result<Reply> logs(const Request& r, const HandlerContext& c, Session& session) {
+  InstanceId id = SEED_TRY(resolve_instance(r.instance, c.service));
+  auto lines = SEED_TRY(c.service.logs(id, r.lines));
+  if (!r.follow) {
+    std::string text;
+    for (const auto& l : lines) text += l + "\n";
+    return Reply{{{"instance", id.str()}, {"lines", lines}}, std::move(text)};
+  }
+  // Following: the tail first, then whatever the console appends, all as data lines, until
+  // the client hangs up (then nobody reads the result) or seedd stops.
+  for (const auto& l : lines) session.data(l + "\n");
+  SEED_TRY(c.service.follow_logs(id, [&](std::string_view d) { session.data(d); }, session.cancelled()));
+  return Reply{{{"instance", id.str()}, {"followed", true}}, ""};
+}
+
+Result<Reply> restart(const Request& r, const HandlerContext& c) {
+  InstanceId id = SEED_TRY(resolve_instance(r.instance, c.service));
+  SEED_TRY(c.service.restart(id));
+  return Reply{{{"instance", id.str()}, {"restarted", true}}, "restarted " + id.str() + "\n"};
+}
+
+Result<Reply> unplant(const Request& r, const HandlerContext& c) {
+  SEED_TRY(c.service.unplant(r.source));
+  return Reply{{{"source", r.source}, {"unplanted", true}},
+               "unplanted " + r.source + ": its instances are stopped, their volumes kept\n"};
+}
+
+Result<Reply> quarantine_list(const HandlerContext& c) {
+  auto entries = SEED_TRY(c.service.quarantine_list());
+  nlohmann::json list = nlohmann::json::array();
+  std::ostringstream text;
+  if (entries.empty()) text << "nothing is quarantined\n";
+  for (const auto& e : entries) {
+    list.push_back({{"toplevel", e.toplevel}, {"instance", e.instance}, {"reason", e.reason}, {"until", e.until}});
+    text << e.instance << "  until " << format_time(e.until) << "  " << e.toplevel << "\n"
+         << "  " << e.reason << "\n";
+  }
+  return Reply{{{"schema", 1}, {"quarantine", std::move(list)}}, text.str()};
+}
+
+Result<Reply> quarantine_clear(const Request& r, const HandlerContext& c) {
+  std::optional<std::string> toplevel;
+  if (!r.all) toplevel = r.toplevel;
+  int cleared = SEED_TRY(c.service.quarantine_clear(toplevel));
+  if (toplevel && cleared == 0) {
+    return make_error(Errc::not_found, r.toplevel + " is not quarantined")
+        .with("stage", "quarantine")
+        .with("hint", "`seedctl quarantine list` shows what is");
+  }
+  std::string text = "cleared " + std::to_string(cleared) + " quarantine entr" + (cleared == 1 ? "y" : "ies") +
+                     "; the next deploy may use " + (cleared == 1 ? "it" : "them") + " again\n";
+  return Reply{{{"cleared", cleared}}, std::move(text)};
+}
+
+Result<Reply> invite_create(const Request& r, const HandlerContext& c) {
+  auto invite = SEED_TRY(c.service.create_invite(static_cast<unsigned>(r.uses), r.expires_at));
+  std::string text = invite.code + "\n  " + std::to_string(invite.uses_left) + " use" +
+                     (invite.uses_left == 1 ? "" : "s") + ", expires " + format_time(invite.expires_at) +
+                     "\n  a tenant plants with: ssh <node> plant <uri> " + invite.code + "\n";
+  return Reply{{{"code", invite.code}, {"uses_left", invite.uses_left}, {"expires_at", invite.expires_at}},
+               std::move(text)};
+}
+
+Result<Reply> ssh_host_key(const HandlerContext& c) {
+  if (c.ssh_host_key_path.empty()) {
+    return make_error(Errc::unavailable, "seedd has no SSH host key path configured")
+        .with("stage", "ssh-host-key")
+        .with("hint", "set state_dir in seedd's config");
+  }
+  auto fp = SEED_TRY(ssh_fingerprint_of_file(c.ssh_host_key_path));
+  return Reply{{{"type", fp.type}, {"fingerprint", fp.fingerprint}, {"path", c.ssh_host_key_path}},
+               fp.fingerprint + " (" + fp.type + ")\n"};
+}
+
+Result<Reply> dispatch(const Request& r, const HandlerContext& c, Session& session) {
+  switch (r.command) {
+    case Command::plant: return plant(r, c, session);
+    case Command::status: return status(r, c);
+    case Command::logs: return logs(r, c, session);
+    case Command::restart: return restart(r, c);
+    case Command::unplant: return unplant(r, c);
+    case Command::quarantine_list: return quarantine_list(c);
+    case Command::quarantine_clear: return quarantine_clear(r, c);
+    case Command::invite_create: return invite_create(r, c);
+    case Command::ssh_host_key: return ssh_host_key(c);
+  }
+  return make_error(Errc::internal, "unhandled command");
+}
+
+}  // namespace
+
+Result<Reply> handle_request(const Request& request, const HandlerContext& context, Session& session) {
+  auto reply = dispatch(request, context, session);
+  if (!reply) return finish_error(std::move(reply).error(), request.command);
+  return reply;
+}
+
+}  // namespace seed::control

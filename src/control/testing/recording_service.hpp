@@ -1,0 +1,178 @@
+// A test double of our own reconcile::Service: records each call as one line and returns what
+// the test set. Lets the control server and the real seedctl binary be tested without VMs;
+// the end-to-end tests against the real engine live with the engine.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "reconcile/service.hpp"
+
+namespace seed::control::testing {
+
+class RecordingService final : public reconcile::Service {
+ public:
+  static reconcile::Invite make_invite(std::string code) {
+    reconcile::Invite i;
+    i.code = std::move(code);
+    return i;
+  }
+  // --- what the test sets (before the call it affects) ---
+  std::vector<reconcile::SourceView> sources;
+  std::vector<reconcile::Progress> plant_progress;
+  std::vector<std::string> log_lines;
+  std::vector<reconcile::QuarantineEntry> quarantine;
+  int quarantine_cleared = 0;
+  reconcile::Invite invite = make_invite("seed-invite-1");
+  std::map<std::string, Error> errors;  // method name → the error it returns
+
+  // Holds plant() after its first progress report until release_plant() (streaming tests).
+  void hold_plant() {
+    std::lock_guard lock(mutex_);
+    plant_held_ = true;
+  }
+  void release_plant() {
+    {
+      std::lock_guard lock(mutex_);
+      plant_held_ = false;
+    }
+    cv_.notify_all();
+  }
+  // Appends console output that a running follow_logs() delivers.
+  void feed(std::string data) {
+    std::lock_guard lock(mutex_);
+    feed_.push_back(std::move(data));
+  }
+
+  // --- what the test reads ---
+  std::vector<std::string> calls() const {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+  bool following() const { return following_; }
+  bool follow_ended_by_cancel() const { return follow_ended_by_cancel_; }
+
+  // --- reconcile::Service ---
+  Result<reconcile::SourceView> plant(std::string_view uri, const std::string& planted_by,
+                                      const reconcile::ProgressFn& progress) override {
+    record("plant " + std::string(uri) + " by " + planted_by);
+    if (auto e = error_for("plant")) return *e;
+    for (size_t i = 0; i < plant_progress.size(); ++i) {
+      progress(plant_progress[i]);
+      if (i == 0) {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return !plant_held_; });
+      }
+    }
+    reconcile::SourceView view;
+    view.record.canonical = std::string(uri);
+    view.record.ns = "testns";
+    view.record.planted_by = planted_by;
+    if (!sources.empty()) view = sources.front();
+    return view;
+  }
+  Status unplant(std::string_view source) override {
+    record("unplant " + std::string(source));
+    if (auto e = error_for("unplant")) return *e;
+    return ok();
+  }
+  Status trigger(std::string_view source) override {
+    record("trigger " + std::string(source));
+    return ok();
+  }
+  Result<std::vector<reconcile::SourceView>> status(std::optional<std::string_view> source) override {
+    record("status " + std::string(source.value_or("*")));
+    if (auto e = error_for("status")) return *e;
+    if (!source) return sources;
+    for (const auto& s : sources) {
+      if (s.record.canonical == *source) return std::vector<reconcile::SourceView>{s};
+    }
+    return make_error(Errc::not_found, "source " + std::string(*source) + " is not planted");
+  }
+  Result<std::string> authorized_keys(std::string_view uri) override {
+    record("authorized_keys " + std::string(uri));
+    return std::string();
+  }
+  Status restart(const reconcile::InstanceId& id) override {
+    record("restart " + id.str());
+    if (auto e = error_for("restart")) return *e;
+    return ok();
+  }
+  Result<std::vector<std::string>> logs(const reconcile::InstanceId& id, size_t lines) override {
+    record("logs " + id.str() + " " + std::to_string(lines));
+    if (auto e = error_for("logs")) return *e;
+    std::vector<std::string> out = log_lines;
+    if (out.size() > lines) out.erase(out.begin(), out.end() - static_cast<long>(lines));
+    return out;
+  }
+  Status follow_logs(const reconcile::InstanceId& id, const std::function<void(std::string_view)>& on_data,
+                     const std::atomic<bool>& cancelled) override {
+    record("follow_logs " + id.str());
+    following_ = true;
+    // The real engine waits on the console file; polling a queue is the same contract.
+    while (!cancelled) {
+      std::deque<std::string> batch;
+      {
+        std::lock_guard lock(mutex_);
+        batch.swap(feed_);
+      }
+      for (const auto& d : batch) on_data(d);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    following_ = false;
+    follow_ended_by_cancel_ = true;
+    return ok();
+  }
+  Result<std::string> tpm_recipient(const reconcile::InstanceId& id) override {
+    record("tpm_recipient " + id.str());
+    return std::string("age1tpm1test");
+  }
+  Result<std::vector<reconcile::QuarantineEntry>> quarantine_list() override {
+    record("quarantine_list");
+    if (auto e = error_for("quarantine_list")) return *e;
+    return quarantine;
+  }
+  Result<int> quarantine_clear(std::optional<std::string> toplevel) override {
+    record("quarantine_clear " + toplevel.value_or("*"));
+    if (auto e = error_for("quarantine_clear")) return *e;
+    return quarantine_cleared;
+  }
+  Result<reconcile::Invite> create_invite(unsigned uses, int64_t expires_at) override {
+    record("create_invite " + std::to_string(uses) + " " + std::to_string(expires_at));
+    if (auto e = error_for("create_invite")) return *e;
+    reconcile::Invite out = invite;
+    out.uses_left = uses;
+    out.expires_at = expires_at;
+    return out;
+  }
+  Status consume_invite(const std::string& code) override {
+    record("consume_invite " + code);
+    return ok();
+  }
+
+ private:
+  void record(std::string call) {
+    std::lock_guard lock(mutex_);
+    calls_.push_back(std::move(call));
+  }
+  std::optional<Error> error_for(const std::string& method) {
+    std::lock_guard lock(mutex_);
+    auto it = errors.find(method);
+    if (it == errors.end()) return std::nullopt;
+    return it->second;
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::string> calls_;
+  std::deque<std::string> feed_;
+  bool plant_held_ = false;
+  std::atomic<bool> following_{false};
+  std::atomic<bool> follow_ended_by_cancel_{false};
+};
+
+}  // namespace seed::control::testing
