@@ -35,6 +35,7 @@ Result<std::pair<std::string, uint16_t>> split_listen(const std::string& text) {
 }  // namespace
 
 Node::~Node() {
+  control.reset();  // first: it calls into the engine
   if (engine) engine->shutdown();
   engine.reset();
   if (ingress) ingress->stop();
@@ -110,6 +111,7 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   ec_.stop_grace = std::chrono::seconds(config.stop_timeout_s);
   node->engine = SEED_TRY(reconcile::Engine::open(ec_, std::move(parts)));
   SEED_TRY(node->engine->start());
+  node->control = SEED_TRY(control::start_control_server(config.control, *node->engine));
   return node;
 }
 

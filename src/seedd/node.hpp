@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "common/error.hpp"
+#include "control/control_server.hpp"
 #include "net/dns/server.hpp"
 #include "net/dns/zone_store.hpp"
 #include "net/ingress/server.hpp"
@@ -19,6 +20,7 @@ struct Node {
   std::unique_ptr<net::dns::Server> dns;
   std::unique_ptr<net::ingress::Server> ingress;
   std::unique_ptr<reconcile::Engine> engine;
+  std::unique_ptr<control::ControlServer> control;  // seedctl's socket, on the engine
   ~Node();
 };
 
