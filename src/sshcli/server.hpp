@@ -22,6 +22,7 @@
 #include "sshcli/host_key.hpp"
 #include "sshcli/rate_limiter.hpp"
 #include "sshcli/receive_guard.hpp"
+#include "sshcli/session_slot.hpp"
 #include "sshcli/silo.hpp"
 #include "sshcli/tenant_commands.hpp"
 
@@ -42,8 +43,6 @@ struct ServerConfig {
   size_t max_ref_updates = 1000;  // per push
   std::string git = "git";        // the git binary (receive-pack, upload-pack)
 };
-
-struct SessionSlot;
 
 // What every session shares; owned by the Server, outlives all sessions.
 struct SessionContext {

@@ -36,8 +36,7 @@ class SiloGitTest : public testing::SshFixture {
     EXPECT_EQ(r.status.code, 0) << r.err;
   }
   std::string head_of(const std::string& name) {
-    auto r = run_checked({.argv = {"git", "--git-dir", config_.silo_root + "/" + name + ".git", "rev-parse", "HEAD"},
-                          .stdout_mode = Output::capture});
+    auto r = run_checked(testing::cmd({"git", "--git-dir", config_.silo_root + "/" + name + ".git", "rev-parse", "HEAD"}));
     return r.ok() ? r->out : "";
   }
 };
@@ -47,8 +46,7 @@ TEST_F(SiloGitTest, FirstPushCreatesAndOwnsOthersNeedAuthorizedKeys) {
   auto first = git("alice", wt, {"push", "-q", "node:my-app.git", "master"});
   ASSERT_EQ(first.status.code, 0) << first.err;
   EXPECT_TRUE(std::filesystem::exists(config_.silo_root + "/my-app.git/HEAD"));
-  auto owner = run_checked({.argv = {"git", "--git-dir", config_.silo_root + "/my-app.git", "config", "seed.owner"},
-                            .stdout_mode = Output::capture});
+  auto owner = run_checked(testing::cmd({"git", "--git-dir", config_.silo_root + "/my-app.git", "config", "seed.owner"}));
   ASSERT_TRUE(owner.ok());
   EXPECT_EQ(owner->out, keys_["alice"].openssh() + "\n");
 
@@ -105,8 +103,7 @@ TEST_F(SiloGitTest, FirstPushOfMainPointsHeadAtIt) {
   std::string wt = make_repo("main", {"alice"});
   EXPECT_EQ(git("alice", wt, {"branch", "-q", "-m", "main"}).status.code, 0);
   ASSERT_EQ(git("alice", wt, {"push", "-q", "node:mainline.git", "main"}).status.code, 0);
-  auto head = run_checked({.argv = {"git", "--git-dir", config_.silo_root + "/mainline.git", "symbolic-ref", "HEAD"},
-                           .stdout_mode = Output::capture});
+  auto head = run_checked(testing::cmd({"git", "--git-dir", config_.silo_root + "/mainline.git", "symbolic-ref", "HEAD"}));
   ASSERT_TRUE(head.ok());
   EXPECT_EQ(head->out, "refs/heads/main\n");
   // and the default branch's .authorized_keys is what counts: bob is still refused

@@ -26,6 +26,19 @@
 
 namespace seed::sshcli::testing {
 
+// SpawnOptions for a short program whose stdout the test reads.
+inline SpawnOptions cmd(std::vector<std::string> argv) {
+  SpawnOptions o;
+  o.argv = std::move(argv);
+  o.stdout_mode = Output::capture;
+  return o;
+}
+inline RunOptions within(std::chrono::seconds limit) {
+  RunOptions r;
+  r.timeout = limit;
+  return r;
+}
+
 inline size_t count_dir(const std::string& path) {
   size_t n = 0;
   if (DIR* d = ::opendir(path.c_str())) {
@@ -89,7 +102,7 @@ class SshFixture : public ::testing::Test {
     std::string key = dir_.path() + "/" + name;
     std::vector<std::string> argv = {"ssh-keygen", "-q", "-t", type, "-N", "", "-C", name + "@test", "-f", key};
     if (!bits.empty()) argv.insert(argv.end(), {"-b", bits});
-    auto r = run_checked({.argv = argv});
+    auto r = run_checked(cmd(argv));
     ASSERT_TRUE(r.ok()) << r.error().describe();
     std::ofstream(key + ".cfg") << "Host node\n  HostName 127.0.0.1\n  Port " << server_.port()
                                 << "\n  User tenant\n  IdentityFile " << key
@@ -111,7 +124,7 @@ class SshFixture : public ::testing::Test {
     argv.insert(argv.end(), options.begin(), options.end());
     argv.push_back("node");
     if (!command.empty()) argv.push_back(command);
-    auto r = run({.argv = argv}, {.timeout = std::chrono::seconds(60)});
+    auto r = run(cmd(argv), within(std::chrono::seconds(60)));
     EXPECT_TRUE(r.ok()) << r.error().describe();
     return r.ok() ? *r : RunResult{};
   }
@@ -121,10 +134,11 @@ class SshFixture : public ::testing::Test {
     std::vector<std::string> argv = {"git", "-c", "user.name=Test", "-c", "user.email=test@example.org",
                                      "-c", "init.defaultBranch=master"};
     argv.insert(argv.end(), args.begin(), args.end());
-    SpawnOptions o{.argv = argv, .env = {"GIT_SSH_COMMAND=ssh -F " + cfg(key), "GIT_CONFIG_NOSYSTEM=1",
-                                         "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0"}};
+    SpawnOptions o = cmd(argv);
+    o.env = {"GIT_SSH_COMMAND=ssh -F " + cfg(key), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+             "GIT_TERMINAL_PROMPT=0"};
     o.cwd = cwd;
-    auto r = run(o, {.timeout = std::chrono::seconds(120)});
+    auto r = run(o, within(std::chrono::seconds(120)));
     EXPECT_TRUE(r.ok()) << r.error().describe();
     return r.ok() ? *r : RunResult{};
   }
