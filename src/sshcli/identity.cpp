@@ -2,7 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "common/digest.hpp"
 
@@ -77,18 +79,51 @@ bool authorized_keys_list(std::string_view text, const KeyIdentity& key) {
   return false;
 }
 
+namespace {
+
+std::string decode_base64(const std::string& b64) {
+  std::string raw(b64.size(), '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+  if (n < 0) return {};
+  size_t pad = 0;
+  for (auto it = b64.rbegin(); it != b64.rend() && *it == '='; ++it) ++pad;
+  raw.resize(static_cast<size_t>(n) - std::min(pad, static_cast<size_t>(n)));
+  return raw;
+}
+
+}  // namespace
+
+unsigned rsa_modulus_bits(const KeyIdentity& key) {
+  if (key.type != "ssh-rsa") return 0;
+  std::string raw = decode_base64(key.blob);
+  size_t pos = 0;
+  auto next = [&](std::string_view& field) {
+    if (raw.size() - pos < 4) return false;
+    uint32_t len = 0;
+    for (int i = 0; i < 4; ++i) len = (len << 8) | static_cast<unsigned char>(raw[pos + static_cast<size_t>(i)]);
+    pos += 4;
+    if (raw.size() - pos < len) return false;
+    field = std::string_view(raw).substr(pos, len);
+    pos += len;
+    return true;
+  };
+  std::string_view type, e, n;
+  if (!next(type) || !next(e) || !next(n)) return 0;
+  while (!n.empty() && n.front() == '\0') n.remove_prefix(1);  // mpint sign byte
+  if (n.empty()) return 0;
+  unsigned bits = static_cast<unsigned>(n.size()) * 8;
+  for (auto top = static_cast<unsigned char>(n.front()); (top & 0x80) == 0; top = static_cast<unsigned char>(top << 1)) --bits;
+  return bits;
+}
+
 KeyIdentity identity_from_openssh(std::string_view line) {
   auto keys = parse_authorized_keys(line);
   if (keys.empty()) return {};
   KeyIdentity id{keys[0].type, keys[0].blob, {}};
   // The fingerprint is SHA-256 over the decoded key blob, unpadded base64 (OpenSSH's form).
-  std::string raw(id.blob.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
-                          reinterpret_cast<const unsigned char*>(id.blob.data()), static_cast<int>(id.blob.size()));
-  if (n < 0) return {};
-  size_t pad = 0;
-  for (auto it = id.blob.rbegin(); it != id.blob.rend() && *it == '='; ++it) ++pad;
-  raw.resize(static_cast<size_t>(n) - pad);
+  std::string raw = decode_base64(id.blob);
+  if (raw.empty()) return {};
   Sha256 digest = sha256(raw);
   std::string b64(48, '\0');
   int m = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), digest.data(), static_cast<int>(digest.size()));

@@ -36,4 +36,8 @@ bool authorized_keys_list(std::string_view text, const KeyIdentity& key);
 // "ssh-ed25519 AAAA... comment" → identity with its SHA256 fingerprint; empty type on garbage.
 KeyIdentity identity_from_openssh(std::string_view line);
 
+// The modulus size of an "ssh-rsa" key, read from its blob (string type, mpint e, mpint n);
+// 0 for other types or a malformed blob. libssh 0.10 has no call for it.
+unsigned rsa_modulus_bits(const KeyIdentity& key);
+
 }  // namespace seed::sshcli

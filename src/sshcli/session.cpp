@@ -58,10 +58,17 @@ int Session::on_auth_pubkey(ssh_session, const char*, ssh_key key, char state, v
   // Any key may connect: a probe (no signature yet) is told "this key would do"; a verified
   // signature makes the key the session's identity. libssh has already refused key types and
   // RSA sizes outside the server's accepted list.
+  // Weak keys are refused already at the probe, so the client hears "Permission denied" rather
+  // than a connection that libssh drops when the signature arrives.
+  KeyIdentity id = identity_of(key);
+  auto type = ssh_key_type(key);
+  unsigned rsa_bits = rsa_modulus_bits(id);
+  if (id.fingerprint.empty() || type == SSH_KEYTYPE_DSS || (id.type == "ssh-rsa" && rsa_bits < 2048)) {
+    log::info("sshcli.weak_key_refused", {{"type", id.type}, {"rsa_bits", rsa_bits}});
+    return SSH_AUTH_DENIED;
+  }
   if (state == SSH_PUBLICKEY_STATE_NONE) return SSH_AUTH_SUCCESS;
   if (state != SSH_PUBLICKEY_STATE_VALID) return SSH_AUTH_DENIED;
-  KeyIdentity id = identity_of(key);
-  if (id.fingerprint.empty()) return SSH_AUTH_DENIED;
   self->who_ = std::move(id);
   self->authenticated_ = true;
   return SSH_AUTH_SUCCESS;

@@ -76,10 +76,15 @@ int Session::run_git(const Command& command) {
 
   std::optional<ReceiveGuard> guard;
   PushAccess access;
+  UniqueFd push_lock;  // held until this push is over
   if (push) {
     auto granted = ctx_.silo.prepare_push(name, who_);
     if (!granted) return report_error(granted.error(), false, direct);
     access = *granted;
+    auto locked = ctx_.silo.lock_push(name, ctx_.config.idle_timeout);
+    if (!locked) return report_error(locked.error(), false, direct);
+    push_lock = std::move(*locked);
+    ctx_.silo.remove_quarantine(name);
     guard.emplace(ReceiveLimits{ctx_.config.max_ref_updates, ctx_.config.silo.max_pack_bytes + (1u << 20),
                                 ctx_.config.silo.max_refs, access.refs});
   } else if (!ctx_.silo.exists(name)) {
@@ -118,6 +123,7 @@ int Session::run_git(const Command& command) {
   child_ = nullptr;
   guard_ = nullptr;
 
+  if (push) ctx_.silo.remove_quarantine(name);  // what a cut-off receive-pack left behind
   if (guard_error_) {
     report_error(*guard_error_, false, direct);
     code = exit_code(guard_error_->code);
@@ -176,6 +182,9 @@ int Session::pump_git(Child& child, std::optional<ReceiveGuard>&) {
   child.stdin_pipe().reset();
   // A client that left mid-transfer: git-receive-pack's quarantine directory is removed when it
   // gets SIGTERM, so a half-received pack never reaches the repository.
+  // The whole process group: receive-pack's helpers (index-pack, unpack-objects) write into the
+  // quarantine too and must stop with it.
+  if (client_gone) ::kill(-child.pid(), SIGTERM);
   auto status = client_gone ? child.terminate(std::chrono::milliseconds(2000)) : [&] {
     auto waited = child.wait(std::chrono::seconds(30));
     return waited ? *waited : child.terminate(std::chrono::milliseconds(2000));

@@ -1,12 +1,15 @@
 #include "sshcli/silo.hpp"
 
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <git2.h>
@@ -161,6 +164,30 @@ Result<PushAccess> Silo::prepare_push(const std::string& name, const KeyIdentity
   }
   auto repo = SEED_TRY(open_repo(path(name)));
   return PushAccess{path(name), false, SEED_TRY(count_refs(repo.get(), path(name)))};
+}
+
+Result<UniqueFd> Silo::lock_push(const std::string& name, std::chrono::milliseconds wait) {
+  std::string path = this->path(name) + "/seed-push.lock";
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return errno_error("open " + path, errno);
+  auto until = std::chrono::steady_clock::now() + wait;
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) return errno_error("lock " + path, errno);
+    if (std::chrono::steady_clock::now() >= until) {
+      return make_error(Errc::unavailable, "another push to silo:" + name + " is still running")
+          .with("stage", "silo")
+          .with("hint", "retry when it has finished");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return fd;
+}
+
+void Silo::remove_quarantine(const std::string& name) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(path(name) + "/objects", ec)) {
+    if (e.path().filename().string().rfind("tmp_objdir-incoming-", 0) == 0) std::filesystem::remove_all(e.path(), ec);
+  }
 }
 
 Status Silo::finish_push(const std::string& name) {

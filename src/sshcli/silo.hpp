@@ -5,10 +5,12 @@
 // repositories; git-receive-pack/upload-pack (run by the session) transfer the objects.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
 #include "common/error.hpp"
+#include "common/fd.hpp"
 #include "sshcli/identity.hpp"
 
 namespace seed::sshcli {
@@ -49,6 +51,12 @@ class Silo {
   // After a successful push: a repository whose HEAD names a branch that was never pushed
   // (the first push was `main`, HEAD says `master`) gets HEAD pointed at a pushed branch.
   Status finish_push(const std::string& name);
+
+  // Pushes to one repository take turns (an flock on <repo>/seed-push.lock, waited for up to
+  // `wait`): while one holds it, any quarantine directory git left behind (a receive-pack cut
+  // off by a vanished client) belongs to no running push and is removed.
+  Result<UniqueFd> lock_push(const std::string& name, std::chrono::milliseconds wait);
+  void remove_quarantine(const std::string& name);
 
  private:
   Result<PushAccess> create(const std::string& name, const KeyIdentity& who);
