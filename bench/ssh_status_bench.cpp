@@ -1,7 +1,10 @@
 // Benchmark: `ssh <node> status --json` against seedd's SSH server vs `ssh` to OpenSSH's sshd
 // running `true`, both on loopback in this run, same client, same key type. Each sample is a
 // whole client run (connect, key exchange, auth, command, close); median of N (default 20),
-// interleaved so both see the same machine load. Prints the ratio; never asserts.
+// interleaved so all see the same machine load. Prints the ratios; never asserts.
+// sshd runs `true` through the user's login shell, so the user's shell startup files count
+// (bash sources ~/.bashrc for ssh commands). A second sshd port runs no shell at all
+// (ForceCommand internal-sftp, the client's stdin closed, so it ends at once): sshd's own cost.
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
@@ -54,15 +57,17 @@ std::string client_config(const std::string& dir, const std::string& host, uint1
 }
 
 // One client run in milliseconds, or a negative number when it failed.
-double sample(const std::string& cfg, const std::string& host, const std::string& command, std::string* out) {
+// internal-sftp ends with status 1 when its input ends at once: that is the expected end there.
+double sample(const std::string& cfg, const std::string& host, const std::string& command, std::string* out,
+              int expected = 0) {
   SpawnOptions o;
-  o.argv = {"ssh", "-F", cfg, host, command};
+  o.argv = {"ssh", "-n", "-F", cfg, host, command};  // -n: stdin closed (ends internal-sftp)
   auto start = Clock::now();
   auto r = run(o);
   double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  if (!r || !r->status.success()) {
-    std::fprintf(stderr, "ssh_status_bench: %s %s failed: %s\n", host.c_str(), command.c_str(),
-                 r ? r->err.c_str() : r.error().describe().c_str());
+  if (!r || !r->status.known || r->status.signal != 0 || r->status.code != expected) {
+    std::fprintf(stderr, "ssh_status_bench: %s %s failed (%s): %s\n", host.c_str(), command.c_str(),
+                 r ? r->status.describe().c_str() : "", r ? r->err.c_str() : r.error().describe().c_str());
     return -1;
   }
   if (out) *out = r->out;
@@ -110,12 +115,14 @@ int main(int argc, char** argv) {
 
   // OpenSSH's sshd on its own port, key and authorized_keys; nothing of the host's sshd setup.
   uint16_t sshd_port = free_port();
+  uint16_t bare_port = free_port();
   std::ofstream(d + "/authorized_keys") << pub;
   std::ofstream(d + "/sshd_config") << "Port " << sshd_port << "\nListenAddress 127.0.0.1\nHostKey " << d
                                     << "/sshd_host\nPidFile " << d << "/sshd.pid\nAuthorizedKeysFile " << d
                                     << "/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
                                     << "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
-                                    << "PrintMotd no\nPrintLastLog no\nUseDNS no\n";
+                                    << "PrintMotd no\nPrintLastLog no\nUseDNS no\nPort " << bare_port
+                                    << "\nMatch LocalPort " << bare_port << "\n  ForceCommand internal-sftp\n";
   std::filesystem::create_directories("/run/sshd");  // sshd's privilege separation directory
   SpawnOptions sshd_opts;
   sshd_opts.argv = {"/usr/sbin/sshd", "-D", "-e", "-f", d + "/sshd_config"};
@@ -129,9 +136,11 @@ int main(int argc, char** argv) {
   }
 
   std::ofstream(d + "/known_hosts") << "[127.0.0.1]:" << server.port() << " " << server.host_key().public_line << "\n"
-                                    << "[127.0.0.1]:" << sshd_port << " " << *read_file(d + "/sshd_host.pub");
+                                    << "[127.0.0.1]:" << sshd_port << " " << *read_file(d + "/sshd_host.pub")
+                                    << "[127.0.0.1]:" << bare_port << " " << *read_file(d + "/sshd_host.pub");
   std::string seed_cfg = client_config(d, "seed", server.port(), "tenant");
   std::string sshd_cfg = client_config(d, "sshd", sshd_port, user);
+  std::string bare_cfg = client_config(d, "bare", bare_port, user);
 
   // sshd is ready when a client gets through; both get one warm-up run.
   bool ready = false;
@@ -145,17 +154,21 @@ int main(int argc, char** argv) {
     sshd->terminate();
     return 1;
   }
-  std::vector<double> seed_ms, sshd_ms;
+  std::vector<double> seed_ms, sshd_ms, bare_ms;
   for (int i = 0; i < runs; ++i) {
     double a = sample(seed_cfg, "seed", "status --json", nullptr);
     double b = sample(sshd_cfg, "sshd", "true", nullptr);
+    double c = sample(bare_cfg, "bare", "true", nullptr, 1);
     if (a >= 0) seed_ms.push_back(a);
     if (b >= 0) sshd_ms.push_back(b);
+    if (c >= 0) bare_ms.push_back(c);
   }
   sshd->terminate();
   server.stop();
-  double ms = median(seed_ms), peer = median(sshd_ms);
-  std::printf("ssh status --json: seedd %.1f ms, sshd running true %.1f ms (median of %zu/%zu), ratio %.2fx (goal <= 1.2x)\n",
-              ms, peer, seed_ms.size(), sshd_ms.size(), peer > 0 ? ms / peer : 0.0);
-  return seed_ms.size() == static_cast<size_t>(runs) && sshd_ms.size() == static_cast<size_t>(runs) ? 0 : 1;
+  double ms = median(seed_ms), peer = median(sshd_ms), bare = median(bare_ms);
+  std::printf("ssh status --json (median of %d): seedd %.1f ms; sshd running true %.1f ms -> ratio %.2fx (goal <= 1.2x); "
+              "sshd without a shell %.1f ms -> ratio %.2fx\n",
+              runs, ms, peer, peer > 0 ? ms / peer : 0.0, bare, bare > 0 ? ms / bare : 0.0);
+  size_t n = static_cast<size_t>(runs);
+  return seed_ms.size() == n && sshd_ms.size() == n && bare_ms.size() == n ? 0 : 1;
 }
