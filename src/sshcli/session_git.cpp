@@ -80,10 +80,13 @@ int Session::run_git(const Command& command) {
   if (push) {
     auto granted = ctx_.silo.prepare_push(name, who_);
     if (!granted) return report_error(granted.error(), false, direct);
-    access = *granted;
     auto locked = ctx_.silo.lock_push(name, ctx_.config.idle_timeout);
     if (!locked) return report_error(locked.error(), false, direct);
     push_lock = std::move(*locked);
+    // Checked again under the lock: a push that finished meanwhile may have changed the keys.
+    if (!granted->created) granted = ctx_.silo.prepare_push(name, who_);
+    if (!granted) return report_error(granted.error(), false, direct);
+    access = *granted;
     ctx_.silo.remove_quarantine(name);
     guard.emplace(ReceiveLimits{ctx_.config.max_ref_updates, ctx_.config.silo.max_pack_bytes + (1u << 20),
                                 ctx_.config.silo.max_refs, access.refs});
@@ -128,6 +131,7 @@ int Session::run_git(const Command& command) {
     report_error(*guard_error_, false, direct);
     code = exit_code(guard_error_->code);
   }
+  if (push && access.created && code != 0) ctx_.silo.remove_if_empty(name);  // a refused first push leaves nothing
   if (push && code == 0) {
     if (auto st = ctx_.silo.finish_push(name); !st) log::warn("sshcli.silo_head", {{"repo", name}, {"error", st.error().describe()}});
     auto triggered = ctx_.service.trigger("silo:" + name);

@@ -190,6 +190,16 @@ void Silo::remove_quarantine(const std::string& name) {
   }
 }
 
+void Silo::remove_if_empty(const std::string& name) {
+  auto repo = open_repo(path(name));
+  if (!repo) return;
+  auto refs = count_refs(repo->get(), path(name));
+  if (!refs || *refs != 0) return;
+  repo->reset();
+  std::error_code ec;
+  std::filesystem::remove_all(path(name), ec);
+}
+
 Status Silo::finish_push(const std::string& name) {
   auto repo = SEED_TRY(open_repo(path(name)));
   if (git_repository_head_unborn(repo.get()) != 1) return ok();

@@ -57,6 +57,8 @@ class Silo {
   // off by a vanished client) belongs to no running push and is removed.
   Result<UniqueFd> lock_push(const std::string& name, std::chrono::milliseconds wait);
   void remove_quarantine(const std::string& name);
+  // Removes a repository that holds no refs (a first push that failed).
+  void remove_if_empty(const std::string& name);
 
  private:
   Result<PushAccess> create(const std::string& name, const KeyIdentity& who);

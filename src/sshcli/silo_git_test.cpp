@@ -129,6 +129,11 @@ TEST_F(SiloGitTest, RefsOutsideBranchesAndTagsAreRefused) {
   auto r = git("alice", wt, {"push", "-q", "node:refs.git", "master:refs/meta/config"});
   EXPECT_NE(r.status.code, 0);
   EXPECT_NE(r.err.find("outside refs/heads/ and refs/tags/"), std::string::npos) << r.err;
+  // A refused first push leaves no empty repository behind (nobody squats the name).
+  auto first = git("bob", wt, {"push", "-q", "node:fresh.git", "master:refs/meta/x"});
+  EXPECT_NE(first.status.code, 0);
+  EXPECT_TRUE(wait_idle());
+  EXPECT_FALSE(std::filesystem::exists(config_.silo_root + "/fresh.git"));
   EXPECT_TRUE(wait_idle());
 }
 
