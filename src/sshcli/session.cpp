@@ -56,10 +56,9 @@ bool Session::alive() const {
 int Session::on_auth_pubkey(ssh_session, const char*, ssh_key key, char state, void* p) {
   auto* self = static_cast<Session*>(p);
   // Any key may connect: a probe (no signature yet) is told "this key would do"; a verified
-  // signature makes the key the session's identity. libssh has already refused key types and
-  // RSA sizes outside the server's accepted list.
-  // Weak keys are refused already at the probe, so the client hears "Permission denied" rather
-  // than a connection that libssh drops when the signature arrives.
+  // signature makes the key the session's identity. Weak keys (DSA, RSA under 2048 bits) are
+  // refused already at the probe, so the client hears "Permission denied" instead of a
+  // connection libssh would drop when the signature arrives.
   KeyIdentity id = identity_of(key);
   auto type = ssh_key_type(key);
   unsigned rsa_bits = rsa_modulus_bits(id);
