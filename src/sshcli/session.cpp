@@ -187,12 +187,7 @@ int Session::dispatch() {
   }
   auto command = parse_command(command_);
   if (!command) {
-    struct Direct : CommandOutput {
-      Session* s;
-      explicit Direct(Session* self) : s(self) {}
-      void out(std::string_view d) override { s->write(false, d); }
-      void err(std::string_view d) override { s->write(true, d); }
-    } direct(this);
+    ChannelOutput direct(this);
     return report_error(command.error(), command_.find("--json") != std::string::npos, direct);
   }
   if (command->kind == CommandKind::receive_pack || command->kind == CommandKind::upload_pack) {

@@ -18,6 +18,7 @@
 #include "sshcli/receive_guard.hpp"
 #include "sshcli/server.hpp"
 #include "sshcli/session_slot.hpp"
+#include "sshcli/tenant_commands.hpp"
 
 namespace seed::sshcli {
 
@@ -44,11 +45,19 @@ class Session {
   static void on_eof(ssh_session, ssh_channel, void* self);
   static void on_close(ssh_session, ssh_channel, void* self);
 
+  // Writes straight to the channel, from the session thread (errors before or around a transfer).
+  struct ChannelOutput : CommandOutput {
+    explicit ChannelOutput(Session* session) : s(session) {}
+    void out(std::string_view d) override { s->write(false, d); }
+    void err(std::string_view d) override { s->write(true, d); }
+    Session* s;
+  };
+
   bool await_request();
   int dispatch();
   int run_tenant(const Command& command);
   int run_git(const Command& command);
-  int pump_git(Child& child, std::optional<ReceiveGuard>& guard);
+  int pump_git(Child& child);
   void input(std::string_view data);
   // Writes to the channel with the idle deadline armed: a client that stops reading is dropped.
   bool write(bool is_stderr, std::string_view data);

@@ -67,12 +67,7 @@ int Session::run_git(const Command& command) {
   auto started = Clock::now();
   bool push = command.kind == CommandKind::receive_pack;
   const std::string& name = command.repo;
-  struct Direct : CommandOutput {
-    Session* s;
-    explicit Direct(Session* self) : s(self) {}
-    void out(std::string_view d) override { s->write(false, d); }
-    void err(std::string_view d) override { s->write(true, d); }
-  } direct(this);
+  ChannelOutput direct(this);
 
   std::optional<ReceiveGuard> guard;
   PushAccess access;
@@ -122,7 +117,7 @@ int Session::run_git(const Command& command) {
     input(early);
   }
   if (remote_eof_) child.stdin_pipe().reset();
-  int code = pump_git(child, guard);
+  int code = pump_git(child);
   child_ = nullptr;
   guard_ = nullptr;
 
@@ -145,7 +140,7 @@ int Session::run_git(const Command& command) {
   return code;
 }
 
-int Session::pump_git(Child& child, std::optional<ReceiveGuard>&) {
+int Session::pump_git(Child& child) {
   Pipe out{this, false, &child.stdout_pipe()};
   Pipe err{this, true, &child.stderr_pipe()};
   auto on_readable = [](socket_t fd, int, void* p) {
