@@ -236,7 +236,9 @@ int Session::run_tenant(const Command& command) {
   }
   worker.join();
   ssh_event_remove_fd(event_, queue.wake_fd());
-  log::info("sshcli.command", {{"key", who_.fingerprint}, {"command", command_.substr(0, 200)}, {"exit", code},
+  // Invite codes are secrets: plant is logged with its URI only.
+  std::string logged = command.kind == CommandKind::plant ? "plant " + command.uri : command_.substr(0, 200);
+  log::info("sshcli.command", {{"key", who_.fingerprint}, {"command", logged}, {"exit", code},
                                {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()}});
   return writable ? code : -1;
 }
