@@ -203,3 +203,38 @@ TEST_F(SessionCapSshTest, ConnectionsBeyondTheCapAreClosedUntilSlotsFree) {
 
 }  // namespace
 }  // namespace seed::sshcli
+
+namespace seed::sshcli {
+namespace {
+
+class IdleSshTest : public testing::SshFixture {
+ protected:
+  void adjust(ServerConfig& c) override { c.idle_timeout = std::chrono::seconds(1); }
+};
+
+TEST_F(IdleSshTest, SilentGitTransferIsDroppedAfterTheIdleTimeout) {
+  std::string wt = dir_.path() + "/idle";
+  std::filesystem::create_directories(wt);
+  ASSERT_EQ(git("alice", wt, {"init", "-q"}).status.code, 0);
+  std::ofstream(wt + "/.authorized_keys") << pub_lines_["alice"];
+  ASSERT_EQ(git("alice", wt, {"add", "-A"}).status.code, 0);
+  ASSERT_EQ(git("alice", wt, {"commit", "-q", "-m", "keys"}).status.code, 0);
+  ASSERT_EQ(git("alice", wt, {"push", "-q", "node:idle.git", "master"}).status.code, 0);
+  {
+    // An authorized push that reads the ref advertisement and then never says a word (its
+    // stdin held open): git-receive-pack would wait forever; the idle deadline ends it.
+    auto started = std::chrono::steady_clock::now();
+    auto client = spawn(testing::cmd({"ssh", "-F", cfg("alice"), "node", "git-receive-pack 'idle.git'"}));
+    ASSERT_TRUE(client.ok());
+    auto ended = client->wait(std::chrono::seconds(15));
+    ASSERT_TRUE(ended.ok()) << "the server kept a silent transfer open";
+    EXPECT_NE(ended->code, 0);
+    // It was the deadline (1 s), not an early refusal, that ended it.
+    EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(900));
+  }
+  EXPECT_TRUE(wait_idle());
+  EXPECT_EQ(ssh("alice", "help").status.code, 0);
+}
+
+}  // namespace
+}  // namespace seed::sshcli
