@@ -1,0 +1,42 @@
+// The exec request of an SSH session, decoded into one typed command. Pure: no I/O, so every
+// rule (quoting, flags, limits) is unit-tested.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace seed::sshcli {
+
+enum class CommandKind { help, plant, status, logs, restart, keys, receive_pack, upload_pack };
+
+struct Command {
+  CommandKind kind = CommandKind::help;
+  bool json = false;
+  std::string uri;     // plant
+  std::string invite;  // plant
+  std::string repo;    // status [repo]; receive/upload-pack: the Silo repository name
+  std::string target;  // logs/restart/keys: "[repo/]instance"
+  bool follow = false; // logs -f
+  size_t lines = 100;  // logs --lines N
+};
+
+constexpr size_t kMaxLogLines = 10000;
+
+// Splits like a POSIX shell does for words (what OpenSSH's client sends is one string):
+// 'single' and "double" quotes, backslash escapes; no expansion of any kind. Errc::invalid_argument
+// for an unterminated quote.
+Result<std::vector<std::string>> split_words(std::string_view line);
+
+// Parses a whole exec command. An empty command is `help`. Git's own requests
+// ("git-receive-pack 'my-app.git'") come here too and are checked for a valid Silo name.
+Result<Command> parse_command(std::string_view line);
+
+// A Silo repository name from what git sends: "my-app.git", "/my-app.git", "my-app" → "my-app".
+// Rules (the same as `silo:NAME`): 1-63 of a-z 0-9 - _ ., not starting with '.' or '-', no "..".
+Result<std::string> silo_repo_name(std::string_view git_path);
+
+}  // namespace seed::sshcli

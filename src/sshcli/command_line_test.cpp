@@ -1,0 +1,76 @@
+#include "sshcli/command_line.hpp"
+
+#include <gtest/gtest.h>
+
+namespace seed::sshcli {
+namespace {
+
+TEST(SplitWords, QuotesAndEscapesLikeSh) {
+  auto w = split_words(R"(a 'b c' "d \"e\"" f\ g  'h'"i")");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(*w, (std::vector<std::string>{"a", "b c", "d \"e\"", "f g", "hi"}));
+  EXPECT_FALSE(split_words("a 'b").ok());
+  EXPECT_FALSE(split_words("a \"b").ok());
+  EXPECT_TRUE(split_words("   ")->empty());
+}
+
+TEST(ParseCommand, TenantCommandsAndFlags) {
+  auto c = parse_command("logs app/web -f --lines 500 --json");
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  EXPECT_EQ(c->kind, CommandKind::logs);
+  EXPECT_EQ(c->target, "app/web");
+  EXPECT_TRUE(c->follow);
+  EXPECT_TRUE(c->json);
+  EXPECT_EQ(c->lines, 500u);
+  EXPECT_EQ(parse_command("logs web")->lines, 100u);
+  EXPECT_EQ(parse_command("logs web --lines=7")->lines, 7u);
+
+  auto p = parse_command("plant silo:my-app inv-123");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->uri, "silo:my-app");
+  EXPECT_EQ(p->invite, "inv-123");
+  EXPECT_EQ(parse_command("status my-repo")->repo, "my-repo");
+  EXPECT_EQ(parse_command("")->kind, CommandKind::help);
+  EXPECT_EQ(parse_command("--help")->kind, CommandKind::help);
+  EXPECT_TRUE(parse_command("help --json")->json);
+}
+
+TEST(ParseCommand, RejectsWithUsage) {
+  for (const char* bad : {"frobnicate", "plant silo:x", "logs", "logs a b", "restart", "status a b",
+                          "logs web --lines 0", "logs web --lines 99999", "logs web --lines x", "status --bogus",
+                          "restart web -f"}) {
+    auto c = parse_command(bad);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.error().code, Errc::invalid_argument) << bad;
+    EXPECT_TRUE(c.error().get("hint").has_value()) << bad;
+  }
+}
+
+TEST(ParseCommand, GitRequestsNameASiloRepository) {
+  auto push = parse_command("git-receive-pack 'my-app.git'");
+  ASSERT_TRUE(push.ok());
+  EXPECT_EQ(push->kind, CommandKind::receive_pack);
+  EXPECT_EQ(push->repo, "my-app");
+  auto fetch = parse_command("git-upload-pack '/my-app.git'");  // ssh://host:port/my-app.git
+  ASSERT_TRUE(fetch.ok());
+  EXPECT_EQ(fetch->kind, CommandKind::upload_pack);
+  EXPECT_EQ(fetch->repo, "my-app");
+  EXPECT_FALSE(parse_command("git-receive-pack").ok());
+  EXPECT_FALSE(parse_command("git-receive-pack 'a.git' extra").ok());
+}
+
+TEST(SiloRepoName, PathTricksAndHiddenNamesAreRefused) {
+  EXPECT_EQ(*silo_repo_name("my-app.git"), "my-app");
+  EXPECT_EQ(*silo_repo_name("/my_app.v2.git"), "my_app.v2");
+  EXPECT_EQ(*silo_repo_name("app"), "app");
+  for (const char* bad : {"../etc.git", "a/b.git", ".hidden.git", "-x.git", "a..b", "", ".git", "My-App.git",
+                          "/../../x", "a b", "~/x.git"}) {
+    auto r = silo_repo_name(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+  EXPECT_TRUE(silo_repo_name(std::string(63, 'a')).ok());
+  EXPECT_FALSE(silo_repo_name(std::string(64, 'a')).ok());
+}
+
+}  // namespace
+}  // namespace seed::sshcli

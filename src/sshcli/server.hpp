@@ -1,0 +1,94 @@
+// seedd's SSH server: tenant commands and Silo git hosting over libssh.
+//
+// Threads: one acceptor (which also enforces deadlines) and one thread per session, capped at
+// max_sessions (a connection beyond the cap is closed at once). A session thread owns its
+// libssh session alone; a tenant command runs on a second thread of that session and hands its
+// output over a bounded queue, so a slow reader stalls nobody but itself. Deadlines: a client
+// must authenticate and send its request within auth_timeout; a git transfer or a blocked
+// write that makes no progress for idle_timeout is dropped (the acceptor shuts the socket down).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/fd.hpp"
+#include "reconcile/service.hpp"
+#include "sshcli/host_key.hpp"
+#include "sshcli/rate_limiter.hpp"
+#include "sshcli/receive_guard.hpp"
+#include "sshcli/session_slot.hpp"
+#include "sshcli/silo.hpp"
+#include "sshcli/tenant_commands.hpp"
+
+namespace seed::sshcli {
+
+struct ServerConfig {
+  std::string listen_address = "::";  // IPv4 or IPv6 literal
+  uint16_t port = 22;                 // 0: any free port (tests read port())
+  std::string host_key_dir;           // holds ssh_host_ed25519_key (+ .pub)
+  std::string silo_root;              // Silo's bare repositories: <silo_root>/<name>.git
+  size_t max_sessions = 64;
+  std::chrono::milliseconds auth_timeout{std::chrono::seconds(20)};
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
+  size_t max_command_bytes = 4096;
+  double rate_burst = 30;       // commands a key may run at once ...
+  double rate_per_second = 2;   // ... and refilled at this rate
+  SiloLimits silo;
+  size_t max_ref_updates = 1000;  // per push
+  std::string git = "git";        // the git binary (receive-pack, upload-pack)
+};
+
+// What every session shares; owned by the Server, outlives all sessions.
+struct SessionContext {
+  const ServerConfig& config;
+  reconcile::Service& service;
+  Silo& silo;
+  TenantCommands& commands;
+  RateLimiter& limiter;
+};
+
+class Server {
+ public:
+  Server() = default;
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Loads (or generates) the host key, binds, and starts serving. The service must outlive
+  // the server (stop() returns only when every session has ended).
+  Status start(const ServerConfig& config, reconcile::Service& service);
+  // Drops every connection, waits for their threads; idempotent.
+  void stop();
+
+  uint16_t port() const { return port_; }
+  const HostKey& host_key() const { return host_key_; }
+  size_t active_sessions() const;
+
+ private:
+  void accept_loop();
+  void accept_one();
+  void sweep(bool stopping);
+
+  ServerConfig config_;
+  HostKey host_key_;
+  uint16_t port_ = 0;
+  UniqueFd listen_fd_;
+  UniqueFd wake_fd_;  // eventfd: stop() wakes the acceptor
+  void* bind_ = nullptr;  // ssh_bind (kept opaque so this header needs no libssh)
+  std::unique_ptr<Silo> silo_;
+  std::unique_ptr<TenantCommands> commands_;
+  std::unique_ptr<RateLimiter> limiter_;
+  std::unique_ptr<SessionContext> context_;
+  mutable std::mutex mu_;
+  std::list<std::unique_ptr<SessionSlot>> sessions_;
+  std::thread acceptor_;
+  bool running_ = false;
+};
+
+}  // namespace seed::sshcli

@@ -1,0 +1,214 @@
+#include "sshcli/tenant_commands.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "reconcile/flake_source.hpp"
+#include "reconcile/service_json.hpp"
+#include "sshcli/exit_code.hpp"
+
+namespace seed::sshcli {
+namespace {
+
+using nlohmann::json;
+
+struct HelpEntry {
+  const char* usage;
+  const char* summary;
+};
+
+constexpr HelpEntry kHelp[] = {
+    {"plant <flake-uri> <invite-code>", "register a repo (silo:NAME, github:OWNER/REPO, git+https://...) and deploy it"},
+    {"status [repo]", "your repos and instances: state, generation, namespace, DNS names, last error"},
+    {"logs <[repo/]instance> [-f] [--lines N]", "console lines of an instance (last 100; -f follows)"},
+    {"restart <[repo/]instance>", "restart an instance"},
+    {"keys <[repo/]instance>", "the instance's age recipient (age1tpm1...) for sops"},
+    {"help", "this text"},
+};
+
+void line(CommandOutput& o, const json& j) { o.out(j.dump() + "\n"); }
+
+json instance_ref(const ResolvedInstance& r) {
+  return {{"instance", r.instance.id.name}, {"namespace", r.instance.id.ns}, {"source", r.source.record.canonical}};
+}
+
+}  // namespace
+
+std::string help_text() {
+  std::string out = "Seed: manage your instances with the SSH key you push with.\n\nCommands:\n";
+  for (const auto& h : kHelp) {
+    std::string usage = h.usage;
+    out += "  " + usage + std::string(usage.size() < 42 ? 42 - usage.size() : 1, ' ') + h.summary + "\n";
+  }
+  out += "\nEvery command takes --json for machine-readable output.\n"
+         "Git hosting (Silo): git push <node>:NAME.git creates NAME on the first push (you own it);\n"
+         "later pushes need a key in the repo's .authorized_keys. git clone <node>:NAME.git works for anyone.\n";
+  return out;
+}
+
+int report_error(const Error& e, bool as_json, CommandOutput& o) {
+  std::string text = "error: " + e.message;
+  auto stage = e.get("stage");
+  auto hint = e.get("hint");
+  if (stage || hint) {
+    text += " (";
+    if (stage) text += "stage " + std::string(*stage) + (hint ? "; " : "");
+    if (hint) text += std::string(*hint);
+    text += ")";
+  }
+  for (char& c : text) {
+    if (c == '\n') c = ' ';  // one line, whatever a driver put into the message
+  }
+  o.err(text + "\n");
+  if (as_json) {
+    json context = json::object();
+    for (const auto& [k, v] : e.context) context[k] = v;
+    line(o, {{"schema", 1}, {"error", {{"code", std::string(to_string(e.code))}, {"message", e.message}, {"context", context}}}});
+  }
+  return exit_code(e.code);
+}
+
+int TenantCommands::run(const Command& c, const KeyIdentity& who, CommandOutput& o, const std::atomic<bool>& cancelled) {
+  Status result;
+  switch (c.kind) {
+    case CommandKind::help:
+      if (c.json) {
+        json list = json::array();
+        for (const auto& h : kHelp) list.push_back({{"usage", h.usage}, {"summary", h.summary}});
+        line(o, {{"schema", 1}, {"commands", list}});
+      } else {
+        o.out(help_text());
+      }
+      return 0;
+    case CommandKind::plant: result = plant(c, who, o); break;
+    case CommandKind::status: result = status(c, who, o); break;
+    case CommandKind::logs: result = logs(c, who, o, cancelled); break;
+    case CommandKind::restart: result = restart(c, who, o); break;
+    case CommandKind::keys: result = keys(c, who, o); break;
+    case CommandKind::receive_pack:
+    case CommandKind::upload_pack:
+      result = make_error(Errc::internal, "git transfers are run by the session, not as tenant commands");
+      break;
+  }
+  return result ? 0 : report_error(result.error(), c.json, o);
+}
+
+Status TenantCommands::plant(const Command& c, const KeyIdentity& who, CommandOutput& o) {
+  auto source = SEED_TRY(reconcile::parse_flake_source(c.uri, silo_.root()));
+  // Authority first, invite second: a caller who may not plant this source burns no invite.
+  std::string keys = SEED_TRY(access_.authorized_keys(source.canonical));
+  if (!authorized_keys_list(keys, who)) {
+    return make_error(Errc::permission_denied, "your key " + who.fingerprint + " is not in .authorized_keys of " + source.canonical)
+        .with("source", source.canonical)
+        .with("stage", "plant")
+        .with("hint", "add your public key (" + who.type + " ...) to .authorized_keys at the top of the default branch and push");
+  }
+  // Re-planting a source that is already planted (a retry after a failed deploy) needs no new
+  // invite: the caller is authorized for it, and it takes no new place on the node.
+  auto existing = service_.status(source.canonical);
+  bool planted = existing && !existing->empty();
+  if (!existing && existing.error().code != Errc::not_found) return std::move(existing).error();
+  if (!planted) SEED_TRY(service_.consume_invite(c.invite));
+
+  auto progress = [&](const reconcile::Progress& p) {
+    if (c.json) {
+      line(o, {{"type", "progress"}, {"stage", p.stage}, {"message", p.message}});
+    } else {
+      o.out("[" + p.stage + "] " + p.message + "\n");
+    }
+  };
+  auto view = SEED_TRY(service_.plant(source.canonical, who.fingerprint, progress));
+  if (c.json) {
+    line(o, {{"type", "result"}, {"schema", 1}, {"source", reconcile::to_json(view)}});
+  } else {
+    o.out("planted " + view.record.canonical + "\n" + reconcile::status_text({view}));
+  }
+  for (const auto& i : view.instances) {
+    if (i.state == reconcile::InstanceState::failed) {
+      Error e = make_error(Errc::process_failed, "instance " + i.id.name + " failed" +
+                                                     (i.failure ? " at stage " + i.failure->stage + ": " + i.failure->message : ""))
+                    .with("hint", "`logs " + i.id.name + "` shows its console; push a fix to redeploy");
+      if (i.failure) e.with("stage", i.failure->stage);
+      return e;
+    }
+  }
+  return ok();
+}
+
+Status TenantCommands::status(const Command& c, const KeyIdentity& who, CommandOutput& o) {
+  auto sources = SEED_TRY(access_.visible(who, c.repo));
+  if (c.json) {
+    line(o, reconcile::status_json(sources));
+  } else if (sources.empty()) {
+    o.out("no planted repo lists your key " + who.fingerprint + " in its .authorized_keys\n");
+  } else {
+    o.out(reconcile::status_text(sources));
+  }
+  return ok();
+}
+
+Status TenantCommands::logs(const Command& c, const KeyIdentity& who, CommandOutput& o, const std::atomic<bool>& cancelled) {
+  auto r = SEED_TRY(access_.resolve(who, c.target));
+  auto lines = SEED_TRY(service_.logs(r.instance.id, c.lines));
+  if (c.json && !c.follow) {
+    json j = instance_ref(r);
+    j["schema"] = 1;
+    j["lines"] = lines;
+    line(o, j);
+    return ok();
+  }
+  for (const auto& l : lines) {
+    if (c.json) {
+      line(o, {{"line", l}});
+    } else {
+      o.out(l + "\n");
+    }
+  }
+  if (!c.follow) return ok();
+  // --json -f: one {"line": ...} object per complete line, so a consumer never sees half a line.
+  std::string partial;
+  auto on_data = [&](std::string_view data) {
+    if (!c.json) {
+      o.out(data);
+      return;
+    }
+    partial.append(data);
+    size_t start = 0;
+    for (size_t nl; (nl = partial.find('\n', start)) != std::string::npos; start = nl + 1) {
+      line(o, {{"line", partial.substr(start, nl - start)}});
+    }
+    partial.erase(0, start);
+  };
+  Status followed = service_.follow_logs(r.instance.id, on_data, cancelled);
+  if (c.json && !partial.empty()) line(o, {{"line", partial}});
+  return followed;
+}
+
+Status TenantCommands::restart(const Command& c, const KeyIdentity& who, CommandOutput& o) {
+  auto r = SEED_TRY(access_.resolve(who, c.target));
+  SEED_TRY(service_.restart(r.instance.id));
+  if (c.json) {
+    json j = instance_ref(r);
+    j["schema"] = 1;
+    j["restarted"] = true;
+    line(o, j);
+  } else {
+    o.out("restarting " + r.instance.id.name + " (" + r.source.record.canonical + ")\n");
+  }
+  return ok();
+}
+
+Status TenantCommands::keys(const Command& c, const KeyIdentity& who, CommandOutput& o) {
+  auto r = SEED_TRY(access_.resolve(who, c.target));
+  std::string recipient = SEED_TRY(service_.tpm_recipient(r.instance.id));
+  if (c.json) {
+    json j = instance_ref(r);
+    j["schema"] = 1;
+    j["recipient"] = recipient;
+    line(o, j);
+  } else {
+    o.out(recipient + "\n");
+  }
+  return ok();
+}
+
+}  // namespace seed::sshcli

@@ -1,0 +1,200 @@
+// The tenant commands against the recording service, without SSH: visibility, ambiguity,
+// invites, and the human and --json forms of every command.
+#include "sshcli/tenant_commands.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/testing/temp_dir.hpp"
+#include "sshcli/testing/recording_service.hpp"
+
+namespace seed::sshcli {
+namespace {
+
+using nlohmann::json;
+using testing::make_source;
+using testing::RecordingService;
+
+struct Capture : CommandOutput {
+  std::string out_, err_;
+  void out(std::string_view d) override { out_ += d; }
+  void err(std::string_view d) override { err_ += d; }
+};
+
+const KeyIdentity kAlice = identity_from_openssh("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINK0Eg4jlP0l1Pl8Zi5nyNWF6tOJJrO4TsADjLG9mfGg");
+const KeyIdentity kMallory = identity_from_openssh("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF5UiRKZhUeW/v8DeZW6XPPernpH6c7pnNZVnyud/xas");
+
+class TenantCommandsTest : public ::testing::Test {
+ protected:
+  TenantCommandsTest() : silo_(tmp_.path() + "/silo", {}), commands_(service_, silo_) {
+    service_.add_source(make_source("github:alice/app", "s-aaaaaaaaaaaa", {"web", "db"}));
+    service_.add_source(make_source("github:alice/blog", "s-bbbbbbbbbbbb", {"web"}));
+    service_.add_source(make_source("github:carol/other", "s-cccccccccccc", {"api"}));
+    for (const char* uri : {"github:alice/app", "github:alice/blog"}) {
+      service_.set_authorized_keys(uri, "# alice\n" + kAlice.openssh() + " alice@laptop\n");
+    }
+    service_.set_authorized_keys("github:carol/other", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEtlzBo2jf0neY/JVp8rJOzzbCAtmKxKY1XBOyA/mbbK\n");
+    service_.set_logs("web.s-aaaaaaaaaaaa", {"line 1", "line 2", "line 3"});
+    service_.set_recipient("web.s-aaaaaaaaaaaa", "age1tpm1qexample");
+  }
+
+  int run(const std::string& line, const KeyIdentity& who, Capture& c) {
+    auto cmd = parse_command(line);
+    EXPECT_TRUE(cmd.ok()) << line;
+    std::atomic<bool> cancelled{false};
+    return commands_.run(*cmd, who, c, cancelled);
+  }
+
+  seed::testing::TempDir tmp_;
+  RecordingService service_;
+  Silo silo_;
+  TenantCommands commands_;
+};
+
+TEST_F(TenantCommandsTest, StatusShowsOnlyReposListingTheKey) {
+  Capture human;
+  EXPECT_EQ(run("status", kAlice, human), 0);
+  EXPECT_NE(human.out_.find("github:alice/app"), std::string::npos);
+  EXPECT_NE(human.out_.find("github:alice/blog"), std::string::npos);
+  EXPECT_EQ(human.out_.find("carol"), std::string::npos);
+
+  Capture j;
+  EXPECT_EQ(run("status --json", kAlice, j), 0);
+  auto doc = json::parse(j.out_);
+  EXPECT_EQ(doc["schema"], 1);
+  ASSERT_EQ(doc["sources"].size(), 2u);
+  EXPECT_EQ(doc["sources"][0]["instances"][0]["dns_names"][0], "web.s-aaaaaaaaaaaa.seed.test");
+
+  Capture one;
+  EXPECT_EQ(run("status blog --json", kAlice, one), 0);
+  EXPECT_EQ(json::parse(one.out_)["sources"].size(), 1u);
+
+  Capture stranger;
+  EXPECT_EQ(run("status --json", kMallory, stranger), 0);
+  EXPECT_TRUE(json::parse(stranger.out_)["sources"].empty());
+  Capture stranger_repo;
+  EXPECT_EQ(run("status other", kMallory, stranger_repo), 4);  // not_found, same as nonexistent
+  EXPECT_NE(stranger_repo.err_.find("error:"), std::string::npos);
+}
+
+TEST_F(TenantCommandsTest, AmbiguousInstanceAsksForRepo) {
+  Capture c;
+  EXPECT_EQ(run("restart web", kAlice, c), 2);
+  EXPECT_NE(c.err_.find("ambiguous"), std::string::npos) << c.err_;
+  EXPECT_NE(c.err_.find("app/web"), std::string::npos) << c.err_;
+  EXPECT_NE(c.err_.find("blog/web"), std::string::npos) << c.err_;
+  EXPECT_EQ(c.err_.find('\n'), c.err_.size() - 1);  // one line
+  EXPECT_EQ(service_.count("restart"), 0u);
+
+  Capture ok;
+  EXPECT_EQ(run("restart app/web --json", kAlice, ok), 0);
+  EXPECT_EQ(json::parse(ok.out_)["namespace"], "s-aaaaaaaaaaaa");
+  EXPECT_EQ(service_.count("restart web.s-aaaaaaaaaaaa"), 1u);
+  Capture unique;
+  EXPECT_EQ(run("restart db", kAlice, unique), 0);
+  EXPECT_NE(unique.out_.find("restarting db"), std::string::npos);
+}
+
+TEST_F(TenantCommandsTest, StrangerCanActOnNothing) {
+  for (const char* cmd : {"restart api", "restart other/api", "logs api", "keys api", "logs github:carol/other/api"}) {
+    Capture c;
+    EXPECT_EQ(run(cmd, kMallory, c), 4) << cmd;
+  }
+  EXPECT_EQ(service_.count("restart"), 0u);
+  EXPECT_EQ(service_.count("logs"), 0u);
+  EXPECT_EQ(service_.count("keys"), 0u);
+}
+
+TEST_F(TenantCommandsTest, LogsAndKeysHumanAndJson) {
+  Capture human;
+  EXPECT_EQ(run("logs app/web --lines 2", kAlice, human), 0);
+  EXPECT_EQ(human.out_, "line 2\nline 3\n");
+  Capture j;
+  EXPECT_EQ(run("logs app/web --json", kAlice, j), 0);
+  EXPECT_EQ(json::parse(j.out_)["lines"].size(), 3u);
+  Capture k;
+  EXPECT_EQ(run("keys app/web", kAlice, k), 0);
+  EXPECT_EQ(k.out_, "age1tpm1qexample\n");
+  Capture kj;
+  EXPECT_EQ(run("keys app/web --json", kAlice, kj), 0);
+  EXPECT_EQ(json::parse(kj.out_)["recipient"], "age1tpm1qexample");
+  Capture missing;
+  EXPECT_EQ(run("keys app/db", kAlice, missing), 4);  // the service's own not_found passes through
+}
+
+TEST_F(TenantCommandsTest, PlantNeedsAuthorityAndAValidInvite) {
+  service_.set_authorized_keys("github:alice/new", kAlice.openssh() + "\n");
+  service_.set_plant_result("github:alice/new", make_source("github:alice/new", "s-nnnnnnnnnnnn", {"web"}));
+  service_.add_invite("good", 1, 0);
+  service_.add_invite("old", 1, 1000);  // expired in 1970
+
+  Capture unknown;
+  EXPECT_EQ(run("plant github:alice/new nope", kAlice, unknown), 4);
+  Capture expired;
+  EXPECT_EQ(run("plant github:alice/new old", kAlice, expired), 3);
+  EXPECT_NE(expired.err_.find("expired"), std::string::npos);
+  Capture stranger;
+  EXPECT_EQ(run("plant github:alice/new good", kMallory, stranger), 3);
+  EXPECT_NE(stranger.err_.find(kMallory.fingerprint), std::string::npos);
+  EXPECT_EQ(service_.count("consume_invite"), 2u);  // the stranger burned no invite
+  EXPECT_EQ(service_.count("plant"), 0u);
+
+  Capture planted;
+  EXPECT_EQ(run("plant github:Alice/New good --json", kAlice, planted), 0) << planted.err_;
+  std::vector<json> lines;
+  size_t start = 0;
+  for (size_t nl; (nl = planted.out_.find('\n', start)) != std::string::npos; start = nl + 1) {
+    lines.push_back(json::parse(planted.out_.substr(start, nl - start)));
+  }
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[0]["stage"], "fetch");
+  EXPECT_EQ(lines[4]["stage"], "healthy");
+  EXPECT_EQ(lines[5]["type"], "result");
+  EXPECT_EQ(lines[5]["source"]["instances"][0]["dns_names"][0], "web.s-nnnnnnnnnnnn.seed.test");
+  EXPECT_EQ(service_.count("plant github:alice/new by " + kAlice.fingerprint), 1u);
+
+  Capture used;
+  service_.add_invite("once", 0, 0);
+  EXPECT_EQ(run("plant github:alice/other once", kAlice, used), 3);  // not authorized there either
+
+  Capture bad_uri;
+  EXPECT_EQ(run("plant ftp://x good", kAlice, bad_uri), 2);
+  EXPECT_NE(bad_uri.err_.find("stage source"), std::string::npos) << bad_uri.err_;
+}
+
+TEST_F(TenantCommandsTest, UsedInviteIsRefused) {
+  service_.set_authorized_keys("github:alice/new", kAlice.openssh() + "\n");
+  service_.add_invite("spent", 0, 0);
+  Capture c;
+  EXPECT_EQ(run("plant github:alice/new spent --json", kAlice, c), 3);
+  auto doc = json::parse(c.out_);
+  EXPECT_EQ(doc["error"]["code"], "permission_denied");
+  EXPECT_EQ(service_.count("plant"), 0u);
+}
+
+TEST_F(TenantCommandsTest, HelpHumanAndJson) {
+  Capture h;
+  EXPECT_EQ(run("help", kMallory, h), 0);
+  EXPECT_NE(h.out_.find("plant <flake-uri> <invite-code>"), std::string::npos);
+  Capture j;
+  EXPECT_EQ(run("help --json", kMallory, j), 0);
+  EXPECT_EQ(json::parse(j.out_)["commands"].size(), 6u);
+}
+
+TEST_F(TenantCommandsTest, FollowStreamsUntilCancelled) {
+  auto cmd = parse_command("logs app/web -f --json --lines 1");
+  Capture c;
+  std::atomic<bool> cancelled{false};
+  std::thread t([&] { EXPECT_EQ(commands_.run(*cmd, kAlice, c, cancelled), 0); });
+  while (service_.followers() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  service_.append_log("web.s-aaaaaaaaaaaa", "new a\nnew ");
+  service_.append_log("web.s-aaaaaaaaaaaa", "b\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  cancelled = true;
+  t.join();
+  EXPECT_EQ(c.out_, "{\"line\":\"line 3\"}\n{\"line\":\"new a\"}\n{\"line\":\"new b\"}\n");
+  EXPECT_EQ(service_.followers(), 0);
+}
+
+}  // namespace
+}  // namespace seed::sshcli
