@@ -16,7 +16,7 @@ struct ControlConfig {
   size_t max_request_bytes = 64 * 1024;    // one request line
   std::chrono::milliseconds request_timeout{10000};  // to send that line after connecting
   std::chrono::milliseconds write_timeout{30000};    // a client that stops reading is dropped
-  std::string ssh_host_key_path{};  // "<state_dir>/ssh/host_ed25519_key.pub" ("" = unknown)
+  std::string ssh_host_key_path{};  // "<state_dir>/ssh/ssh_host_ed25519_key.pub" ("" = unknown)
 };
 
 }  // namespace seed::control

@@ -27,7 +27,7 @@ Config default_config() {
   std::string build_tree = dir + "/../vmm/seed-console-logger";
   c.runner.console_logger_binary =
       ::access(build_tree.c_str(), X_OK) == 0 ? build_tree : dir + "/seed-console-logger";
-  c.control.ssh_host_key_path = c.runner.state_dir + "/ssh/host_ed25519_key.pub";
+  c.control.ssh_host_key_path = c.runner.state_dir + "/ssh/ssh_host_ed25519_key.pub";
   return c;
 }
 
@@ -51,7 +51,7 @@ Result<Config> parse_config(std::string_view text, const std::string& where) {
   v.get("stop_timeout_s", c.stop_timeout_s);
   auto& l = r.object("listen");
   l.get("dns", c.listen.dns).get("http", c.listen.http).get("https", c.listen.https);
-  r.get("tpm", c.tpm).get("nix_env", c.nix_env);
+  r.get("tpm", c.tpm).get("nix_env", c.nix_env).get("ssh_listen", c.ssh_listen);
   auto& ctl = r.object("control");
   std::string socket;
   ctl.get("socket", socket);
@@ -79,7 +79,7 @@ Result<Config> parse_config(std::string_view text, const std::string& where) {
   c.runner.console.keep = static_cast<unsigned>(keep);
   c.log_level = SEED_TRY(log::parse_level(level));
   // The SSH front end keeps its host key in the state dir; seedctl ssh-host-key reads it there.
-  c.control.ssh_host_key_path = c.runner.state_dir + "/ssh/host_ed25519_key.pub";
+  c.control.ssh_host_key_path = c.runner.state_dir + "/ssh/ssh_host_ed25519_key.pub";
   if (c.runner.console.max_bytes < 4096) {
     return make_error(Errc::invalid_argument,
                       where + ": vmm.console_log_max_bytes must be at least 4096")

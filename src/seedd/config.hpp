@@ -26,6 +26,7 @@ struct Config {
     std::vector<std::string> http;   // "ADDRESS:PORT", public port 80 routes
     std::vector<std::string> https;  // "ADDRESS:PORT", public port 443 routes (SNI passthrough)
   } listen;
+  std::string ssh_listen = "::";     // the SSH front end's address (its port: node.ssh.port; 0 = off)
   bool tpm = true;                   // give every instance a vTPM (swtpm)
   std::vector<std::string> nix_env;  // extra KEY=VALUE for nix (NIX_REMOTE=daemon, NIX_CONFIG, ...)
   // seedctl's socket ("control": {"socket", "max_clients"}; default <runtime_dir>/control.sock)

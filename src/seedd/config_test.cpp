@@ -55,11 +55,11 @@ TEST(Config, ControlSocket) {
   Config d = parse_ok("{}");
   EXPECT_EQ(d.control.socket_path, "/run/seedd/control.sock");
   EXPECT_EQ(d.control.max_clients, 16u);
-  EXPECT_EQ(d.control.ssh_host_key_path, "/var/lib/seed/ssh/host_ed25519_key.pub");
+  EXPECT_EQ(d.control.ssh_host_key_path, "/var/lib/seed/ssh/ssh_host_ed25519_key.pub");
   Config c = parse_ok(R"({"state_dir": "/srv/seed", "control": {"socket": "/run/s/ctl.sock", "max_clients": 4}})");
   EXPECT_EQ(c.control.socket_path, "/run/s/ctl.sock");
   EXPECT_EQ(c.control.max_clients, 4u);
-  EXPECT_EQ(c.control.ssh_host_key_path, "/srv/seed/ssh/host_ed25519_key.pub");
+  EXPECT_EQ(c.control.ssh_host_key_path, "/srv/seed/ssh/ssh_host_ed25519_key.pub");
   EXPECT_EQ(parse_ok(R"({"runtime_dir": "/run/x"})").control.socket_path, "/run/x/control.sock");
   EXPECT_THAT(parse_fail(R"({"control": {"socket": "ctl.sock"}})").message, HasSubstr("control.socket: must be an absolute path"));
   EXPECT_THAT(parse_fail(R"({"control": {"max_clients": 0}})").message, HasSubstr("control.max_clients"));

@@ -35,7 +35,10 @@ Result<std::pair<std::string, uint16_t>> split_listen(const std::string& text) {
 }  // namespace
 
 Node::~Node() {
-  control.reset();  // first: it calls into the engine
+  // Front ends first: they call into the engine.
+  if (ssh) ssh->stop();
+  ssh.reset();
+  control.reset();
   if (engine) engine->shutdown();
   engine.reset();
   if (ingress) ingress->stop();
@@ -112,6 +115,15 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   node->engine = SEED_TRY(reconcile::Engine::open(ec_, std::move(parts)));
   SEED_TRY(node->engine->start());
   node->control = SEED_TRY(control::start_control_server(config.control, *node->engine));
+  if (config.node.ssh_port != 0) {
+    sshcli::ServerConfig sc;
+    sc.listen_address = config.ssh_listen;
+    sc.port = static_cast<uint16_t>(config.node.ssh_port);
+    sc.host_key_dir = state + "/ssh";
+    sc.silo_root = state + "/silo";  // where the engine resolves silo:NAME too
+    node->ssh = std::make_unique<sshcli::Server>();
+    SEED_TRY(node->ssh->start(sc, *node->engine));
+  }
   return node;
 }
 

@@ -12,6 +12,7 @@
 #include "net/ingress/server.hpp"
 #include "reconcile/engine.hpp"
 #include "seedd/config.hpp"
+#include "sshcli/server.hpp"
 
 namespace seed {
 
@@ -21,6 +22,7 @@ struct Node {
   std::unique_ptr<net::ingress::Server> ingress;
   std::unique_ptr<reconcile::Engine> engine;
   std::unique_ptr<control::ControlServer> control;  // seedctl's socket, on the engine
+  std::unique_ptr<sshcli::Server> ssh;              // tenants' SSH commands and Silo
   ~Node();
 };
 
