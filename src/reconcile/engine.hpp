@@ -66,6 +66,9 @@ struct EngineParts {
   net::ingress::Server* ingress = nullptr;    // optional: http routes are published here
 };
 
+// The flake reference to hand nix for a source right now (a Silo source at its default branch).
+std::string nix_ref_now(const SourceRecord& source);
+
 class Engine final : public Service {
  public:
   static Result<std::unique_ptr<Engine>> open(EngineConfig config, EngineParts parts);

@@ -2,6 +2,7 @@
 // the source's namespace only, so nobody else's instances are touched by this push.
 #include <algorithm>
 
+#include "common/fd.hpp"
 #include "common/log.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/generation.hpp"
@@ -29,9 +30,37 @@ Failure failure_of(const Error& e, const char* default_stage) {
 
 }  // namespace
 
+// A Silo source is evaluated at the exact commit its default branch points to: nix (2.8 at
+// least) fetches a bare repository's `master` unless told the ref, and caches what a ref
+// pointed to for tarball-ttl, so a push would not be seen without the rev.
+std::string nix_ref_now(const SourceRecord& source) {
+  const std::string prefix = "git+file://";
+  if (source.canonical.rfind("silo:", 0) != 0 || source.nix_ref.rfind(prefix, 0) != 0) return source.nix_ref;
+  const std::string repo = source.nix_ref.substr(prefix.size());
+  auto trim = [](std::string v) {
+    while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+    return v;
+  };
+  auto head = read_file(repo + "/HEAD");
+  const std::string tag = "ref: refs/heads/";
+  if (!head || head->rfind(tag, 0) != 0) return source.nix_ref;
+  const std::string branch = trim(head->substr(tag.size()));
+  std::string rev;
+  if (auto loose = read_file(repo + "/refs/heads/" + branch)) {
+    rev = trim(*loose);
+  } else if (auto packed = read_file(repo + "/packed-refs")) {
+    const std::string want = " refs/heads/" + branch + "\n";
+    if (auto at = packed->find(want); at != std::string::npos && at >= 40) rev = packed->substr(at - 40, 40);
+  }
+  std::string ref = source.nix_ref + "?ref=" + branch;
+  if (rev.size() == 40 && rev.find_first_not_of("0123456789abcdef") == std::string::npos) ref += "&rev=" + rev;
+  return ref;
+}
+
 Result<std::vector<DesiredFull>> Engine::evaluate(const SourceRecord& source, const ProgressFn& progress) {
   report(progress, "eval", "evaluating " + source.canonical);
-  auto metas = nix_.eval_metas(source.nix_ref);
+  const std::string ref = nix_ref_now(source);
+  auto metas = nix_.eval_metas(ref);
   if (metas && (!metas->is_object() || metas->empty())) {
     metas = make_error(Errc::invalid_argument, "the flake " + source.canonical +
                                                    " has no instances: it must export seeds.<name> = lib.mkSeed { ... }")
@@ -74,7 +103,7 @@ Result<std::vector<DesiredFull>> Engine::evaluate(const SourceRecord& source, co
       continue;
     }
     report(progress, "build", "building " + attr);
-    auto toplevel = nix_.build_toplevel(source.nix_ref, attr);
+    auto toplevel = nix_.build_toplevel(ref, attr);
     if (!toplevel) {
       keep_running(toplevel.error(), "build");
       continue;

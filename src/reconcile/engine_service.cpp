@@ -170,7 +170,7 @@ Result<std::vector<SourceView>> Engine::status(std::optional<std::string_view> o
 
 Result<std::string> Engine::authorized_keys(std::string_view uri) {
   auto parsed = SEED_TRY(parse_flake_source(uri, config_.silo_root));
-  auto path = SEED_TRY(nix_.source_path(parsed.nix_ref));
+  auto path = SEED_TRY(nix_.source_path(nix_ref_now({parsed.canonical, parsed.ns, parsed.nix_ref, "", 0})));
   auto text = read_file(path + "/.authorized_keys");
   if (!text) return std::string();
   return *text;

@@ -94,7 +94,10 @@ Result<std::string> NixCli::run_nix(std::vector<std::string> args, const char* s
 }
 
 Result<nlohmann::json> NixCli::eval_metas(const std::string& flake_ref) const {
-  auto out = SEED_TRY(run_nix({"eval", "--json", flake_ref + "#seeds", "--apply", "builtins.mapAttrs (name: s: s.meta)"},
+  // tarball-ttl 0: every evaluation sees the source as it is now (a new commit on a branch,
+  // a new GitHub release), not what nix fetched within the last hour.
+  auto out = SEED_TRY(run_nix({"eval", "--option", "tarball-ttl", "0", "--json", flake_ref + "#seeds", "--apply",
+                               "builtins.mapAttrs (name: s: s.meta)"},
                               "eval", flake_ref, settings_.eval_timeout, true));
   auto j = nlohmann::json::parse(out, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
