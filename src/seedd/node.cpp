@@ -1,5 +1,7 @@
 #include "seedd/node.hpp"
 
+#include <pwd.h>
+
 #include <filesystem>
 
 #include "storage/command_runner.hpp"
@@ -78,6 +80,19 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   parts.vm_driver = SEED_TRY(vmm::make_driver(config.driver));
   parts.runner = config.runner;
   parts.nix.env = config.nix_env;
+  if (!config.node.eval.user.empty()) {
+    // Unprivileged evaluation through the nix daemon, which builds in its sandbox.
+    const passwd* pw = ::getpwnam(config.node.eval.user.c_str());
+    if (pw == nullptr) {
+      return make_error(Errc::invalid_argument, "eval.user '" + config.node.eval.user + "' does not exist")
+          .with("stage", "config")
+          .with("hint", "create the user (the NixOS host module does) or leave eval.user empty");
+    }
+    parts.nix.uid = pw->pw_uid;
+    parts.nix.gid = pw->pw_gid;
+    parts.nix.env.push_back("NIX_REMOTE=daemon");
+    parts.nix.env.push_back("HOME=" + std::string(pw->pw_dir));
+  }
 
   const std::string gateway = parts.network->pool_config().gateway.str();
   const std::string domain = config.node.domain.empty() ? "seed.local" : config.node.domain;
