@@ -1,5 +1,6 @@
 // Engine lifecycle: opening, adoption of an earlier seedd's VMs, the worker (queued deploys,
 // periodic resync) and the supervisor (VM exits, backoff).
+#include "reconcile/clock.hpp"
 #include "reconcile/engine.hpp"
 
 #include <poll.h>
@@ -11,12 +12,6 @@
 #include "reconcile/slot_record.hpp"
 
 namespace seed::reconcile {
-
-namespace {
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-}  // namespace
 
 Engine::Engine(EngineConfig config, EngineParts parts, std::unique_ptr<StateStore> store)
     : config_(std::move(config)), parts_(std::move(parts)), nix_(parts_.nix), store_(std::move(store)) {

@@ -135,6 +135,7 @@ class Engine final : public Service {
   // engine_views.cpp
   InstanceView view_of(const Live& live);
   Result<Live*> find_live(const InstanceId& id);  // state_mu_ held
+  Result<std::string> console_of(const InstanceId& id);  // the console log of its shown slot
   Result<SourceRecord> source_of(std::string_view uri);
 
   EngineConfig config_;

@@ -10,6 +10,7 @@
 #include "common/fd.hpp"
 #include "common/log.hpp"
 #include "common/reverter.hpp"
+#include "reconcile/clock.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/guest_setup.hpp"
 #include "reconcile/health_check.hpp"
@@ -22,9 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 Slot* slot_of(Live& live, const std::string& generation) {
   for (auto& s : live.slots) {

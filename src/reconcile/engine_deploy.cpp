@@ -4,6 +4,7 @@
 
 #include "common/fd.hpp"
 #include "common/log.hpp"
+#include "reconcile/clock.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/generation.hpp"
 #include "reconcile/planner.hpp"
@@ -12,9 +13,6 @@ namespace seed::reconcile {
 
 namespace {
 
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 void report(const ProgressFn& progress, const std::string& stage, const std::string& message) {
   log::info("deploy.progress", {{"stage", stage}, {"message", message}});

@@ -4,6 +4,7 @@
 #include "common/digest.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
+#include "reconcile/clock.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/guest_setup.hpp"
 #include "tpm/age_recipient.hpp"
@@ -14,9 +15,6 @@ namespace seed::reconcile {
 
 namespace {
 
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 Error no_instance(const InstanceId& id) {
   return make_error(Errc::not_found, "no instance " + id.name + " in namespace " + id.ns)
@@ -207,7 +205,7 @@ std::string console_path(const vmm::RunnerSettings& runner, const std::string& v
 }
 }  // namespace
 
-Result<std::vector<std::string>> Engine::logs(const InstanceId& id, size_t lines) {
+Result<std::string> Engine::console_of(const InstanceId& id) {
   std::string vm_name;
   {
     std::lock_guard lock(state_mu_);
@@ -217,21 +215,16 @@ Result<std::vector<std::string>> Engine::logs(const InstanceId& id, size_t lines
     }
   }
   if (vm_name.empty()) return make_error(Errc::not_found, id.str() + " has no VM (yet); no console to show");
-  return vmm::console_tail(console_path(parts_.runner, vm_name), lines);
+  return console_path(parts_.runner, vm_name);
+}
+
+Result<std::vector<std::string>> Engine::logs(const InstanceId& id, size_t lines) {
+  return vmm::console_tail(SEED_TRY(console_of(id)), lines);
 }
 
 Status Engine::follow_logs(const InstanceId& id, const std::function<void(std::string_view)>& on_data,
                            const std::atomic<bool>& cancelled) {
-  std::string vm_name;
-  {
-    std::lock_guard lock(state_mu_);
-    Live* live = SEED_TRY(find_live(id));
-    for (const auto& s : live->slots) {
-      if (vm_name.empty() || s.routed) vm_name = s.vm_name;
-    }
-  }
-  if (vm_name.empty()) return make_error(Errc::not_found, id.str() + " has no VM (yet); no console to follow");
-  return vmm::console_follow(console_path(parts_.runner, vm_name), on_data, [&] { return !cancelled.load(); });
+  return vmm::console_follow(SEED_TRY(console_of(id)), on_data, [&] { return !cancelled.load(); });
 }
 
 Result<std::string> Engine::tpm_recipient(const InstanceId& id) {
