@@ -250,6 +250,13 @@ Status Engine::start_vm(const InstanceId& id, const std::string& generation) {
   const net::InstanceId nid = slot_net_id(id, letter);
   Reverter undo;
   auto link = SEED_TRY(parts_.network->ensure_instance_link(nid));
+  if (letter != 'a') {
+    // The overlap slot's link exists only while its VM does (slot a's stays with the instance).
+    undo.add([&] {
+      (void)parts_.network->remove_instance_link(nid);
+      (void)parts_.network->release_address(nid);
+    });
+  }
   auto address = SEED_TRY(parts_.network->allocate_address(nid));
   const auto& pool = parts_.network->pool_config();
 
@@ -305,6 +312,10 @@ Status Engine::start_vm(const InstanceId& id, const std::string& generation) {
   std::error_code mk;
   fs::create_directories(config_.state_dir + "/gcroots", mk);
   SEED_TRY(nix_.add_root(want->plan.toplevel, gcroot));
+  undo.add([&] {
+    std::error_code ec;
+    fs::remove(gcroot, ec);
+  });
 
   Slot slot;
   slot.letter = letter;

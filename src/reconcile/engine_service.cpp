@@ -117,47 +117,45 @@ Result<std::vector<SourceView>> Engine::status(std::optional<std::string_view> o
   std::vector<SourceView> out;
   for (auto& rec : sources) {
     SourceView sv;
+    std::map<std::string, Failure> failures;  // by instance name, one query per source
     {
       std::lock_guard db(store_mu_);
       sv.failure = SEED_TRY(store_->failure(rec.canonical));
+      failures = SEED_TRY(store_->instance_failures(rec.ns));
     }
     std::set<InstanceId> listed;
-    std::lock_guard lock(state_mu_);
-    for (const auto& [id, live] : live_) {
-      if (id.ns != rec.ns) continue;
-      sv.instances.push_back(view_of(live));
-      listed.insert(id);
-    }
-    // Desired instances that run nothing (never started, or failed before starting).
-    for (const auto& d : desired_[rec.ns]) {
-      if (listed.count(d.plan.id)) continue;
-      Live empty;
-      empty.id = d.plan.id;
-      empty.source = rec.canonical;
-      sv.instances.push_back(view_of(empty));
-      listed.insert(d.plan.id);
-    }
     {
-      // Instances that were refused before they could run (bad meta, failed build).
-      std::lock_guard db(store_mu_);
-      for (auto& [name, f] : SEED_TRY(store_->instance_failures(rec.ns))) {
-        const InstanceId id{rec.ns, name};
-        if (listed.count(id)) continue;
-        InstanceView v;
-        v.id = id;
-        v.source = rec.canonical;
-        v.state = InstanceState::failed;
-        v.failure = f;
-        sv.instances.push_back(std::move(v));
+      std::lock_guard lock(state_mu_);
+      for (const auto& [id, live] : live_) {
+        if (id.ns != rec.ns) continue;
+        sv.instances.push_back(view_of(live));
         listed.insert(id);
       }
-    }
-    {
-      std::lock_guard db(store_mu_);
-      for (auto& i : sv.instances) {
-        if (!i.failure) i.failure = SEED_TRY(store_->failure(i.id.str()));
-        if (i.failure && i.state == InstanceState::stopped) i.state = InstanceState::failed;
+      // Desired instances that run nothing (never started, or failed before starting).
+      for (const auto& d : desired_[rec.ns]) {
+        if (listed.count(d.plan.id)) continue;
+        Live empty;
+        empty.id = d.plan.id;
+        empty.source = rec.canonical;
+        sv.instances.push_back(view_of(empty));
+        listed.insert(d.plan.id);
       }
+    }
+    // Instances refused before they could run (bad meta, failed build).
+    for (const auto& [name, f] : failures) {
+      const InstanceId id{rec.ns, name};
+      if (listed.count(id)) continue;
+      InstanceView v;
+      v.id = id;
+      v.source = rec.canonical;
+      v.state = InstanceState::failed;
+      sv.instances.push_back(std::move(v));
+    }
+    for (auto& i : sv.instances) {
+      if (!i.failure) {
+        if (auto f = failures.find(i.id.name); f != failures.end()) i.failure = f->second;
+      }
+      if (i.failure && i.state == InstanceState::stopped) i.state = InstanceState::failed;
     }
     std::sort(sv.instances.begin(), sv.instances.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     sv.record = std::move(rec);
