@@ -27,16 +27,18 @@ pkgs.testers.runNixOSTest {
       domain = "seed.test";
       hypervisor = "qemu";
       ssh.port = 2222;
+      # The ingress listens on the public addresses: the test fetches through loopback.
+      publicAddresses = [ "127.0.0.1" ];
     };
-    environment.systemPackages = [ pkgs.git pkgs.curl pkgs.openssh ];
+    environment.systemPackages = [ pkgs.git pkgs.curl pkgs.openssh pkgs.jq ];
     # The instance's closure is built on the host from the planted flake; offline, so
     # everything it needs must already be in the test VM's store.
     virtualisation.additionalPaths = [ (self.lib.mkSeed { name = "web"; module = ../templates/instance/web.nix; }).toplevel ];
     nix.settings.substituters = pkgs.lib.mkForce [ ];
   };
 
-  # seedctl, the SSH CLI and status --json are the interfaces the later issues add
-  # (DESIGN.md section 1); this script is written against them.
+  # seedctl (docs/seedctl.md), the SSH CLI (docs/sshcli.md) and the status JSON of
+  # src/reconcile/service_json.hpp ({"schema", "sources": [{"instances": [...]}]}).
   testScript = ''
     host.wait_for_unit("seedd.service")
     host.succeed("cp -r ${tenantFlake} /root/app && chmod -R u+w /root/app")
@@ -45,8 +47,8 @@ pkgs.testers.runNixOSTest {
     host.succeed("cp /root/.ssh/id_ed25519.pub /root/app/.authorized_keys && cd /root/app && git add -A && git -c user.email=t@t -c user.name=t commit -qm key")
     invite = host.succeed("seedctl invite create --json | jq -r .code").strip()
     host.succeed(f"ssh -o StrictHostKeyChecking=no -p 2222 root@localhost plant git+file:///root/app {invite}")
-    host.wait_until_succeeds("ssh -o StrictHostKeyChecking=no -p 2222 root@localhost status --json | jq -e '.instances[] | select(.name == \"web\" and .state == \"running\")'", timeout=600)
-    fqdn = host.succeed("ssh -o StrictHostKeyChecking=no -p 2222 root@localhost status --json | jq -r '.instances[] | select(.name == \"web\") | .fqdn'").strip()
+    host.wait_until_succeeds("ssh -o StrictHostKeyChecking=no -p 2222 root@localhost status --json | jq -e '.sources[].instances[] | select(.name == \"web\" and .state == \"running\")'", timeout=600)
+    fqdn = host.succeed("ssh -o StrictHostKeyChecking=no -p 2222 root@localhost status --json | jq -r '.sources[].instances[] | select(.name == \"web\") | .dns_names[0]'").strip()
     host.wait_until_succeeds(f"curl -sf --resolve {fqdn}:80:127.0.0.1 http://{fqdn}/ | grep -q 'Hello from a Seed instance'", timeout=300)
   '';
 }
