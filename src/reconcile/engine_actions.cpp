@@ -31,8 +31,9 @@ Slot* slot_of(Live& live, const std::string& generation) {
   return nullptr;
 }
 
-std::string instance_dir(const std::string& state_dir, const InstanceId& id) {
-  return state_dir + "/instances/" + id.ns + "/" + id.name;
+// The `seed` share of a slot: runtime files, rewritten on every start, removed on stop.
+std::string seed_share_dir(const std::string& runtime_dir, const InstanceId& id, char letter) {
+  return instance_dir(runtime_dir, id) + "/seed-" + std::string(1, letter);
 }
 
 SlotRecord record_of(const Live& live, const Slot& s) {
@@ -276,7 +277,7 @@ Status Engine::start_vm(const InstanceId& id, const std::string& generation) {
     in.gateway6 = pool.gateway6->str();
   }
   in.nameserver = pool.gateway.str();
-  in.seed_share = config_.runtime_dir + "/instances/" + id.ns + "/" + id.name + "/seed-" + std::string(1, letter);
+  in.seed_share = seed_share_dir(config_.runtime_dir, id, letter);
   for (const auto& [vol, v] : want->meta.storage) {
     in.volume_paths[vol] = SEED_TRY(parts_.volumes->mount({id.ns, id.name, vol}));
   }
@@ -305,6 +306,10 @@ Status Engine::start_vm(const InstanceId& id, const std::string& generation) {
     in.tpm_share = idir + "/tpm-share";
     in.tpm_socket = vtpm->ctrl_socket();
   }
+  undo.add([&] {
+    std::error_code ec;
+    fs::remove_all(in.seed_share, ec);
+  });
   SEED_TRY(write_seed_share(in));
   auto spec = SEED_TRY(guest_vm_spec(in));
   // The closure must outlive any garbage collection while the VM runs from it.
@@ -375,6 +380,7 @@ Status Engine::stop_vm(const InstanceId& id, const std::string& generation) {
   if (auto s = remove_slot_record(config_.state_dir, id, letter); !s && first) first = s;
   std::error_code ec;
   fs::remove(config_.state_dir + "/gcroots/" + slot_vm_name(id, letter), ec);  // nix drops the stale root
+  fs::remove_all(seed_share_dir(config_.runtime_dir, id, letter), ec);
   if (letter != 'a') {
     // The overlap slot's tap and address are only for the length of a rolling deploy.
     if (auto s = parts_.network->remove_instance_link(slot_net_id(id, letter)); !s && first) first = s;

@@ -7,6 +7,7 @@
 #include "reconcile/clock.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/guest_setup.hpp"
+#include "reconcile/slot_record.hpp"
 #include "tpm/age_recipient.hpp"
 #include "vmm/console/console_log.hpp"
 #include "vmm/vm_paths.hpp"
@@ -230,7 +231,7 @@ Result<std::string> Engine::tpm_recipient(const InstanceId& id) {
     std::lock_guard lock(state_mu_);
     SEED_TRY(find_live(id));
   }
-  return tpm::read_age_recipient(config_.state_dir + "/instances/" + id.ns + "/" + id.name + "/tpm-share", id.str());
+  return tpm::read_age_recipient(instance_dir(config_.state_dir, id) + "/tpm-share", id.str());
 }
 
 Result<std::vector<QuarantineEntry>> Engine::quarantine_list() {

@@ -74,6 +74,17 @@ Status write_seed_share(const GuestInputs& in) {
   return {};
 }
 
+Result<std::string> read_kernel_params(const std::string& toplevel) {
+  auto params = read_file(toplevel + "/kernel-params");
+  if (!params) {
+    return make_error(Errc::not_found, "the toplevel " + toplevel +
+                                           " has no kernel-params: it is not a NixOS system (or was garbage-collected)")
+        .with("stage", "boot")
+        .with("hint", "seeds.<name>.toplevel must have the NixOS layout: kernel, initrd, kernel-params, init");
+  }
+  return strip_newlines(*params);
+}
+
 Result<vmm::VmSpec> guest_vm_spec(const GuestInputs& in) {
   vmm::VmSpec spec;
   spec.name = in.vm_name;
@@ -81,15 +92,9 @@ Result<vmm::VmSpec> guest_vm_spec(const GuestInputs& in) {
   spec.memory_mib = in.meta.memory_mib;
   spec.kernel = in.toplevel + "/kernel";
   spec.initrd = in.toplevel + "/initrd";
-  auto params = read_file(in.toplevel + "/kernel-params");
-  if (!params) {
-    return make_error(Errc::not_found, "the toplevel " + in.toplevel +
-                                           " has no kernel-params: it is not a NixOS system (or was garbage-collected)")
-        .with("stage", "boot")
-        .with("instance", in.id.str())
-        .with("hint", "seeds.<name>.toplevel must have the NixOS layout: kernel, initrd, kernel-params, init");
-  }
-  std::string cmdline = strip_newlines(*params);
+  auto params = read_kernel_params(in.toplevel);
+  if (!params) return std::move(params).error().with("instance", in.id.str());
+  std::string cmdline = *params;
   cmdline += " seed.fs=seed:/run/seed/host:ro seed.net=/run/seed/host/network.json";
   spec.shares.push_back({"nix-store", in.store_dir, true});
   spec.shares.push_back({"seed", in.seed_share, true});

@@ -35,6 +35,10 @@ struct GuestInputs {
   std::map<std::string, std::string> env_extra;     // SEED_ACME_URL, SEED_SHOOT_URL when enabled
 };
 
+// <toplevel>/kernel-params as one line. Errc::not_found (stage "boot") naming the toplevel
+// when it is not a NixOS system or was garbage-collected.
+Result<std::string> read_kernel_params(const std::string& toplevel);
+
 std::string instance_fqdn(const InstanceId& id, const std::string& domain);
 
 // Writes env, network.json, instance.json and connect/<conn> into `seed_share` (created if

@@ -7,8 +7,12 @@
 namespace seed::reconcile {
 namespace fs = std::filesystem;
 
+std::string instance_dir(const std::string& dir, const InstanceId& id) {
+  return dir + "/instances/" + id.ns + "/" + id.name;
+}
+
 std::string slot_record_path(const std::string& state_dir, const InstanceId& id, char letter) {
-  return state_dir + "/instances/" + id.ns + "/" + id.name + "/slot-" + std::string(1, letter) + ".json";
+  return instance_dir(state_dir, id) + "/slot-" + std::string(1, letter) + ".json";
 }
 
 Status save_slot_record(const std::string& state_dir, const SlotRecord& r) {

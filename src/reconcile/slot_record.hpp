@@ -30,6 +30,9 @@ struct SlotRecord {
   bool routed = false;
 };
 
+// <dir>/instances/<ns>/<name>: under the state dir, an instance's slot records, TPM share and
+// `tpm-current`; under the runtime dir, its seed shares.
+std::string instance_dir(const std::string& dir, const InstanceId& id);
 std::string slot_record_path(const std::string& state_dir, const InstanceId& id, char letter);
 Status save_slot_record(const std::string& state_dir, const SlotRecord& record);
 Status remove_slot_record(const std::string& state_dir, const InstanceId& id, char letter);

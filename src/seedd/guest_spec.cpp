@@ -1,6 +1,6 @@
 #include "seedd/guest_spec.hpp"
 
-#include "common/fd.hpp"
+#include "reconcile/guest_setup.hpp"
 
 namespace seed {
 
@@ -10,13 +10,12 @@ Result<vmm::VmSpec> spec_from_toplevel(const std::string& name, const std::strin
   spec.name = name;
   spec.kernel = toplevel + "/kernel";
   spec.initrd = toplevel + "/initrd";
-  auto params = read_file(toplevel + "/kernel-params");
+  auto params = reconcile::read_kernel_params(toplevel);
   if (!params) {
     return std::move(params).error().with("stage", "prepare").with(
         "hint", "build the guest first (tests/guest/build-guest.sh " + toplevel + ")");
   }
   std::string cmdline = *params;
-  while (!cmdline.empty() && (cmdline.back() == '\n' || cmdline.back() == ' ')) cmdline.pop_back();
   if (!extra_cmdline.empty()) cmdline += " " + extra_cmdline;
   spec.cmdline = cmdline;
   spec.memory_mib = 256;
