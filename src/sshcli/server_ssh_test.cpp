@@ -164,7 +164,7 @@ TEST_F(ServerSshTest, LogsFollowStreamsUntilTheClientLeaves) {
   }
   EXPECT_TRUE(wait_idle());
   EXPECT_LE(testing::open_fds(), fds);
-  EXPECT_LE(testing::threads(), tasks);  // no session thread or worker left
+  EXPECT_TRUE(testing::threads_settle_to(tasks)) << testing::threads() << " > " << tasks;  // no session thread or worker left
 }
 
 }  // namespace

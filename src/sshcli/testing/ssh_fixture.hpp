@@ -49,6 +49,15 @@ inline size_t count_dir(const std::string& path) {
 }
 inline size_t open_fds() { return count_dir("/proc/self/fd"); }
 inline size_t threads() { return count_dir("/proc/self/task"); }
+// Whether the thread count comes down to `limit` within a second: a joined thread's /proc entry
+// can outlive pthread_join by a moment (the kernel wakes the joiner before it reaps the task).
+inline bool threads_settle_to(size_t limit) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (threads() > limit && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return threads() <= limit;
+}
 // Our direct children (git-receive-pack and friends), from /proc/<pid>/stat's ppid field.
 inline size_t child_processes() {
   size_t n = 0;
