@@ -30,6 +30,7 @@
         default = { lib, pkgs, ... }: {
           imports = [ ./nixos-module/host ];
           services.seed.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.seedd;
+          services.seed.flake = lib.mkDefault self;
         };
         # An instance: the seed.* options and the microVM boot profile (with sops-nix).
         guest = {

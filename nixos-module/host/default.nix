@@ -9,6 +9,20 @@ let
   json = pkgs.formats.json { };
   configFile = json.generate "seedd.json" cfg.settings;
   evalUser = "seed-eval";
+  # A flake registry entry pinning `id` to a flake already in the store (its narHash too, so
+  # nix verifies rather than re-hashes it).
+  registryEntry = id: flake: {
+    from = { type = "indirect"; inherit id; };
+    to = { type = "path"; path = flake.outPath; }
+      // lib.filterAttrs (n: _: n == "lastModified" || n == "narHash") flake;
+  };
+  # seedd's own registry (eval.flake_registry): the node's Seed as `seed`, its nixpkgs as
+  # `nixpkgs`, and nothing that needs the network (nix's global registry is a download).
+  registryFile = json.generate "seed-flake-registry.json" {
+    version = 2;
+    flakes = [ (registryEntry "seed" cfg.flake) ]
+      ++ lib.optional (cfg.flake ? inputs.nixpkgs) (registryEntry "nixpkgs" cfg.flake.inputs.nixpkgs);
+  };
 in
 {
   options.services.seed = {
@@ -17,6 +31,17 @@ in
     package = mkOption {
       type = types.package;
       description = "The seedd package (the flake's packages.<system>.seedd by default).";
+    };
+
+    flake = mkOption {
+      type = types.nullOr types.raw;
+      default = null;
+      defaultText = literalExpression "the Seed flake this module comes from (nixosModules.default sets it)";
+      description = ''
+        The Seed flake, registered as `seed` for tenant flakes: the templates say
+        `inputs.seed.url = "flake:seed"`, so a flake planted here evaluates against this
+        node's own guest module and nixpkgs, offline, with no URL written into it.
+      '';
     };
 
     domain = mkOption {
@@ -140,7 +165,9 @@ in
         directory = cfg.acme.directory;
         internal_ca = cfg.acme.internalCA;
       } // lib.optionalAttrs (cfg.acme.contact != null) { contact = cfg.acme.contact; };
-      eval.user = evalUser;
+      eval = {
+        user = evalUser;
+      } // lib.optionalAttrs (cfg.flake != null) { flake_registry = "/etc/seed/flake-registry.json"; };
     };
 
     # Flakes are evaluated as this user: pure, unprivileged, no access to seedd's state.
@@ -172,7 +199,14 @@ in
       };
     };
 
-    environment.etc."seed/seedd.json".source = configFile;
+    # (optionalAttrs/optionals rather than mkIf: no half-defined attribute when there is no flake.)
+    environment.etc = { "seed/seedd.json".source = configFile; }
+      // lib.optionalAttrs (cfg.flake != null) { "seed/flake-registry.json".source = registryFile; };
+    # The same `seed` for the node owner's own nix commands (`nix flake init -t seed#instance`).
+    nix.registry = lib.optionalAttrs (cfg.flake != null) { seed.flake = cfg.flake; };
+    # Locked inputs are found in the store by their hash, so evaluation never downloads them.
+    system.extraDependencies = lib.optionals (cfg.flake != null)
+      ([ cfg.flake.outPath ] ++ map (i: i.outPath) (lib.attrValues (cfg.flake.inputs or { })));
     environment.systemPackages = [ cfg.package ];
 
     systemd.services.seedd = {

@@ -23,6 +23,7 @@
 #include "net/dns/zone_store.hpp"
 #include "net/ingress/server.hpp"
 #include "net/network.hpp"
+#include "reconcile/keys_cache.hpp"
 #include "reconcile/live_instance.hpp"
 #include "reconcile/nix_cli.hpp"
 #include "reconcile/service.hpp"
@@ -141,6 +142,7 @@ class Engine final : public Service {
   EngineConfig config_;
   EngineParts parts_;
   NixCli nix_;
+  KeysCache keys_{std::chrono::seconds(60), std::chrono::hours(1)};  // .authorized_keys per source
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<vmm::VmRunner> runner_;
 

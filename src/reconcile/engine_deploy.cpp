@@ -127,6 +127,7 @@ Result<std::vector<DesiredFull>> Engine::evaluate(const SourceRecord& source, co
 }
 
 Status Engine::deploy(const SourceRecord& source, const ProgressFn& progress) {
+  keys_.forget(source.canonical);  // whoever is listed now decides who sees this deploy
   auto desired = SEED_TRY(evaluate(source, progress));
   {
     std::lock_guard lock(state_mu_);

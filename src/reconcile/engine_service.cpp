@@ -68,6 +68,7 @@ Status Engine::unplant(std::string_view uri) {
 
 Status Engine::trigger(std::string_view uri) {
   auto source = SEED_TRY(source_of(uri));
+  keys_.forget(source.canonical);  // a push may have changed who has access
   {
     std::lock_guard lock(state_mu_);
     queued_full_.insert(source.canonical);
@@ -167,10 +168,11 @@ Result<std::vector<SourceView>> Engine::status(std::optional<std::string_view> o
 
 Result<std::string> Engine::authorized_keys(std::string_view uri) {
   auto parsed = SEED_TRY(parse_flake_source(uri, config_.silo_root));
-  auto path = SEED_TRY(nix_.source_path(nix_ref_now({parsed.canonical, parsed.ns, parsed.nix_ref, "", 0})));
-  auto text = read_file(path + "/.authorized_keys");
-  if (!text) return std::string();
-  return *text;
+  return keys_.get(parsed.canonical, [&]() -> Result<std::string> {
+    auto path = SEED_TRY(nix_.source_path(nix_ref_now({parsed.canonical, parsed.ns, parsed.nix_ref, "", 0})));
+    auto text = read_file(path + "/.authorized_keys");
+    return text ? *text : std::string();
+  });
 }
 
 Result<Live*> Engine::find_live(const InstanceId& id) {

@@ -62,6 +62,9 @@ Result<std::string> NixCli::run_nix(std::vector<std::string> args, const char* s
   o.argv = {settings_.binary, args[0], "--extra-experimental-features", "nix-command flakes",
             // A tenant's flake may not change how nix runs (substituters, sandbox, hooks).
             "--option", "accept-flake-config", "false", "--no-write-lock-file"};
+  if (!settings_.flake_registry.empty()) {
+    o.argv.insert(o.argv.end(), {"--option", "flake-registry", settings_.flake_registry});
+  }
   o.argv.insert(o.argv.end(), args.begin() + 1, args.end());
   o.env = settings_.env;
   o.stdout_mode = Output::capture;

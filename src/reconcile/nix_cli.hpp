@@ -31,6 +31,10 @@ struct NixSettings {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   std::vector<std::string> env;  // extra KEY=VALUE for nix (NIX_REMOTE, HOME, NIX_CONFIG, ...)
+  // A registry file (`--option flake-registry`) in place of nix's global one, which nix
+  // otherwise downloads before it resolves any indirect input (`inputs.seed.url =
+  // "flake:seed"`), and fails offline. The host module writes one naming the node's own Seed.
+  std::string flake_registry;
 };
 
 class NixCli {

@@ -75,6 +75,29 @@ TEST_F(NixCliTest, EvalCollectsEveryInstancesMetaInOneCall) {
   EXPECT_EQ(metas->size(), 2u);
 }
 
+// How a tenant flake made from a template finds Seed: `inputs.seed.url = "flake:seed"`,
+// resolved through the registry file seedd passes, with no network (nix would otherwise
+// download its global registry first, and fail here).
+TEST_F(NixCliTest, IndirectInputResolvesThroughTheNodesRegistry) {
+  std::string lib = tmp_.path() + "/seed-lib";
+  fs::create_directories(lib);
+  ASSERT_TRUE(write_file_atomic(lib + "/flake.nix", R"nix({
+    outputs = { self }: { lib.meta = name: { inherit name; schema = 1; size = "s"; }; };
+  })nix"));
+  settings_.flake_registry = tmp_.path() + "/registry.json";
+  ASSERT_TRUE(write_file_atomic(settings_.flake_registry,
+                                R"({"version": 2, "flakes": [{"from": {"type": "indirect", "id": "seed"},
+                                    "to": {"type": "path", "path": ")" + lib + R"("}}]})"));
+  write_flake(R"nix({
+    inputs.seed.url = "flake:seed";
+    outputs = { self, seed }: { seeds.web.meta = seed.lib.meta "web"; };
+  })nix");
+  auto metas = NixCli(settings_).eval_metas(ref());
+  ASSERT_TRUE(metas) << metas.error().describe();
+  EXPECT_EQ((*metas)["web"]["size"], "s");
+  EXPECT_FALSE(fs::exists(dir_ + "/flake.lock"));  // the tenant's tree is never written
+}
+
 TEST_F(NixCliTest, BuildGivesTheToplevelStorePath) {
   write_flake(kFlake);
   auto top = NixCli(settings_).build_toplevel(ref(), "web");

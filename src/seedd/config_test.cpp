@@ -195,7 +195,7 @@ TEST(Config, NodeKeysAreReadAndChecked) {
     "network": {"bridge": "seed0", "subnet": "10.100.0.0/16", "ipv6_prefix": "fd5e:ed00::/64"},
     "ssh": {"port": 2222}, "api": {"port": 9876},
     "acme": {"directory": "https://acme.example/dir", "contact": "ops@example.org", "internal_ca": false},
-    "eval": {"user": "seed-eval"}})");
+    "eval": {"user": "seed-eval", "flake_registry": "/etc/seed/flake-registry.json"}})");
   EXPECT_EQ(c.node.domain, "seed.example.org");
   EXPECT_EQ(c.node.public_addresses.size(), 2u);
   EXPECT_EQ(c.node.storage.backend, "lvm");
@@ -203,6 +203,7 @@ TEST(Config, NodeKeysAreReadAndChecked) {
   EXPECT_EQ(c.node.network.ipv6_prefix, "fd5e:ed00::/64");
   EXPECT_EQ(c.node.ssh_port, 2222u);
   EXPECT_EQ(c.node.eval.user, "seed-eval");
+  EXPECT_EQ(c.node.eval.flake_registry, "/etc/seed/flake-registry.json");
   Config d = parse_ok("{}");
   EXPECT_EQ(d.node.storage.backend, "file");
   EXPECT_EQ(d.node.network.subnet, "10.100.0.0/16");
@@ -212,8 +213,9 @@ TEST(Config, NodeKeysAreReadAndChecked) {
 TEST(Config, BadNodeValuesAreAllReportedAtOnce) {
   Error e = parse_fail(R"({"domain": "Seed_Example", "public_addresses": ["example.org"],
     "storage": {"backend": "lvm"}, "network": {"subnet": "10.100.0.0/33", "bridge": "a-very-long-bridge-name"},
-    "ssh": {"port": 0}, "api": {"port": 70000}})");
+    "ssh": {"port": 0}, "api": {"port": 70000}, "eval": {"flake_registry": "registry.json"}})");
   EXPECT_THAT(e.message, HasSubstr("domain"));
+  EXPECT_THAT(e.message, HasSubstr("eval.flake_registry: must be an absolute path"));
   EXPECT_THAT(e.message, HasSubstr("public_addresses"));
   EXPECT_THAT(e.message, HasSubstr("storage.volume_group: required"));
   EXPECT_THAT(e.message, HasSubstr("network.subnet"));

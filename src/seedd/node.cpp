@@ -80,6 +80,7 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   parts.vm_driver = SEED_TRY(vmm::make_driver(config.driver));
   parts.runner = config.runner;
   parts.nix.env = config.nix_env;
+  parts.nix.flake_registry = config.node.eval.flake_registry;
   if (!config.node.eval.user.empty()) {
     // Unprivileged evaluation through the nix daemon, which builds in its sandbox.
     const passwd* pw = ::getpwnam(config.node.eval.user.c_str());

@@ -39,7 +39,7 @@ std::vector<std::string> read_node_config(JsonReader& top, NodeConfig& c) {
   top.object("api").get("port", c.api_port);
   auto& acme = top.object("acme");
   acme.get("directory", c.acme.directory).get("contact", c.acme.contact).get("internal_ca", c.acme.internal_ca);
-  top.object("eval").get("user", c.eval.user);
+  top.object("eval").get("user", c.eval.user).get("flake_registry", c.eval.flake_registry);
 
   if (!c.domain.empty() && !is_dns_name(c.domain)) {
     problems.push_back("domain: \"" + c.domain + "\" is not a lowercase DNS name (labels of a-z, 0-9, '-')");
@@ -63,6 +63,9 @@ std::vector<std::string> read_node_config(JsonReader& top, NodeConfig& c) {
   }
   if (!c.network.ipv6_prefix.empty()) {
     if (auto p = net::parse_prefix6(c.network.ipv6_prefix, "network.ipv6_prefix"); !p) problems.push_back(p.error().message);
+  }
+  if (!c.eval.flake_registry.empty() && c.eval.flake_registry[0] != '/') {
+    problems.push_back("eval.flake_registry: must be an absolute path, got \"" + c.eval.flake_registry + "\"");
   }
   port(problems, "ssh.port", c.ssh_port);
   port(problems, "api.port", c.api_port);

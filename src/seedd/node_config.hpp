@@ -36,6 +36,8 @@ struct NodeConfig {
   } acme;
   struct Eval {
     std::string user;  // unprivileged user for nix eval; empty: the daemon's own user
+    // Flake registry file for indirect inputs (`flake:seed`); empty: nix's global registry.
+    std::string flake_registry;
   } eval;
 };
 

@@ -1,6 +1,7 @@
 {
-  # The Seed flake your node runs (ask its owner for the URL).
-  inputs.seed.url = "github:OWNER/seed";
+  # The Seed your node runs, from its flake registry (docs/nix.md). To evaluate on your own
+  # machine: `nix registry add seed <the node's Seed flake>` once, or --override-input seed.
+  inputs.seed.url = "flake:seed";
   inputs.nixpkgs.follows = "seed/nixpkgs";
 
   outputs = { seed, ... }: {

@@ -1,6 +1,7 @@
 # Evaluates nixos-module/host with nixpkgs' `lib` alone (like eval-module.nix for the guest):
 # the NixOS options the host module sets or reads are stand-ins, packages are fake store
-# paths. Prints { settings; unit; firewall; assertions; } for `services.seed` = `config`.
+# paths. Prints { settings; unit; firewall; assertions; registry; nixRegistry; extraDependencies; }
+# for `services.seed` = `config`.
 #   nix-instantiate --eval --strict --json tests/nix/eval-host.nix --argstr nixpkgsLib $SEED_NIXPKGS_LIB
 { nixpkgsLib, config ? { domain = "seed.test"; } }:
 let
@@ -17,7 +18,8 @@ let
     "util-linux" "iproute2" "nftables" "git" "kmod" "coreutils" "nix" "seedd" ] fakePackage // {
     formats.json = { }: {
       type = types.attrsOf types.anything;
-      generate = name: _: fakePackage name;
+      # Keeps what was rendered, so tests can read generated files (the flake registry).
+      generate = name: value: fakePackage name // { inherit value; };
     };
   };
   open = mkOption { type = types.lazyAttrsOf types.anything; default = { }; };
@@ -25,6 +27,7 @@ let
     options = {
       assertions = mkOption { type = types.listOf types.unspecified; default = [ ]; };
       users = open; nix = open; boot = open; networking = open; environment = open; systemd = open;
+      system = open;
       services.lvm.enable = mkOption { type = types.bool; default = false; };
       services.openssh.enable = mkOption { type = types.bool; default = false; };
       services.openssh.ports = mkOption { type = types.listOf types.port; default = [ 22 ]; };
@@ -48,4 +51,8 @@ in
   unit = cfg.systemd.services.seedd.serviceConfig;
   firewall = cfg.networking.firewall;
   assertions = map (a: a.message) (builtins.filter (a: !a.assertion) cfg.assertions);
+  # seedd's flake registry file (eval.flake_registry), the system one, and what stays in the store.
+  registry = cfg.environment.etc."seed/flake-registry.json".source.value or null;
+  nixRegistry = builtins.mapAttrs (_: e: e.flake.outPath) (cfg.nix.registry or { });
+  extraDependencies = cfg.system.extraDependencies or [ ];
 }

@@ -4,6 +4,8 @@
 // needs SEED_NIXPKGS_LIB and is skipped loudly without it.
 #include <stdlib.h>
 
+#include <set>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -84,6 +86,39 @@ TEST_F(NixHost, TheUnitKeepsVmsAliveAcrossRestarts) {
   EXPECT_EQ(fw["allowedUDPPorts"], nlohmann::json({53}));
   EXPECT_EQ(fw["interfaces"]["seed0"]["allowedTCPPorts"], nlohmann::json({53, 9876}));
   EXPECT_TRUE(host->at("assertions").empty());
+}
+
+// Template flakes say `inputs.seed.url = "flake:seed"`: the module names the node's own Seed
+// (and its nixpkgs) in seedd's registry file and the system registry, and keeps both in the
+// store, so a planted flake evaluates offline against the guest module this node runs.
+TEST_F(NixHost, TheNodesSeedIsWhatFlakeSeedResolvesTo) {
+  auto host = eval(R"({ domain = "seed.test"; flake = {
+      outPath = "/nix/store/11111111111111111111111111111111-source"; narHash = "sha256-seed"; lastModified = 7;
+      rev = "not-for-a-path-entry";
+      inputs.nixpkgs = { outPath = "/nix/store/22222222222222222222222222222222-source"; narHash = "sha256-np"; lastModified = 8; };
+      inputs.sops-nix = { outPath = "/nix/store/33333333333333333333333333333333-source"; narHash = "sha256-sops"; }; }; })");
+  ASSERT_TRUE(host.ok()) << host.error().describe();
+  auto config = parse_config(host->at("settings").dump(), "/etc/seed/seedd.json");
+  ASSERT_TRUE(config.ok()) << config.error().describe();
+  EXPECT_EQ(config->node.eval.flake_registry, "/etc/seed/flake-registry.json");
+  EXPECT_EQ(host->at("registry"), nlohmann::json::parse(R"({"version": 2, "flakes": [
+      {"from": {"type": "indirect", "id": "seed"},
+       "to": {"type": "path", "path": "/nix/store/11111111111111111111111111111111-source", "narHash": "sha256-seed", "lastModified": 7}},
+      {"from": {"type": "indirect", "id": "nixpkgs"},
+       "to": {"type": "path", "path": "/nix/store/22222222222222222222222222222222-source", "narHash": "sha256-np", "lastModified": 8}}]})"))
+      << host->at("registry").dump(2);
+  EXPECT_EQ(host->at("nixRegistry")["seed"], "/nix/store/11111111111111111111111111111111-source");
+  std::set<std::string> kept = host->at("extraDependencies").get<std::set<std::string>>();
+  EXPECT_EQ(kept, (std::set<std::string>{"/nix/store/11111111111111111111111111111111-source",
+                                         "/nix/store/22222222222222222222222222222222-source",
+                                         "/nix/store/33333333333333333333333333333333-source"}));
+
+  // Without a flake (the module imported on its own): nix's own registries, nothing written.
+  auto bare = eval("{ domain = \"seed.test\"; }");
+  ASSERT_TRUE(bare.ok()) << bare.error().describe();
+  EXPECT_FALSE(bare->at("settings")["eval"].contains("flake_registry"));
+  EXPECT_TRUE(bare->at("registry").is_null());
+  EXPECT_TRUE(bare->at("nixRegistry").empty());
 }
 
 TEST_F(NixHost, MisconfigurationsFailWithAnAssertion) {
