@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "control/control_config.hpp"
+#include "net/ingress/server.hpp"
 #include "seedd/node_config.hpp"
 #include "vmm/driver_factory.hpp"
 #include "vmm/vm_runner.hpp"
@@ -32,6 +33,9 @@ struct Config {
   // seedctl's socket ("control": {"socket", "max_clients"}; default <runtime_dir>/control.sock)
   // and the server's limits (docs/seedctl.md).
   control::ControlConfig control;
+  // The ingress's limits ("ingress": {"max_connections", "max_per_source", "header_timeout_s",
+  // "connect_timeout_s", "idle_timeout_s"}); its listeners come from `listen`.
+  net::ingress::ServerConfig ingress;
 };
 
 // Defaults for the paths of helper binaries that ship beside seedd.

@@ -210,6 +210,24 @@ TEST(Config, NodeKeysAreReadAndChecked) {
   EXPECT_EQ(d.node.ssh_port, 22u);
 }
 
+TEST(Config, IngressLimitsAreReadAndBounded) {
+  Config d = parse_ok("{}");
+  EXPECT_EQ(d.ingress.max_connections, 4096u);
+  EXPECT_EQ(d.ingress.idle_timeout, std::chrono::seconds(300));
+  Config c = parse_ok(R"({"ingress": {"max_connections": 100, "max_per_source": 10, "header_timeout_s": 3,
+    "connect_timeout_s": 2, "idle_timeout_s": 60}})");
+  EXPECT_EQ(c.ingress.max_connections, 100u);
+  EXPECT_EQ(c.ingress.max_per_source, 10u);
+  EXPECT_EQ(c.ingress.header_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(c.ingress.connect_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c.ingress.idle_timeout, std::chrono::seconds(60));
+  EXPECT_TRUE(c.ingress.listeners.empty());  // those come from `listen`
+  Error e = parse_fail(R"({"ingress": {"max_connections": 0, "idle_timeout_s": 99999999}})");
+  EXPECT_THAT(e.message, HasSubstr("ingress.max_connections: must be between 1 and 1000000, got 0"));
+  EXPECT_THAT(e.message, HasSubstr("ingress.idle_timeout_s: must be between 1 and 604800"));
+  EXPECT_THAT(parse_fail(R"({"ingress": {"max_conections": 5}})").message, HasSubstr("max_conections"));
+}
+
 TEST(Config, BadNodeValuesAreAllReportedAtOnce) {
   Error e = parse_fail(R"({"domain": "Seed_Example", "public_addresses": ["example.org"],
     "storage": {"backend": "lvm"}, "network": {"subnet": "10.100.0.0/33", "bridge": "a-very-long-bridge-name"},

@@ -107,7 +107,7 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   SEED_TRY(parts.network->ensure_bridge());  // the guest listener binds the bridge address
   node->dns = SEED_TRY(net::dns::Server::start(dc, *node->zone));
 
-  net::ingress::ServerConfig ic;
+  net::ingress::ServerConfig ic = config.ingress;
   const auto http = config.listen.http.empty() ? on_each(config.node.public_addresses, "80") : config.listen.http;
   const auto https = config.listen.https.empty() ? on_each(config.node.public_addresses, "443") : config.listen.https;
   for (const auto& l : http) {
