@@ -177,7 +177,8 @@ void Engine::supervise_once() {
         slot.tpm.reset();
       }
       if (live.starting) continue;  // the deploy in flight notices and rolls back
-      live.crashes += 1;
+      const bool ran_long = slot.started_at != 0 && unix_now() - slot.started_at >= config_.crash_window.count();
+      live.crashes = ran_long ? 1 : live.crashes + 1;
       const auto backoff = std::min<std::chrono::seconds>(config_.backoff_max,
                                                           config_.backoff_base * (1u << std::min(live.crashes - 1, 16u)));
       live.restart_after = now + backoff;

@@ -49,6 +49,10 @@ struct EngineConfig {
   std::chrono::seconds backoff_base{1};
   std::chrono::seconds backoff_max{60};
   unsigned max_crashes = 5;
+  // A VM that ran at least this long before it exited starts a new crash streak; shorter runs
+  // add to it, even when each restart came up healthy (a VM that dies a minute after every
+  // boot is failed after max_crashes, not restarted forever).
+  std::chrono::seconds crash_window{600};
   bool with_tpm = true;                        // every instance gets a vTPM
   // Test hook (crash tests): after this many journaled actions the process _exit()s as if
   // killed; 0 = off. Never set in production configs.

@@ -175,10 +175,13 @@ Status Engine::act(const Action& a, const ProgressFn& progress) {
           s.routed = s.generation == a.generation;
           SEED_TRY(save_slot_record(config_.state_dir, record_of(live, s)));
         }
+        // A new generation starts with a clean slate; the same one coming back after a crash
+        // keeps its streak (supervise_once ends it once a run lasts crash_window).
+        const bool new_generation = !live.last_good || live.last_good->plan.generation != a.generation;
         if (Slot* s = slot_of(live, a.generation)) {
           live.last_good = DesiredFull{{a.id, s->generation, s->toplevel, s->meta.rollout, {}}, s->meta, live.source};
         }
-        live.crashes = 0;
+        if (new_generation) live.crashes = 0;
         live.restart_after.reset();
         live.failure.reset();
       }

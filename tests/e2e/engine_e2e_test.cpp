@@ -168,6 +168,59 @@ TEST_F(EngineTest, CrashedVmIsRestartedAndSeeddRestartAdoptsRunningVms) {
             web.generation);
 }
 
+// A VM that keeps dying is given up on after max_crashes, with the exit report and its console
+// tail in `status`, and stays down (no restart loop) until the owner's `restart`.
+TEST_F(EngineTest, RepeatedCrashesMarkTheInstanceFailedUntilRestart) {
+  config_.backoff_base = std::chrono::seconds(1);
+  config_.max_crashes = 2;
+  open_engine();
+  const std::string uri = write_flake(web_flake(""));
+  in_ns([&] { ASSERT_TRUE(engine_->plant(uri, "test", nullptr)); });
+  const auto web = in_ns([&] { return instance(uri, "web"); });
+  auto running_other_than = [&](pid_t old) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    while (std::chrono::steady_clock::now() < deadline) {
+      pid_t pid = engine_->vm_pid(web.id);
+      if (pid != 0 && pid != old && in_ns([&] { return instance(uri, "web"); }).state == reconcile::InstanceState::running) {
+        return pid;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return pid_t{0};
+  };
+
+  const pid_t pid1 = engine_->vm_pid(web.id);
+  ASSERT_EQ(::kill(pid1, SIGKILL), 0);
+  const pid_t pid2 = running_other_than(pid1);
+  ASSERT_NE(pid2, 0) << "the first crash is restarted";
+  ASSERT_EQ(::kill(pid2, SIGKILL), 0);
+
+  reconcile::InstanceView failed;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    failed = in_ns([&] { return instance(uri, "web"); });
+    if (failed.state == reconcile::InstanceState::failed) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_EQ(failed.state, reconcile::InstanceState::failed);
+  ASSERT_TRUE(failed.failure);
+  EXPECT_EQ(failed.failure->stage, "runtime");
+  EXPECT_THAT(failed.failure->message, HasSubstr("crashed 2 times"));
+  EXPECT_THAT(failed.failure->message, HasSubstr("console"));  // the exit report's console tail
+  // Well past the longest backoff: nothing restarted it.
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_EQ(engine_->vm_pid(web.id), 0);
+  EXPECT_EQ(in_ns([&] { return instance(uri, "web"); }).state, reconcile::InstanceState::failed);
+
+  // The owner's restart clears it: the same generation runs and is served again.
+  in_ns([&] { ASSERT_TRUE(engine_->restart(web.id)); });
+  const auto back = in_ns([&] { return instance(uri, "web"); });
+  EXPECT_EQ(back.state, reconcile::InstanceState::running);
+  EXPECT_FALSE(back.failure);
+  EXPECT_EQ(back.generation, web.generation);
+  EXPECT_EQ(served_generation(http_get("http://127.0.0.1:8000/instance.json", back.dns_names.front())), web.generation);
+}
+
 }  // namespace
 }  // namespace seed::e2e
 
