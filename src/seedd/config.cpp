@@ -20,6 +20,29 @@ std::string own_directory() {
   return path.substr(0, path.rfind('/'));
 }
 
+// "ingress": {"max_connections", "max_per_source", "header_timeout_s", "connect_timeout_s",
+// "idle_timeout_s"}, each 1..a sane bound (0 would refuse everything or time out at once).
+void read_ingress_limits(JsonReader& in, net::ingress::ServerConfig& out, std::vector<std::string>& problems) {
+  auto seconds = [](std::chrono::milliseconds ms) { return static_cast<uint64_t>(ms.count() / 1000); };
+  uint64_t max_connections = out.max_connections, max_per_source = out.max_per_source;
+  uint64_t header_s = seconds(out.header_timeout), connect_s = seconds(out.connect_timeout),
+           idle_s = seconds(out.idle_timeout);
+  in.get("max_connections", max_connections).get("max_per_source", max_per_source);
+  in.get("header_timeout_s", header_s).get("connect_timeout_s", connect_s).get("idle_timeout_s", idle_s);
+  auto within = [&](const char* key, uint64_t value, uint64_t max) {
+    if (value == 0 || value > max) {
+      problems.push_back(std::string("ingress.") + key + ": must be between 1 and " + std::to_string(max) + ", got " +
+                         std::to_string(value));
+    }
+    return std::min(value, max);
+  };
+  out.max_connections = within("max_connections", max_connections, 1'000'000);
+  out.max_per_source = within("max_per_source", max_per_source, 1'000'000);
+  out.header_timeout = std::chrono::seconds(within("header_timeout_s", header_s, 3600));
+  out.connect_timeout = std::chrono::seconds(within("connect_timeout_s", connect_s, 3600));
+  out.idle_timeout = std::chrono::seconds(within("idle_timeout_s", idle_s, 7 * 86400));
+}
+
 }  // namespace
 
 Config default_config() {
@@ -60,26 +83,8 @@ Result<Config> parse_config(std::string_view text, const std::string& where) {
   c.control.socket_path = socket.empty() ? c.runner.runtime_dir + "/control.sock" : socket;
   uint64_t max_clients = c.control.max_clients;
   ctl.get("max_clients", max_clients);
-  auto& in = r.object("ingress");
-  uint64_t max_connections = c.ingress.max_connections, max_per_source = c.ingress.max_per_source;
-  auto seconds = [](std::chrono::milliseconds ms) { return static_cast<uint64_t>(ms.count() / 1000); };
-  uint64_t header_s = seconds(c.ingress.header_timeout), connect_s = seconds(c.ingress.connect_timeout),
-           idle_s = seconds(c.ingress.idle_timeout);
-  in.get("max_connections", max_connections).get("max_per_source", max_per_source);
-  in.get("header_timeout_s", header_s).get("connect_timeout_s", connect_s).get("idle_timeout_s", idle_s);
   std::vector<std::string> problems = read_node_config(r, c.node);
-  auto within = [&](const char* key, uint64_t value, uint64_t max) {
-    if (value == 0 || value > max) {
-      problems.push_back(std::string("ingress.") + key + ": must be between 1 and " + std::to_string(max) + ", got " +
-                         std::to_string(value));
-    }
-    return std::min(value, max);
-  };
-  c.ingress.max_connections = within("max_connections", max_connections, 1'000'000);
-  c.ingress.max_per_source = within("max_per_source", max_per_source, 1'000'000);
-  c.ingress.header_timeout = std::chrono::seconds(within("header_timeout_s", header_s, 3600));
-  c.ingress.connect_timeout = std::chrono::seconds(within("connect_timeout_s", connect_s, 3600));
-  c.ingress.idle_timeout = std::chrono::seconds(within("idle_timeout_s", idle_s, 7 * 86400));
+  read_ingress_limits(r.object("ingress"), c.ingress, problems);
   if (c.control.socket_path.empty() || c.control.socket_path[0] != '/') {
     problems.push_back("control.socket: must be an absolute path");
   }
