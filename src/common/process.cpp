@@ -430,9 +430,10 @@ Result<RunResult> run(SpawnOptions options, const RunOptions& run_options) {
 
   auto deadline = Clock::now() + run_options.timeout;
   bool out_of_time = false;  // pipes still open at the deadline (maybe held by a grandchild)
+  bool cancelled = false;
   char buf[65536];
   while (child.stdout_pipe() || child.stderr_pipe() || child.stdin_pipe()) {
-    pollfd fds[3];
+    pollfd fds[4];
     int nfds = 0;
     auto add = [&](UniqueFd& fd, short events) {
       if (fd) fds[nfds++] = pollfd{fd.get(), events, 0};
@@ -440,6 +441,7 @@ Result<RunResult> run(SpawnOptions options, const RunOptions& run_options) {
     add(child.stdout_pipe(), POLLIN);
     add(child.stderr_pipe(), POLLIN);
     add(child.stdin_pipe(), POLLOUT);
+    if (run_options.cancel_fd >= 0) fds[nfds++] = pollfd{run_options.cancel_fd, POLLIN, 0};
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
       out_of_time = true;
@@ -448,6 +450,10 @@ Result<RunResult> run(SpawnOptions options, const RunOptions& run_options) {
     int r = ::poll(fds, static_cast<nfds_t>(nfds), static_cast<int>(left.count()));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return errno_error("poll", errno);
+    if (run_options.cancel_fd >= 0 && fds[nfds - 1].revents != 0) {
+      cancelled = true;
+      break;
+    }
     for (int i = 0; i < nfds; ++i) {
       if (fds[i].revents == 0) continue;
       if (fds[i].fd == child.stdin_pipe().get()) {
@@ -469,6 +475,14 @@ Result<RunResult> run(SpawnOptions options, const RunOptions& run_options) {
     }
   }
   Result<ExitStatus> status = make_error(Errc::timeout, "deadline passed");
+  if (cancelled) {
+    ::kill(-child.pid(), SIGKILL);  // as for the deadline below: the whole group
+    (void)child.signal(SIGKILL);
+    (void)child.wait(std::nullopt);
+    return make_error(Errc::unavailable, options.argv[0] + " was stopped before it finished: seedd is shutting down")
+        .with("binary", options.argv[0])
+        .with("cancelled", "yes");
+  }
   if (!out_of_time) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     status = child.wait(std::max(left, std::chrono::milliseconds(0)));

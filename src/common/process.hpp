@@ -126,6 +126,9 @@ struct RunOptions {
   std::chrono::milliseconds timeout = std::chrono::seconds(60);
   std::string input;                    // written to the child's stdin, then closed
   size_t max_output = 64 * 1024 * 1024;  // per stream; the excess is dropped, not buffered
+  // When this fd becomes readable (an eventfd a shutdown writes), the whole process group is
+  // killed and run() fails with Errc::unavailable and context cancelled=yes. -1: none.
+  int cancel_fd = -1;
 };
 
 // Runs to completion capturing stdout and stderr. A program that exits non-zero is not an

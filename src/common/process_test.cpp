@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -162,6 +163,35 @@ TEST_F(Process, TimeoutKillsTheWholeProcessGroup) {
   pid_t grandchild = std::stoi(*text);
   ASSERT_GT(grandchild, 0);
   EXPECT_TRUE(dead(grandchild)) << "grandchild sleep " << grandchild << " survived";
+}
+
+TEST_F(Process, CancelFdStopsTheWholeGroupAtOnce) {
+  UniqueFd cancel(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  ASSERT_TRUE(cancel);
+  std::string pidfile = dir_ + "/grandchild.pid";
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(300ms);
+    uint64_t one = 1;
+    (void)!::write(cancel.get(), &one, sizeof one);
+  });
+  RunOptions ro = with_timeout(60s);
+  ro.cancel_fd = cancel.get();
+  auto r = run(sh("sleep 30 & echo $! > " + pidfile + "; wait"), ro);
+  canceller.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::unavailable);
+  EXPECT_EQ(r.error().get("cancelled"), "yes");
+  EXPECT_THAT(r.error().message, HasSubstr("seedd is shutting down"));
+  auto text = read_file(pidfile);
+  ASSERT_TRUE(text.ok());
+  EXPECT_TRUE(dead(std::stoi(*text)));
+  // A cancel fd that never fires changes nothing.
+  UniqueFd quiet(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  RunOptions calm = with_timeout(10s);
+  calm.cancel_fd = quiet.get();
+  auto ok = run(sh("echo fine"), calm);
+  ASSERT_TRUE(ok.ok()) << ok.error().describe();
+  EXPECT_EQ(ok->out, "fine\n");
 }
 
 TEST_F(Process, TimeoutWhileAGrandchildHoldsTheOutput) {

@@ -4,6 +4,8 @@
 #include "reconcile/engine.hpp"
 
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -13,8 +15,12 @@
 
 namespace seed::reconcile {
 
-Engine::Engine(EngineConfig config, EngineParts parts, std::unique_ptr<StateStore> store)
-    : config_(std::move(config)), parts_(std::move(parts)), nix_(parts_.nix), store_(std::move(store)) {
+Engine::Engine(EngineConfig config, EngineParts parts, std::unique_ptr<StateStore> store, UniqueFd cancel)
+    : config_(std::move(config)),
+      cancel_(std::move(cancel)),
+      parts_(std::move(parts)),
+      nix_(parts_.nix),
+      store_(std::move(store)) {
   runner_ = std::make_unique<vmm::VmRunner>(*parts_.vm_driver, parts_.runner);
 }
 
@@ -27,7 +33,10 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, EngineParts pa
   }
   if (config.silo_root.empty()) config.silo_root = config.state_dir + "/silo";
   auto store = SEED_TRY(StateStore::open(config.state_dir + "/state.db"));
-  return std::unique_ptr<Engine>(new Engine(std::move(config), std::move(parts), std::move(store)));
+  UniqueFd cancel(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!cancel) return errno_error("eventfd", errno).with("stage", "start");
+  parts.nix.cancel_fd = cancel.get();
+  return std::unique_ptr<Engine>(new Engine(std::move(config), std::move(parts), std::move(store), std::move(cancel)));
 }
 
 Status Engine::start() {
@@ -60,6 +69,10 @@ void Engine::shutdown() {
   {
     std::lock_guard lock(state_mu_);
     stopping_ = true;
+  }
+  if (cancel_) {
+    uint64_t one = 1;
+    (void)!::write(cancel_.get(), &one, sizeof one);  // a deploy in nix returns now
   }
   wake_.notify_all();
   if (supervisor_.joinable()) supervisor_.join();

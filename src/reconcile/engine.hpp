@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "common/fd.hpp"
 #include "net/dns/zone_store.hpp"
 #include "net/ingress/server.hpp"
 #include "net/network.hpp"
@@ -108,7 +109,7 @@ class Engine final : public Service {
   pid_t vm_pid(const InstanceId& id);
 
  private:
-  Engine(EngineConfig config, EngineParts parts, std::unique_ptr<StateStore> store);
+  Engine(EngineConfig config, EngineParts parts, std::unique_ptr<StateStore> store, UniqueFd cancel);
 
   // engine_deploy.cpp
   Status deploy(const SourceRecord& source, const ProgressFn& progress);
@@ -144,6 +145,7 @@ class Engine final : public Service {
   Result<SourceRecord> source_of(std::string_view uri);
 
   EngineConfig config_;
+  UniqueFd cancel_;  // eventfd written by shutdown(): running nix evals and builds are killed
   EngineParts parts_;
   NixCli nix_;
   KeysCache keys_{std::chrono::seconds(60), std::chrono::hours(1)};  // .authorized_keys per source

@@ -13,6 +13,8 @@ namespace seed::reconcile {
 
 namespace {
 
+// run()'s mark for a program killed because seedd is shutting down (common/process.hpp).
+bool is_cancelled(const Error& e) { return e.get("cancelled") == "yes"; }
 
 void report(const ProgressFn& progress, const std::string& stage, const std::string& message) {
   log::info("deploy.progress", {{"stage", stage}, {"message", message}});
@@ -66,6 +68,8 @@ Result<std::vector<DesiredFull>> Engine::evaluate(const SourceRecord& source, co
                 .with("source", source.canonical);
   }
   if (!metas) {
+    // Stopped by a shutdown: nothing is wrong with the flake, and the next seedd deploys it.
+    if (is_cancelled(metas.error())) return std::move(metas).error().with("source", source.canonical);
     std::lock_guard db(store_mu_);
     (void)store_->set_failure(source.canonical, failure_of(metas.error(), "eval"));
     return std::move(metas).error().with("source", source.canonical);
@@ -102,6 +106,7 @@ Result<std::vector<DesiredFull>> Engine::evaluate(const SourceRecord& source, co
     }
     report(progress, "build", "building " + attr);
     auto toplevel = nix_.build_toplevel(ref, attr);
+    if (!toplevel && is_cancelled(toplevel.error())) return std::move(toplevel).error().with("source", source.canonical);
     if (!toplevel) {
       keep_running(toplevel.error(), "build");
       continue;

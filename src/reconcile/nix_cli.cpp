@@ -73,6 +73,7 @@ Result<std::string> NixCli::run_nix(std::vector<std::string> args, const char* s
   if (cap_memory) o.address_space_limit = settings_.eval_memory_bytes;
   RunOptions ro;
   ro.timeout = timeout;
+  ro.cancel_fd = settings_.cancel_fd;
   auto started = std::chrono::steady_clock::now();
   auto r = run(o, ro);
   if (!r) {

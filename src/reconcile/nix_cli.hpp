@@ -35,6 +35,9 @@ struct NixSettings {
   // otherwise downloads before it resolves any indirect input (`inputs.seed.url =
   // "flake:seed"`), and fails offline. The host module writes one naming the node's own Seed.
   std::string flake_registry;
+  // Readable once seedd shuts down (the engine's eventfd): a running eval or build is killed
+  // rather than waited for (a build may take an hour). -1: none.
+  int cancel_fd = -1;
 };
 
 class NixCli {

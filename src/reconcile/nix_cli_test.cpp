@@ -5,7 +5,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <thread>
 
 #include "common/fd.hpp"
 #include "common/process.hpp"
@@ -164,6 +168,24 @@ TEST_F(NixCliTest, RunawayEvaluationHitsTheDeadline) {
   EXPECT_EQ(metas.error().get("stage"), "eval");
   EXPECT_THAT(metas.error().message, HasSubstr("did not finish within 2 s"));
   EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
+}
+
+TEST_F(NixCliTest, CancelFdStopsARunningEvaluation) {
+  write_flake(R"nix({ outputs = { self }: { seeds.web = { meta = let f = n: if n == 0 then 1 else f (n - 1) + f (n - 1); in f 60; }; }; })nix");
+  UniqueFd cancel(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  ASSERT_TRUE(cancel);
+  settings_.cancel_fd = cancel.get();
+  std::thread shutdown([&] {
+    std::this_thread::sleep_for(500ms);
+    uint64_t one = 1;
+    (void)!::write(cancel.get(), &one, sizeof one);
+  });
+  auto metas = NixCli(settings_).eval_metas(ref());  // would run until the 300 s deadline
+  shutdown.join();
+  ASSERT_FALSE(metas);
+  EXPECT_EQ(metas.error().get("cancelled"), "yes") << metas.error().describe();
+  EXPECT_EQ(metas.error().get("stage"), "eval");
+  EXPECT_THAT(metas.error().message, HasSubstr("shutting down"));
 }
 
 TEST_F(NixCliTest, InstanceNameIsCheckedBeforeItReachesTheAttributePath) {

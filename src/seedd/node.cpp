@@ -37,11 +37,13 @@ Result<std::pair<std::string, uint16_t>> split_listen(const std::string& text) {
 }  // namespace
 
 Node::~Node() {
-  // Front ends first: they call into the engine.
+  // The engine's shutdown first: it kills a nix eval or build in flight, so a plant that a
+  // front end is waiting on returns now ("seedd is shutting down") instead of after its
+  // build. Then the front ends (they call into the engine), then the engine itself.
+  if (engine) engine->shutdown();
   if (ssh) ssh->stop();
   ssh.reset();
   control.reset();
-  if (engine) engine->shutdown();
   engine.reset();
   if (ingress) ingress->stop();
   if (dns) dns->stop();

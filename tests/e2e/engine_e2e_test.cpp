@@ -1,6 +1,9 @@
 // The reconcile engine end to end: real nix builds a tenant flake, real QEMU guests boot it on
 // a real bridge in a fresh network namespace, and the page is fetched through seedd's own
 // ingress proxy and resolved through its DNS server. Each step asserts what a tenant sees.
+#include <atomic>
+#include <optional>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -166,6 +169,44 @@ TEST_F(EngineTest, CrashedVmIsRestartedAndSeeddRestartAdoptsRunningVms) {
   EXPECT_EQ(after.generation, web.generation);
   EXPECT_EQ(served_generation(http_get("http://127.0.0.1:8000/instance.json", after.dns_names.front())),
             web.generation);
+}
+
+// seedd stopping while a plant waits on nix: the evaluation is killed, the plant returns at
+// once saying why, and nothing is recorded against the flake (the next seedd deploys it).
+TEST_F(EngineTest, ShutdownStopsADeployInNixAndBlamesNobody) {
+  open_engine();
+  // 2^60 additions: this evaluation would run until nix's 300 s deadline.
+  const std::string uri = write_flake(R"({ outputs = { self }: {
+    seeds.web = { meta = let f = n: if n == 0 then 1 else f (n - 1) + f (n - 1); in f 60; }; }; })");
+  std::atomic<bool> evaluating{false};
+  std::optional<Error> error;
+  std::thread planter([&] {
+    in_ns([&] {
+      auto r = engine_->plant(uri, "test", [&](const reconcile::Progress& p) { evaluating = evaluating || p.stage == "eval"; });
+      error = r ? make_error(Errc::internal, "planted") : r.error();
+    });
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!evaluating && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // nix is running by now
+  engine_->shutdown();
+  planter.join();
+  EXPECT_TRUE(evaluating);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->get("cancelled"), "yes") << error->describe();
+  EXPECT_THAT(error->describe(), HasSubstr("shutting down"));
+
+  close_engine();
+  open_engine();
+  auto views = in_ns([&] { return engine_->status(uri); });
+  ASSERT_TRUE(views) << views.error().describe();
+  ASSERT_EQ(views->size(), 1u);  // still planted
+  EXPECT_FALSE(views->front().failure) << views->front().failure->message;
+  // The reopened engine evaluates the flake again; stop that too, or TearDown's unplant would
+  // wait for it.
+  engine_->shutdown();
 }
 
 // A VM that keeps dying is given up on after max_crashes, with the exit report and its console
