@@ -263,11 +263,12 @@ TEST_F(SockmapRelayTest, KernelMovesLargeStreamsBothWaysAtOnce) {
   EXPECT_EQ(linked.get(), (Pairs{{true, true}})) << "not the kernel path";
 }
 
-// Bytes queued on either socket before the insert: nothing else follows them (the backend
-// greets first, the client's request is complete), so they only move if the relay kicks the
-// verdict; and the client's later bytes must come after its earlier ones.
+// Bytes queued on either socket before the insert, with nothing following them until they
+// have arrived: the greeting must reach the client before the backend sends again, the
+// request (small enough to be queued whole, so no later segment of it can trigger the verdict)
+// must reach the backend before it answers. And the client's later bytes come after them.
 TEST_F(SockmapRelayTest, BytesQueuedBeforeTheInsertAreForwardedInOrder) {
-  const std::string first = pattern(100 << 10, 1), second = pattern(300 << 10, 2);
+  const std::string first = pattern(1000, 1), second = pattern(300 << 10, 2);
   std::string backend_got;
   auto backend = std::make_unique<ScriptedBackend>([&](int c) {
     t::send_all(c, "hello from the backend\n");
