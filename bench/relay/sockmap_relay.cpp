@@ -53,7 +53,7 @@ namespace {
 
 constexpr uint32_t kMaxSockets = 65536;  // per map; two per connection
 constexpr uint8_t kTcpClose = 7;         // TCP_CLOSE (net/tcp_states.h is not UAPI)
-constexpr auto kDrainTimeout = std::chrono::seconds(10);
+constexpr auto kDrainTimeout = std::chrono::seconds(10);  // without a byte of progress
 
 struct TcpCounters {
   uint64_t acked = 0, received = 0, outq = 0;
@@ -80,7 +80,8 @@ struct Direction {
   Flow flow;                   // src, dst; pipes only when user space moves this direction
   bool kernel = false;         // the verdict program moves it
   uint64_t taken_base = 0;     // dst's taken() before any redirect (the SYN, see tcp_counters)
-  std::chrono::steady_clock::time_point eof_at{};
+  uint64_t last_taken = 0;     // and when it last grew, while waiting after the EOF: a peer
+  std::chrono::steady_clock::time_point progress_at{};  // that stops taking bytes is dropped
 };
 
 struct Conn {
@@ -101,16 +102,21 @@ Step drain_kernel(Direction& d) {
     if (n > 0) return Step::waiting;  // queued, not yet through the verdict: look again
     if (n < 0) return errno == EAGAIN || errno == EINTR ? Step::idle : Step::failed;
     f.eof = true;
-    d.eof_at = std::chrono::steady_clock::now();
+    d.progress_at = std::chrono::steady_clock::now();
   }
   TcpCounters in, out;
   if (!tcp_counters(f.src, in) || !tcp_counters(f.dst, out) || out.state == kTcpClose) {
     return Step::failed;
   }
   const uint64_t received = in.received > 0 ? in.received - 1 : 0;  // minus the FIN
-  if (taken(out) - d.taken_base < received) {
-    return std::chrono::steady_clock::now() - d.eof_at > kDrainTimeout ? Step::failed
-                                                                       : Step::waiting;
+  const uint64_t sent = taken(out) - d.taken_base;
+  if (sent < received) {
+    const auto now = std::chrono::steady_clock::now();
+    if (sent != d.last_taken) {
+      d.last_taken = sent;
+      d.progress_at = now;
+    }
+    return now - d.progress_at > kDrainTimeout ? Step::failed : Step::waiting;
   }
   f.shut = true;
   ::shutdown(f.dst, SHUT_WR);
