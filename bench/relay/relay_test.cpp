@@ -411,7 +411,11 @@ size_t open_fds() {
 // Whether a BPF object with this id still exists (the kernel frees them asynchronously).
 bool bpf_object_exists(uint32_t id, bool prog) {
   bpf_attr a{};
-  if (prog) a.prog_id = id; else a.map_id = id;
+  if (prog) {
+    a.prog_id = id;
+  } else {
+    a.map_id = id;
+  }
   const int fd = static_cast<int>(::syscall(__NR_bpf, prog ? BPF_PROG_GET_FD_BY_ID
                                                             : BPF_MAP_GET_FD_BY_ID, &a, sizeof a));
   if (fd >= 0) ::close(fd);

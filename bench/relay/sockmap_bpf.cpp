@@ -1,5 +1,5 @@
 // Why raw bpf(2) and hand-written instructions rather than clang -target bpf + libbpf: the
-// program is fourteen instructions with no maps of its own to describe, no BTF, no CO-RE. Writing
+// program is 14 instructions with no maps of its own to describe, no BTF, no CO-RE. Writing
 // them here needs no build step, no generated skeleton and no new library (Debian's libbpf 1.1
 // would be linked only for this), and the verifier log is printed if the kernel refuses them.
 #include "bench/relay/sockmap_bpf.hpp"
@@ -111,13 +111,16 @@ Result<SockmapBpf> SockmapBpf::load(uint32_t max_sockets) {
   a.insns = reinterpret_cast<uint64_t>(insns);
   a.insn_cnt = sizeof insns / sizeof insns[0];
   a.license = reinterpret_cast<uint64_t>("GPL");  // the sockmap helpers are GPL-only
-  a.log_buf = reinterpret_cast<uint64_t>(log.data());
-  a.log_size = static_cast<uint32_t>(log.size());
-  a.log_level = 1;
   std::memcpy(a.prog_name, "seed_redirect", sizeof "seed_redirect");
   b.prog_.reset(static_cast<int>(bpf(BPF_PROG_LOAD, a)));
   if (!b.prog_) {
+    // Again with the verifier's log, for the error only: a log too small for a successful
+    // load would itself fail the load (ENOSPC), so the first attempt asks for none.
     const int err = errno;
+    a.log_buf = reinterpret_cast<uint64_t>(log.data());
+    a.log_size = static_cast<uint32_t>(log.size());
+    a.log_level = 1;
+    UniqueFd again(static_cast<int>(bpf(BPF_PROG_LOAD, a)));
     return unavailable("load SK_SKB verdict program", err).with("verifier", log.c_str());
   }
 
