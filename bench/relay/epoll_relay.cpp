@@ -16,61 +16,16 @@
 #include <vector>
 
 #include "bench/relay/relay_sockets.hpp"
+#include "bench/relay/splice_flow.hpp"
 
 namespace seed::bench {
 
 namespace {
 
-constexpr size_t kPipeBytes = 64 * 1024;
-
-// One direction: src → pipe → dst.
-struct Flow {
-  int src = -1, dst = -1;
-  UniqueFd pipe[2];
-  size_t piped = 0;
-  bool eof = false, shut = false;
-};
-
 struct Conn {
   UniqueFd client, backend;
   Flow up, down;
 };
-
-bool transient(int err) { return err == EAGAIN || err == EINTR; }
-
-// Moves what can move now; false on a hard error (the connection is then closed).
-bool pump(Flow& f) {
-  for (bool progress = true; progress;) {
-    progress = false;
-    if (!f.eof && f.piped < kPipeBytes) {
-      const ssize_t n = ::splice(f.src, nullptr, f.pipe[1].get(), nullptr, kPipeBytes - f.piped,
-                                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (n > 0) {
-        f.piped += static_cast<size_t>(n);
-        progress = true;
-      } else if (n == 0) {
-        f.eof = true;
-      } else if (!transient(errno)) {
-        return false;
-      }
-    }
-    if (f.piped > 0) {
-      const ssize_t n = ::splice(f.pipe[0].get(), nullptr, f.dst, nullptr, f.piped,
-                                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (n > 0) {
-        f.piped -= static_cast<size_t>(n);
-        progress = true;
-      } else if (n < 0 && !transient(errno)) {
-        return false;
-      }
-    }
-  }
-  if (f.eof && f.piped == 0 && !f.shut) {
-    f.shut = true;
-    ::shutdown(f.dst, SHUT_WR);
-  }
-  return true;
-}
 
 class EpollRelay final : public Relay {
  public:
@@ -111,13 +66,7 @@ class EpollRelay final : public Relay {
       set_nodelay(client.get());
       auto backend = connect_loopback(backend_port_, true);
       auto c = std::make_unique<Conn>();
-      int a[2], b[2];
-      if (!backend || ::pipe2(a, O_NONBLOCK | O_CLOEXEC) != 0) continue;
-      c->up.pipe[0].reset(a[0]);
-      c->up.pipe[1].reset(a[1]);
-      if (::pipe2(b, O_NONBLOCK | O_CLOEXEC) != 0) continue;
-      c->down.pipe[0].reset(b[0]);
-      c->down.pipe[1].reset(b[1]);
+      if (!backend || !open_pipe(c->up) || !open_pipe(c->down)) continue;
       c->client = std::move(client);
       c->backend = std::move(*backend);
       c->up.src = c->down.dst = c->client.get();

@@ -29,6 +29,7 @@ std::string_view to_string(RelayKind kind) {
     case RelayKind::epoll_splice: return "epoll-splice";
     case RelayKind::uring_splice: return "uring-splice";
     case RelayKind::uring_recv_send: return "uring-recv-send";
+    case RelayKind::sockmap: return "sockmap";
   }
   return "?";
 }
@@ -71,6 +72,7 @@ Result<std::unique_ptr<Relay>> start_relay(RelayKind kind, uint16_t backend_port
     case RelayKind::epoll_splice: return start_epoll_relay(backend_port);
     case RelayKind::uring_splice: return start_uring_relay(backend_port, true);
     case RelayKind::uring_recv_send: return start_uring_relay(backend_port, false);
+    case RelayKind::sockmap: return start_sockmap_relay(backend_port);
   }
   return make_error(Errc::invalid_argument, "unknown relay kind");
 }

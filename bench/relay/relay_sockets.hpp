@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "bench/relay/relay.hpp"
+#include "bench/relay/sockmap_bpf.hpp"
 #include "common/fd.hpp"
 
 namespace seed::bench {
@@ -19,5 +21,16 @@ void set_nodelay(int fd);
 
 Result<std::unique_ptr<Relay>> start_epoll_relay(uint16_t backend_port);
 Result<std::unique_ptr<Relay>> start_uring_relay(uint16_t backend_port, bool splice);
+
+// Test seams of the sockmap relay, all called on its thread. before_insert: once a
+// connection's two sockets exist, before they go into the maps (a test sleeps there so bytes
+// or a FIN arrive first). on_linked: which directions the kernel took (client → backend,
+// backend → client); the others are spliced by user space. on_loaded: its BPF objects' ids.
+struct SockmapHooks {
+  std::function<void()> before_insert;
+  std::function<void(bool up, bool down)> on_linked;
+  std::function<void(const BpfIds&)> on_loaded;
+};
+Result<std::unique_ptr<Relay>> start_sockmap_relay(uint16_t backend_port, SockmapHooks hooks = {});
 
 }  // namespace seed::bench
