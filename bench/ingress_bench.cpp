@@ -10,10 +10,14 @@
 // row). CPU per request is counted per process (wrk, backend, proxy) so the table shows where
 // the time goes. The name is "localhost" so wrk's resolver and SNI agree with the route.
 // Prints, never asserts.
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -70,9 +74,22 @@ double pid_cpu(pid_t pid) {
   return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+// Pinned mode (SEED_BENCH_PINNED=1): wrk and the backend share CPU 0, every forwarder (this
+// process's ingress and relays, nginx's stream proxy) gets CPU 1 to itself, as when clients
+// are remote and instances have their own cores: the ratio then shows whether the forwarder
+// limits throughput, not what its CPU costs (the shared mode's question).
+bool pinned() {
+  const char* v = ::getenv("SEED_BENCH_PINNED");
+  return v != nullptr && std::string(v) == "1";
+}
+std::vector<std::string> on_cpu(int cpu, std::vector<std::string> argv) {
+  if (pinned()) argv.insert(argv.begin(), {"taskset", "-c", std::to_string(cpu)});
+  return argv;
+}
+
 Wrk wrk(const std::string& url, int seconds) {
   SpawnOptions o;
-  o.argv = {"wrk", "-t1", "-c32", "-d" + std::to_string(seconds) + "s", url};
+  o.argv = on_cpu(0, {"wrk", "-t1", "-c32", "-d" + std::to_string(seconds) + "s", url});
   o.stdout_mode = Output::capture;
   RunOptions ro;
   ro.timeout = std::chrono::seconds(seconds + 30);
@@ -173,12 +190,13 @@ void print(const std::vector<Row>& rows) {
     for (size_t i = 0; i < r.rps.size(); ++i) ratios.push_back(ratio(r.rps[i], d.rps[i]));
     const double cpu = median(r.wrk_us) + median(r.backend_us) + median(r.proxy_us);
     std::printf("  %-22s %-24s ratio %-17s cpu %5.1f %5.1f %6.1f  cpu-limit %.2f  ceiling %.2f"
-                "  kthreads %5.1f  ceiling+k %.2f\n",
+                "  kthreads %5.1f  ceiling+k %.2f  ceiling-wb %.2f\n",
                 r.label.c_str(), spread(r.rps, "%.0f").c_str(), spread(ratios, "%.2f").c_str(),
                 median(r.wrk_us), median(r.backend_us), median(r.proxy_us),
                 ratio(cpus * 1e6 / cpu, median(d.rps)), ratio(direct_cpu, cpu),
                 median(r.kthreads_us),
-                ratio(direct_cpu + median(d.kthreads_us), cpu + median(r.kthreads_us)));
+                ratio(direct_cpu + median(d.kthreads_us), cpu + median(r.kthreads_us)),
+                ratio(direct_cpu, median(r.wrk_us) + median(r.backend_us)));
   }
 }
 
@@ -188,12 +206,12 @@ bool write(const std::string& path, const std::string& text) {
   return bool(f);
 }
 
-Result<Child> nginx(const std::string& dir, const std::string& name, const std::string& conf) {
+Result<Child> nginx(const std::string& dir, const std::string& name, const std::string& conf, int cpu) {
   const std::string path = dir + "/" + name + ".conf";
   write(path, conf);
   std::filesystem::create_directories(dir + "/" + name);
   SpawnOptions o;
-  o.argv = {"nginx", "-p", dir + "/" + name, "-c", path, "-g", "daemon off;"};
+  o.argv = on_cpu(cpu, {"nginx", "-p", dir + "/" + name, "-c", path, "-g", "daemon off;"});
   o.stderr_mode = Output::inherit;
   o.kill_with_parent = true;
   return spawn(o);
@@ -205,6 +223,17 @@ int main(int argc, char** argv) {
   const int seconds = argc > 1 ? std::atoi(argv[1]) : 3;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
   const std::string only = argc > 3 ? argv[3] : "";  // keep rows whose label has this (+ direct)
+  if (pinned()) {
+    // This process runs the ingress and relay threads (they inherit it); children are pinned
+    // by taskset. Needs 2 CPUs.
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(1, &one);
+    if (::sched_setaffinity(0, sizeof one, &one) != 0) {
+      std::fprintf(stderr, "SEED_BENCH_PINNED: cannot pin to CPU 1: %s\n", std::strerror(errno));
+      return 1;
+    }
+  }
   seed::testing::TempDir dir;
   const std::string d = dir.path();
   if (!net::ingress::testing::make_cert(d, "localhost")) {
@@ -231,13 +260,13 @@ int main(int argc, char** argv) {
       " server { listen 127.0.0.1:" + std::to_string(http_port) + "; root " + d + "/www; }\n"
       " server { listen 127.0.0.1:" + std::to_string(https_port) + " ssl; root " + d + "/www;\n"
       "  ssl_certificate " + d + "/localhost.pem; ssl_certificate_key " + d + "/localhost.key; }\n"
-      "}\n");
+      "}\n", 0);
   auto stream = nginx(d, "stream",
       "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n" + header("stream") +
       "stream {\n map $ssl_preread_server_name $up { localhost 127.0.0.1:" +
       std::to_string(https_port) + "; default 127.0.0.1:1; }\n"
       " server { listen 127.0.0.1:" + std::to_string(stream_port) +
-      "; ssl_preread on; proxy_pass $up; }\n}\n");
+      "; ssl_preread on; proxy_pass $up; }\n}\n", 1);
   if (!backend || !stream) {
     std::fprintf(stderr, "nginx did not start (apt-get install nginx libnginx-mod-stream)\n");
     return 1;
@@ -291,6 +320,10 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (pinned()) {
+    std::printf("PINNED (SEED_BENCH_PINNED=1): wrk and the backend on CPU 0, every forwarder on CPU 1; "
+                "ratio = whether the forwarder limits throughput when its CPU is its own.\n");
+  }
   std::printf("ingress benchmark: wrk -t1 -c32 -d%ds (same for every row) on loopback, %ld CPUs, "
               "load average %s at start.\nnginx backend (one process). Rows: direct; the "
               "ingress (epoll + splice, two pipe sizes); minimal relays with no routing "
@@ -301,7 +334,9 @@ int main(int argc, char** argv) {
               "CPU-bound;\nceiling = direct cpu / this row's cpu (wrk+backend+proxy): the best "
               "ratio a CPU-bound run can reach;\nkthreads = kworker and ksoftirqd CPU us/req "
               "(where sockmap forwards; includes other load's), ceiling+k = the ceiling with "
-              "them.\n",
+              "them;\nceiling-wb = direct cpu / this row's wrk+backend cpu: the best ratio even "
+              "with the forwarder's own CPU free (the extra\nloopback hop also costs wrk and "
+              "the backend).\n",
               seconds, ::sysconf(_SC_NPROCESSORS_ONLN), loadavg().c_str(), rounds);
   const pid_t stream_pid = stream->pid(), backend_pid = backend->pid();
   for (const std::string file : {"small", "big"}) {
