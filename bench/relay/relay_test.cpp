@@ -445,6 +445,12 @@ TEST_F(SockmapRelayTest, TheDestructorLeavesNoFdAndNoBpfObject) {
     EXPECT_GT(open_fds(), fds_before + 2);
     relay->reset();
   }
+  // The backend's handler threads close their ends once they see the relay's close, a moment
+  // later: wait for the count to come down rather than sample it once.
+  const auto fds_until = std::chrono::steady_clock::now() + 5s;
+  while (open_fds() != fds_before && std::chrono::steady_clock::now() < fds_until) {
+    std::this_thread::sleep_for(10ms);
+  }
   EXPECT_EQ(open_fds(), fds_before);
   const auto until = std::chrono::steady_clock::now() + 10s;
   while (std::chrono::steady_clock::now() < until &&

@@ -28,22 +28,18 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>  // IPPROTO_TCP; linux/tcp.h for the tcp_info with byte counters
 #include <linux/tcp.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "bench/relay/epoll_loop.hpp"
 #include "bench/relay/relay_sockets.hpp"
 #include "bench/relay/splice_flow.hpp"
 
@@ -123,40 +119,18 @@ Step drain_kernel(Direction& d) {
   return Step::idle;
 }
 
-class SockmapRelay final : public Relay {
+class SockmapRelay final : public EpollLoop {
  public:
   explicit SockmapRelay(SockmapHooks hooks) : hooks_(std::move(hooks)) {}
-  ~SockmapRelay() override {
-    stop_ = true;
-    const uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof one);
-    if (thread_.joinable()) thread_.join();
-  }
-  uint16_t port() const override { return port_; }
-  uint64_t connections() const override { return accepted_; }
+  ~SockmapRelay() override { stop_loop(); }
 
   Status start(uint16_t backend_port) {
-    backend_port_ = backend_port;
     bpf_ = SEED_TRY(SockmapBpf::load(kMaxSockets));
     if (hooks_.on_loaded) hooks_.on_loaded(bpf_.ids());
-    listen_ = SEED_TRY(listen_loopback(true, port_));
-    epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
-    wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-    if (!epoll_ || !wake_) return errno_error("relay: epoll/eventfd", errno).with("stage", "start");
-    add(listen_.get(), EPOLLIN, nullptr);
-    add(wake_.get(), EPOLLIN, &wake_);
-    thread_ = std::thread([this] { run(); });
-    return ok();
+    return start_loop(backend_port);
   }
 
  private:
-  void add(int fd, uint32_t events, void* tag) {
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.ptr = tag;
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
-  }
-
   // Puts the pair into the maps; false if it has to be closed.
   bool link(Conn& c) {
     Direction* d = c.dir;
@@ -192,31 +166,25 @@ class SockmapRelay final : public Relay {
     return true;
   }
 
-  void accept_all() {
-    while (true) {
-      UniqueFd client(::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-      if (!client) return;
-      ++accepted_;
-      set_nodelay(client.get());
-      auto backend = connect_loopback(backend_port_, true);
-      if (!backend) continue;  // closes the client
-      auto c = std::make_unique<Conn>();
-      c->client = std::move(client);
-      c->backend = std::move(*backend);
-      Conn* key = c.get();
-      conns_.emplace(key, std::move(c));
-      if (!link(*key)) {
-        close(key);
-        continue;
-      }
-      // A direction user space moves needs its data and write-space edges; a kernel one only
-      // the end (EPOLLERR and EPOLLHUP are always reported).
-      const bool user = !key->dir[0].kernel || !key->dir[1].kernel;
-      const uint32_t ev = EPOLLRDHUP | EPOLLET | (user ? EPOLLIN | EPOLLOUT : 0);
-      add(key->client.get(), ev, key);
-      add(key->backend.get(), ev, key);
-      progress(key);
+  void on_accept(UniqueFd client) override {
+    auto backend = connect_loopback(backend_port_, true);
+    if (!backend) return;  // closes the client
+    auto c = std::make_unique<Conn>();
+    c->client = std::move(client);
+    c->backend = std::move(*backend);
+    Conn* key = c.get();
+    conns_.emplace(key, std::move(c));
+    if (!link(*key)) {
+      close(key);
+      return;
     }
+    // A direction user space moves needs its data and write-space edges; a kernel one only
+    // the end (EPOLLERR and EPOLLHUP are always reported).
+    const bool user = !key->dir[0].kernel || !key->dir[1].kernel;
+    const uint32_t ev = EPOLLRDHUP | EPOLLET | (user ? EPOLLIN | EPOLLOUT : 0);
+    add(key->client.get(), ev, key);
+    add(key->backend.get(), ev, key);
+    progress(key);
   }
 
   // Runs both directions; closes the pair when both are done or one failed.
@@ -244,57 +212,43 @@ class SockmapRelay final : public Relay {
     auto it = conns_.find(c);
     if (it == conns_.end()) return;
     for (uint64_t cookie : c->cookie) bpf_.remove(cookie);  // closing would too; be explicit
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c->client.get(), nullptr);
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c->backend.get(), nullptr);
+    remove(c->client.get());
+    remove(c->backend.get());
     pending_.erase(c);
     graveyard_.push_back(std::move(it->second));  // later events may still name it
     conns_.erase(it);
   }
 
-  void run() {
-    // splice(2) into a closed socket raises SIGPIPE; blocked here, it just fails with EPIPE.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    epoll_event events[256];
-    while (!stop_) {
-      const int n = ::epoll_wait(epoll_.get(), events, 256, pending_.empty() ? -1 : 1);
-      for (int i = 0; i < n; ++i) {
-        void* tag = events[i].data.ptr;
-        if (tag == nullptr) {
-          accept_all();
-          continue;
-        }
-        if (tag == &wake_) continue;
-        auto* c = static_cast<Conn*>(tag);
-        if (!conns_.contains(c)) continue;  // closed earlier in this batch
-        if (events[i].events & EPOLLERR) {
-          close(c);
-        } else {
-          progress(c);
-        }
-      }
-      const std::vector<Conn*> again(pending_.begin(), pending_.end());
-      for (Conn* c : again) {
-        if (conns_.contains(c)) progress(c);
-      }
-      graveyard_.clear();
+  void on_event(void* tag, uint32_t events) override {
+    auto* c = static_cast<Conn*>(tag);
+    if (!conns_.contains(c)) return;  // closed earlier in this batch
+    if (events & EPOLLERR) {
+      close(c);
+    } else {
+      progress(c);
     }
+  }
+
+  // Pairs waiting for a peer to take an EOF's last bytes are looked at every millisecond.
+  int after_batch() override {
+    const std::vector<Conn*> again(pending_.begin(), pending_.end());
+    for (Conn* c : again) {
+      if (conns_.contains(c)) progress(c);
+    }
+    graveyard_.clear();
+    return pending_.empty() ? -1 : 1;
+  }
+
+  void on_stop() override {
     conns_.clear();
     pending_.clear();
   }
 
   SockmapHooks hooks_;
-  uint16_t port_ = 0, backend_port_ = 0;
-  SockmapBpf bpf_;  // declared before the sockets: the maps outlive them
-  UniqueFd listen_, epoll_, wake_;
+  SockmapBpf bpf_;  // declared before the connections: the maps outlive their sockets
   std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
   std::unordered_set<Conn*> pending_;  // an EOF waiting for the peer to take the last bytes
   std::vector<std::unique_ptr<Conn>> graveyard_;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> accepted_{0};
-  std::thread thread_;
 };
 
 }  // namespace
