@@ -22,6 +22,7 @@
 
 #include "bench/relay/relay_sockets.hpp"
 #include "common/fd.hpp"
+#include "common/testing/proc_counts.hpp"
 #include "net/ingress/testing/backends.hpp"
 
 namespace seed::bench {
@@ -400,13 +401,7 @@ TEST_F(SockmapRelayTest, ManyConcurrentConnectionsStayApart) {
   EXPECT_EQ(std::count(pairs.begin(), pairs.end(), std::pair(true, true)), kClients);
 }
 
-size_t open_fds() {
-  size_t n = 0;
-  DIR* d = ::opendir("/proc/self/fd");
-  while (d && ::readdir(d)) ++n;
-  if (d) ::closedir(d);
-  return n;
-}
+using seed::testing::open_fds;
 
 // Whether a BPF object with this id still exists (the kernel frees them asynchronously).
 bool bpf_object_exists(uint32_t id, bool prog) {
@@ -447,11 +442,8 @@ TEST_F(SockmapRelayTest, TheDestructorLeavesNoFdAndNoBpfObject) {
   }
   // The backend's handler threads close their ends once they see the relay's close, a moment
   // later: wait for the count to come down rather than sample it once.
-  const auto fds_until = std::chrono::steady_clock::now() + 5s;
-  while (open_fds() != fds_before && std::chrono::steady_clock::now() < fds_until) {
-    std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_EQ(open_fds(), fds_before);
+  EXPECT_TRUE(seed::testing::eventually([&] { return open_fds() == fds_before; }))
+      << open_fds() << " fds, " << fds_before << " before";
   const auto until = std::chrono::steady_clock::now() + 10s;
   while (std::chrono::steady_clock::now() < until &&
          (bpf_object_exists(ids.prog, true) || bpf_object_exists(ids.peer_map, false) ||

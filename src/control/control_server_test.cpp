@@ -43,6 +43,16 @@ class ControlServerTest : public ::testing::Test {
     EXPECT_TRUE(c.closed_by_server()) << "one request per connection";
     return r.ok() ? *r : ResponseLine{};
   }
+  // One planted source, github:a/app, with one instance, web (namespace aaaa).
+  void plant_web() {
+    reconcile::SourceView s;
+    s.record.canonical = "github:a/app";
+    s.record.ns = "aaaa";
+    s.instances.emplace_back();
+    s.instances.back().id = {"aaaa", "web"};
+    s.instances.back().source = "github:a/app";
+    service_.sources = {s};
+  }
   void expect_still_serving() {
     auto r = ask(encode_request({.command = Command::status}) + "\n");
     EXPECT_EQ(r.kind, LineKind::result);
@@ -172,13 +182,7 @@ TEST_F(ControlServerTest, FollowerThatHangsUpIsNoticed) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->error.code, Errc::not_found);
 
-  reconcile::SourceView s;
-  s.record.canonical = "github:a/app";
-  s.record.ns = "aaaa";
-  s.instances.emplace_back();
-  s.instances.back().id = {"aaaa", "web"};
-  s.instances.back().source = "github:a/app";
-  service_.sources = {s};
+  plant_web();
   SocketClient f(config_.socket_path);
   f.send(encode_request({.command = Command::logs, .instance = "web", .follow = true}) + "\n");
   ASSERT_TRUE(eventually([&] { return service_.following(); }));
@@ -195,13 +199,7 @@ TEST_F(ControlServerTest, FollowerThatHangsUpIsNoticed) {
 TEST_F(ControlServerTest, StopEndsFollowersAndLeavesNoFdOrThread) {
   size_t fds_before = testing::count_entries("/proc/self/fd");
   size_t tasks_before = testing::count_entries("/proc/self/task");
-  reconcile::SourceView s;
-  s.record.canonical = "github:a/app";
-  s.record.ns = "aaaa";
-  s.instances.emplace_back();
-  s.instances.back().id = {"aaaa", "web"};
-  s.instances.back().source = "github:a/app";
-  service_.sources = {s};
+  plant_web();
   {
     start();
     expect_still_serving();

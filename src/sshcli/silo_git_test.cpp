@@ -117,7 +117,7 @@ TEST_F(SiloGitTest, BadNamesAndMissingReposAreRefusedCleanly) {
     EXPECT_NE(r.status.code, 0) << remote;
     EXPECT_NE(r.err.find("not a valid Silo repository name"), std::string::npos) << remote << ": " << r.err;
   }
-  EXPECT_EQ(testing::count_dir(config_.silo_root), 0u);  // nothing was created
+  EXPECT_EQ(seed::testing::count_entries(config_.silo_root.c_str()), 0u);  // nothing was created
   auto missing = git("bob", dir_.path(), {"clone", "-q", "node:nothing.git", dir_.path() + "/x"});
   EXPECT_NE(missing.status.code, 0);
   EXPECT_NE(missing.err.find("no Silo repository 'nothing'"), std::string::npos) << missing.err;

@@ -2,7 +2,6 @@
 // tests can send what seedctl never would), and small waiting/counting tools.
 #pragma once
 
-#include <dirent.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,29 +12,13 @@
 #include <string>
 #include <thread>
 
+#include "common/testing/proc_counts.hpp"
 #include "common/unix_socket.hpp"
 
 namespace seed::control::testing {
 
-inline size_t count_entries(const char* dir) {
-  size_t n = 0;
-  if (DIR* d = ::opendir(dir)) {
-    while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
-    ::closedir(d);
-  }
-  return n;
-}
-
-// Polls `done` until it holds or `timeout` passes; for effects on other threads.
-inline bool eventually(const std::function<bool()>& done,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
+using seed::testing::count_entries;
+using seed::testing::eventually;
 
 class SocketClient {
  public:

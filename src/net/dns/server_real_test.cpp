@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/process.hpp"
+#include "common/testing/proc_counts.hpp"
 #include "net/dns/server.hpp"
 #include "net/dns/testing/dns_packets.hpp"
 #include "net/dns/testing/netns.hpp"
@@ -24,13 +25,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
 
-size_t open_fds() {
-  size_t n = 0;
-  DIR* d = ::opendir("/proc/self/fd");
-  while (d && ::readdir(d)) ++n;
-  if (d) ::closedir(d);
-  return n;
-}
+using seed::testing::open_fds;
 
 std::string tool(const std::vector<std::string>& argv) {
   SpawnOptions o;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/process.hpp"
+#include "common/testing/proc_counts.hpp"
 #include "common/testing/temp_dir.hpp"
 #include "net/ingress/testing/backends.hpp"
 
@@ -321,11 +322,7 @@ TEST_P(IngressTest, DeadBackendIs502) {
   EXPECT_NE(out.out.find("refused the connection"), std::string::npos) << out.out;
 }
 
-size_t open_fds() {
-  size_t n = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
-  return n;
-}
+using seed::testing::open_fds;
 
 TEST_P(IngressTest, StopLeavesNoDescriptorBehind) {
   const size_t before = open_fds();
@@ -348,8 +345,8 @@ TEST_P(IngressTest, StopLeavesNoDescriptorBehind) {
   }
   server_.reset();
   // The in-test backend closes its side when it sees the proxy's FIN (it polls every 50 ms).
-  for (int i = 0; i < 100 && open_fds() > before; ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_EQ(open_fds(), before) << "listeners, epoll, eventfd, sockets and pipes all closed";
+  EXPECT_TRUE(seed::testing::eventually([&] { return open_fds() == before; }, 1s))
+      << open_fds() << " fds, " << before << " before: listeners, epoll, eventfd, sockets and pipes must all close";
 }
 
 TEST_P(IngressTest, StartReportsABusyPort) {

@@ -4,7 +4,6 @@
 // `git push node:my-app.git`.
 #pragma once
 
-#include <dirent.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +18,7 @@
 
 #include "common/fd.hpp"
 #include "common/process.hpp"
+#include "common/testing/proc_counts.hpp"
 #include "common/testing/temp_dir.hpp"
 #include "sshcli/identity.hpp"
 #include "sshcli/server.hpp"
@@ -39,24 +39,11 @@ inline RunOptions within(std::chrono::seconds limit) {
   return r;
 }
 
-inline size_t count_dir(const std::string& path) {
-  size_t n = 0;
-  if (DIR* d = ::opendir(path.c_str())) {
-    while (auto* e = ::readdir(d)) n += e->d_name[0] != '.';
-    ::closedir(d);
-  }
-  return n;
-}
-inline size_t open_fds() { return count_dir("/proc/self/fd"); }
-inline size_t threads() { return count_dir("/proc/self/task"); }
-// Whether the thread count comes down to `limit` within a second: a joined thread's /proc entry
-// can outlive pthread_join by a moment (the kernel wakes the joiner before it reaps the task).
+using seed::testing::open_fds;
+using seed::testing::threads;
+// Whether the thread count comes down to `limit` within a second (see proc_counts.hpp).
 inline bool threads_settle_to(size_t limit) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  while (threads() > limit && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return threads() <= limit;
+  return seed::testing::eventually([&] { return threads() <= limit; }, std::chrono::seconds(1));
 }
 // Our direct children (git-receive-pack and friends), from /proc/<pid>/stat's ppid field.
 inline size_t child_processes() {
