@@ -37,6 +37,23 @@ std::string pattern(size_t n, unsigned seed) {
   return s;
 }
 
+// Sends `up` and half-closes from a second thread while this one reads everything the relay
+// sends back until EOF: both directions at once, so neither side's buffers can stall the other.
+struct Exchange {
+  std::string got;
+  bool eof = false;
+};
+Exchange send_and_read(int fd, const std::string& up, std::chrono::seconds limit = 30s) {
+  std::thread sender([&] {
+    t::send_all(fd, up);
+    ::shutdown(fd, SHUT_WR);
+  });
+  Exchange x;
+  x.got = t::read_all(fd, limit, &x.eof);
+  sender.join();
+  return x;
+}
+
 // Accepts one connection, reads until the client's FIN, then answers with `reply` prefixed by
 // the number of bytes it got, and closes.
 class OneShotBackend {
@@ -84,13 +101,7 @@ TEST_P(RelayTest, MovesLargeStreamsBothWaysAndPassesHalfClosesOn) {
   ASSERT_TRUE(c);
   // Send everything, then half-close: the backend only answers after it saw our FIN, so the
   // answer proves the FIN went through while the other direction stayed open.
-  std::thread sender([&] {
-    t::send_all(c.get(), up);
-    ::shutdown(c.get(), SHUT_WR);
-  });
-  bool eof = false;
-  const std::string got = t::read_all(c.get(), 30s, &eof);
-  sender.join();
+  const auto [got, eof] = send_and_read(c.get(), up);
   EXPECT_TRUE(eof) << "the backend's close did not reach the client";
   ASSERT_EQ(got.size(), std::to_string(up.size()).size() + 1 + down.size());
   EXPECT_EQ(got.substr(0, got.find('\n')), std::to_string(up.size()));
@@ -248,13 +259,7 @@ TEST_F(SockmapRelayTest, KernelMovesLargeStreamsBothWaysAtOnce) {
   ASSERT_TRUE(relay) << relay.error().describe();
   UniqueFd c = t::connect_to((*relay)->port());
   ASSERT_TRUE(c);
-  std::thread writer([&] {
-    t::send_all(c.get(), up);
-    ::shutdown(c.get(), SHUT_WR);
-  });
-  bool eof = false;
-  const std::string got = t::read_all(c.get(), 30s, &eof);
-  writer.join();
+  const auto [got, eof] = send_and_read(c.get(), up);
   EXPECT_TRUE(eof) << "the backend's FIN did not reach the client";
   EXPECT_EQ(got.size(), down.size());
   EXPECT_TRUE(got == down) << "backend → client bytes differ";
