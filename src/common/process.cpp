@@ -474,26 +474,28 @@ Result<RunResult> run(SpawnOptions options, const RunOptions& run_options) {
       }
     }
   }
-  Result<ExitStatus> status = make_error(Errc::timeout, "deadline passed");
-  if (cancelled) {
-    ::kill(-child.pid(), SIGKILL);  // as for the deadline below: the whole group
+  // The child's own process group, grandchildren too (the child is not reaped yet, so its pid
+  // still names the group).
+  auto kill_group = [&] {
+    ::kill(-child.pid(), SIGKILL);
     (void)child.signal(SIGKILL);
     (void)child.wait(std::nullopt);
-    return make_error(Errc::unavailable, options.argv[0] + " was stopped before it finished: seedd is shutting down")
+  };
+  if (cancelled) {
+    kill_group();
+    return make_error(Errc::unavailable, options.argv[0] + " was cancelled before it finished")
         .with("binary", options.argv[0])
         .with("cancelled", "yes");
   }
+  Result<ExitStatus> status = make_error(Errc::timeout, "deadline passed");
   if (!out_of_time) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     status = child.wait(std::max(left, std::chrono::milliseconds(0)));
   }
   if (!status) {
     // Also when the child itself has exited but something it started still holds its output
-    // open: the deadline covers the whole group. (The child is not reaped yet, so its pid
-    // still names its process group.)
-    ::kill(-child.pid(), SIGKILL);  // its own process group: grandchildren go too
-    (void)child.signal(SIGKILL);
-    (void)child.wait(std::nullopt);
+    // open: the deadline covers the whole group.
+    kill_group();
     return make_error(Errc::timeout, options.argv[0] + " did not finish within " +
                                          std::to_string(run_options.timeout.count()) + " ms")
         .with("binary", options.argv[0])

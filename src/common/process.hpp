@@ -127,7 +127,8 @@ struct RunOptions {
   std::string input;                    // written to the child's stdin, then closed
   size_t max_output = 64 * 1024 * 1024;  // per stream; the excess is dropped, not buffered
   // When this fd becomes readable (an eventfd a shutdown writes), the whole process group is
-  // killed and run() fails with Errc::unavailable and context cancelled=yes. -1: none.
+  // killed and run() fails with Errc::unavailable and context cancelled=yes; the caller says
+  // why in its own terms. -1: none.
   int cancel_fd = -1;
 };
 

@@ -181,7 +181,7 @@ TEST_F(Process, CancelFdStopsTheWholeGroupAtOnce) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::unavailable);
   EXPECT_EQ(r.error().get("cancelled"), "yes");
-  EXPECT_THAT(r.error().message, HasSubstr("seedd is shutting down"));
+  EXPECT_THAT(r.error().message, HasSubstr("/bin/sh was cancelled before it finished"));
   auto text = read_file(pidfile);
   ASSERT_TRUE(text.ok());
   EXPECT_TRUE(dead(std::stoi(*text)));

@@ -82,6 +82,10 @@ Result<std::string> NixCli::run_nix(std::vector<std::string> args, const char* s
       e.message = std::string("nix ") + stage + " of " + flake_ref + " did not finish within " +
                   std::to_string(timeout.count()) + " s and was stopped; simplify the flake or raise the limit";
     }
+    if (e.get("cancelled") == "yes") {  // cancel_fd: seedd is stopping
+      e.message = std::string("nix ") + stage + " of " + flake_ref +
+                  " was stopped: seedd is shutting down; the next seedd deploys the source again";
+    }
     return std::move(e).with("stage", stage).with("flake", flake_ref);
   }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
