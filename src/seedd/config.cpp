@@ -8,6 +8,7 @@
 
 #include "common/fd.hpp"
 #include "common/json_reader.hpp"
+#include "net/dns/endpoint.hpp"
 
 namespace seed {
 namespace {
@@ -41,6 +42,26 @@ void read_ingress_limits(JsonReader& in, net::ingress::ServerConfig& out, std::v
   out.header_timeout = std::chrono::seconds(within("header_timeout_s", header_s, 3600));
   out.connect_timeout = std::chrono::seconds(within("connect_timeout_s", connect_s, 3600));
   out.idle_timeout = std::chrono::seconds(within("idle_timeout_s", idle_s, 7 * 86400));
+}
+
+// "listen": {"dns", "http", "https"}: each entry an ADDRESS:PORT that net::dns::parse_endpoint
+// accepts (the one parser for socket addresses: "80x", a missing port or a bare host fail
+// here, with the config's other problems, instead of when seedd binds).
+void check_listen_addresses(const Config::Listen& listen, std::vector<std::string>& problems) {
+  auto check = [&](const char* key, const std::vector<std::string>& entries) {
+    for (size_t i = 0; i < entries.size(); ++i) {
+      auto endpoint = net::dns::parse_endpoint(entries[i]);
+      if (!endpoint) {
+        problems.push_back(std::string("listen.") + key + "[" + std::to_string(i) + "]: " + endpoint.error().message);
+      } else if (endpoint->port() == 0 && std::string_view(key) != "dns") {
+        problems.push_back(std::string("listen.") + key + "[" + std::to_string(i) + "]: '" + entries[i] +
+                           "' needs a port (1-65535)");
+      }
+    }
+  };
+  check("dns", listen.dns);
+  check("http", listen.http);
+  check("https", listen.https);
 }
 
 }  // namespace
@@ -85,6 +106,7 @@ Result<Config> parse_config(std::string_view text, const std::string& where) {
   ctl.get("max_clients", max_clients);
   std::vector<std::string> problems = read_node_config(r, c.node);
   read_ingress_limits(r.object("ingress"), c.ingress, problems);
+  check_listen_addresses(c.listen, problems);
   if (c.control.socket_path.empty() || c.control.socket_path[0] != '/') {
     problems.push_back("control.socket: must be an absolute path");
   }

@@ -245,5 +245,21 @@ TEST(Config, BadNodeValuesAreAllReportedAtOnce) {
   EXPECT_THAT(parse_fail(R"({"network": {"subnett": "x"}})").message, HasSubstr("subnet"));
 }
 
+// Listen addresses go through the one ADDRESS:PORT parser (net::dns::parse_endpoint) when the
+// config is read: the hand-written split seedd used before accepted "80x" as port 80.
+TEST(Config, ListenAddressesAreCheckedWithTheOneEndpointParser) {
+  Config c = parse_ok(R"({"listen": {"dns": ["10.0.0.1:53"], "http": ["0.0.0.0:80", "[::1]:8080"],
+    "https": ["192.0.2.1:443"]}})");
+  EXPECT_EQ(c.listen.http.size(), 2u);
+  Error e = parse_fail(R"({"listen": {"http": ["0.0.0.0:80x", "[::]:80"], "https": ["example.org:443", "0.0.0.0:0"],
+    "dns": ["10.0.0.1"]}})");
+  EXPECT_THAT(e.message, HasSubstr("listen.http[0]: '0.0.0.0:80x' is not ADDRESS:PORT"));
+  EXPECT_THAT(e.message, Not(HasSubstr("listen.http[1]")));
+  EXPECT_THAT(e.message, HasSubstr("listen.https[0]: 'example.org:443' is not ADDRESS:PORT"));
+  EXPECT_THAT(e.message, HasSubstr("listen.https[1]: '0.0.0.0:0' needs a port"));
+  EXPECT_THAT(e.message, HasSubstr("listen.dns[0]: '10.0.0.1' is not ADDRESS:PORT"));
+  EXPECT_EQ(e.get("stage"), "config");
+}
+
 }  // namespace
 }  // namespace seed

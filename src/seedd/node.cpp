@@ -3,7 +3,10 @@
 #include <pwd.h>
 
 #include <filesystem>
+#include <tuple>
 
+#include "common/log.hpp"
+#include "net/dns/endpoint.hpp"
 #include "storage/command_runner.hpp"
 #include "storage/file_driver.hpp"
 #include "storage/lvm_driver.hpp"
@@ -20,18 +23,31 @@ std::vector<std::string> on_each(const std::vector<std::string>& addresses, cons
   return out;
 }
 
-Result<std::pair<std::string, uint16_t>> split_listen(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) {
-    return make_error(Errc::invalid_argument, "listen address '" + text + "' is not ADDRESS:PORT").with("stage", "config");
+// The ingress listeners of one "listen" list. The config check already parsed each entry with
+// the same parser, so a failure here means the config was not checked: say so.
+Result<std::vector<net::ingress::ListenerConfig>> ingress_listeners(const std::vector<std::string>& entries,
+                                                                     uint16_t public_port,
+                                                                     net::ingress::Protocol protocol) {
+  std::vector<net::ingress::ListenerConfig> out;
+  for (const auto& entry : entries) {
+    auto endpoint = SEED_TRY(net::dns::parse_endpoint(entry));
+    out.push_back({net::dns::address_string(endpoint.addr), endpoint.port(), public_port, protocol});
   }
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  const long port = std::strtol(text.c_str() + colon + 1, nullptr, 10);
-  if (port < 1 || port > 65535) {
-    return make_error(Errc::invalid_argument, "listen address '" + text + "' has no valid port").with("stage", "config");
+  return out;
+}
+
+// A failure of one part of the node while it starts: stage "start" and the part's name, so
+// seedd's exit message and `systemctl status` say which part could not start. A part that
+// found its configuration wrong keeps stage "config" (the fix is in the config file).
+template <class T>
+Result<T> starting(const char* part, Result<T> result) {
+  if (result) return result;
+  Error e = std::move(result).error();
+  if (e.get("stage") != std::optional<std::string_view>("config")) {
+    if (auto inner = e.get("stage")) e.with("step", std::string(*inner));
+    e.with("stage", "start");
   }
-  return std::pair{host, static_cast<uint16_t>(port)};
+  return std::move(e.with("part", part));
 }
 
 }  // namespace
@@ -64,7 +80,7 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   nc.subnet6 = config.node.network.ipv6_prefix;
   nc.public_addresses = config.node.public_addresses;
   nc.state_file = state + "/addresses.json";
-  parts.network = SEED_TRY(net::Network::open(nc));
+  parts.network = SEED_TRY(starting("network", net::Network::open(nc)));
   if (config.node.storage.backend == "lvm") {
     parts.volumes = std::make_unique<storage::LvmDriver>(
         storage::LvmDriverConfig{config.node.storage.volume_group, "", state + "/volumes"},
@@ -74,12 +90,13 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
         storage::FileDriverConfig{config.node.storage.directory, state + "/volumes"},
         std::make_unique<storage::SystemRunner>());
   }
+  log::info("node.storage", {{"driver", parts.volumes->info().name}});
   tpm::TpmSettings ts;
   ts.state_root = state + "/tpm";
   ts.run_root = run + "/tpm";
   ts.ca_dir = state + "/tpm-ca";
   parts.tpms = std::make_unique<tpm::TpmManager>(ts);
-  parts.vm_driver = SEED_TRY(vmm::make_driver(config.driver));
+  parts.vm_driver = SEED_TRY(starting("vm driver", vmm::make_driver(config.driver)));
   parts.runner = config.runner;
   parts.nix.env = config.nix_env;
   parts.nix.flake_registry = config.node.eval.flake_registry;
@@ -102,25 +119,22 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   net::dns::ZoneConfig zc;
   zc.domain = domain;
   zc.nameservers = {{"ns1." + domain, config.node.public_addresses.empty() ? gateway : config.node.public_addresses[0], ""}};
-  node->zone = SEED_TRY(net::dns::ZoneStore::create(zc));
+  node->zone = SEED_TRY(starting("dns zone", net::dns::ZoneStore::create(zc)));
   net::dns::ServerConfig dc;
   dc.public_listen = config.listen.dns.empty() ? on_each(config.node.public_addresses, "53") : config.listen.dns;
   dc.guest_listen = {gateway + ":53"};
-  SEED_TRY(parts.network->ensure_bridge());  // the guest listener binds the bridge address
-  node->dns = SEED_TRY(net::dns::Server::start(dc, *node->zone));
+  SEED_TRY(starting("bridge", parts.network->ensure_bridge()));  // the guest listener binds the bridge address
+  node->dns = SEED_TRY(starting("dns", net::dns::Server::start(dc, *node->zone)));
 
   net::ingress::ServerConfig ic = config.ingress;
   const auto http = config.listen.http.empty() ? on_each(config.node.public_addresses, "80") : config.listen.http;
   const auto https = config.listen.https.empty() ? on_each(config.node.public_addresses, "443") : config.listen.https;
-  for (const auto& l : http) {
-    auto [host, port] = SEED_TRY(split_listen(l));
-    ic.listeners.push_back({host, port, 80, net::ingress::Protocol::http});
+  for (auto [entries, public_port, protocol] : {std::tuple{&http, uint16_t{80}, net::ingress::Protocol::http},
+                                                 std::tuple{&https, uint16_t{443}, net::ingress::Protocol::tls}}) {
+    auto listeners = SEED_TRY(starting("ingress", ingress_listeners(*entries, public_port, protocol)));
+    ic.listeners.insert(ic.listeners.end(), listeners.begin(), listeners.end());
   }
-  for (const auto& l : https) {
-    auto [host, port] = SEED_TRY(split_listen(l));
-    ic.listeners.push_back({host, port, 443, net::ingress::Protocol::tls});
-  }
-  if (!ic.listeners.empty()) node->ingress = SEED_TRY(net::ingress::Server::start(ic));
+  if (!ic.listeners.empty()) node->ingress = SEED_TRY(starting("ingress", net::ingress::Server::start(ic)));
 
   parts.zone = node->zone.get();
   parts.ingress = node->ingress.get();
@@ -130,9 +144,9 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   ec_.domain = domain;
   ec_.with_tpm = config.tpm;
   ec_.stop_grace = std::chrono::seconds(config.stop_timeout_s);
-  node->engine = SEED_TRY(reconcile::Engine::open(ec_, std::move(parts)));
-  SEED_TRY(node->engine->start());
-  node->control = SEED_TRY(control::start_control_server(config.control, *node->engine));
+  node->engine = SEED_TRY(starting("engine", reconcile::Engine::open(ec_, std::move(parts))));
+  SEED_TRY(starting("engine", node->engine->start()));
+  node->control = SEED_TRY(starting("control socket", control::start_control_server(config.control, *node->engine)));
   if (config.node.ssh_port != 0) {
     sshcli::ServerConfig sc;
     sc.listen_address = config.ssh_listen;
@@ -140,7 +154,7 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
     sc.host_key_dir = state + "/ssh";
     sc.silo_root = state + "/silo";  // where the engine resolves silo:NAME too
     node->ssh = std::make_unique<sshcli::Server>();
-    SEED_TRY(node->ssh->start(sc, *node->engine));
+    SEED_TRY(starting("ssh", node->ssh->start(sc, *node->engine)));
   }
   return node;
 }

@@ -1,8 +1,10 @@
 // The node-wide part of seedd's configuration: zone, addresses, storage backend, network,
-// ports, ACME and evaluation. Read and validated strictly now, so the file the NixOS host
-// module renders is accepted (or refused with a precise message) by every seedd; the modules
-// that act on each section are wired in by the reconcile engine (issue 5) and the SSH and API
-// front ends.
+// ports, ACME and evaluation, read and validated strictly so the file the NixOS host module
+// renders is accepted (or refused with every problem at once) by every seedd. node.cpp hands
+// each section to the part that acts on it: domain, addresses, network and storage to the
+// network, volume driver, DNS zone and engine, `ssh` to the SSH front end, `eval` to nix.
+// `api` and `acme` are read and checked but not acted on until src/api exists (the HTTP API
+// and ACME facade, issue 15).
 #pragma once
 
 #include <cstdint>

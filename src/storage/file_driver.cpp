@@ -47,17 +47,9 @@ Status fsync_dir(const std::string& dir) {
 FileDriver::FileDriver(FileDriverConfig config, std::unique_ptr<CommandRunner> runner)
     : config_(std::move(config)), runner_(std::move(runner)) {}
 
-DriverInfo FileDriver::info() const {
-  DriverInfo i;
-  i.name = "file";
-  i.online_grow = true;
-  // The image is sparse, but sizes are still checked against free space: a tenant who was
-  // promised 10Gi must be able to write 10Gi.
-  i.thin = false;
-  i.size_granularity = kBlock;
-  i.min_size = config_.min_size;
-  return i;
-}
+// The image is sparse, but create() still checks sizes against free space: a tenant who was
+// promised 10Gi must be able to write 10Gi.
+VolumeDriverInfo FileDriver::info() const { return {"file"}; }
 
 Result<std::string> FileDriver::image_path(const VolumeId& id) const {
   std::string name = SEED_TRY(encode(id));

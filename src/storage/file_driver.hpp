@@ -22,7 +22,7 @@ class FileDriver final : public VolumeDriver {
  public:
   FileDriver(FileDriverConfig config, std::unique_ptr<CommandRunner> runner);
 
-  DriverInfo info() const override;
+  VolumeDriverInfo info() const override;
   Status create(const VolumeId& id, uint64_t size_bytes) override;
   Status grow(const VolumeId& id, uint64_t size_bytes) override;
   Result<std::string> mount(const VolumeId& id) override;

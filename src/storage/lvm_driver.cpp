@@ -21,15 +21,8 @@ uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 LvmDriver::LvmDriver(LvmDriverConfig config, std::unique_ptr<CommandRunner> runner)
     : config_(std::move(config)), runner_(std::move(runner)) {}
 
-DriverInfo LvmDriver::info() const {
-  DriverInfo i;
-  i.name = "lvm";
-  i.online_grow = true;
-  i.thin = !config_.thin_pool.empty();
-  i.size_granularity = 4ULL << 20;  // lvm2's default extent size; the VG's own is used when known
-  i.min_size = config_.min_size;
-  return i;
-}
+// With a thin pool, create() lets sizes exceed the VG's free space (thin provisioning).
+VolumeDriverInfo LvmDriver::info() const { return {config_.thin_pool.empty() ? "lvm" : "lvm-thin"}; }
 
 Result<RunResult> LvmDriver::lvm(std::vector<std::string> args, const std::string& what) {
   args.insert(args.begin(), config_.lvm);

@@ -25,7 +25,7 @@ class LvmDriver final : public VolumeDriver {
  public:
   LvmDriver(LvmDriverConfig config, std::unique_ptr<CommandRunner> runner);
 
-  DriverInfo info() const override;
+  VolumeDriverInfo info() const override;
   Status create(const VolumeId& id, uint64_t size_bytes) override;
   Status grow(const VolumeId& id, uint64_t size_bytes) override;
   Result<std::string> mount(const VolumeId& id) override;

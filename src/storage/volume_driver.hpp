@@ -18,13 +18,13 @@
 
 namespace seed::storage {
 
-// What a backend can do, so callers need no type switches.
-struct DriverInfo {
-  std::string name;              // "file", "lvm"
-  bool online_grow = true;       // grow() works while mounted
-  bool thin = false;             // space is allocated on write (sizes may exceed free space)
-  uint64_t size_granularity = 1; // created sizes are rounded up to a multiple of this
-  uint64_t min_size = 0;         // smallest volume create() accepts
+// Which backend this is, for logs and `seedctl status`. It carries no capability flags on
+// purpose: every backend must grow a mounted volume online (a volume is grown while the
+// previous generation still runs on it during a rolling deploy), and size rules (minimum,
+// rounding, thin over-commit) are each driver's own, enforced and reported by create() and
+// grow(). A capability that changes what the engine does goes here once a caller reads it.
+struct VolumeDriverInfo {
+  std::string name;  // "file", "lvm"
 };
 
 struct VolumeState {
@@ -45,10 +45,11 @@ class VolumeDriver {
  public:
   virtual ~VolumeDriver() = default;
 
-  virtual DriverInfo info() const = 0;
+  virtual VolumeDriverInfo info() const = 0;
   // Makes a new, empty ext4 volume of at least `size_bytes`. On any failure nothing is left.
   virtual Status create(const VolumeId& id, uint64_t size_bytes) = 0;
-  // Grows the device and then the filesystem (online when mounted). Same size: no-op.
+  // Grows the device and then the filesystem, online when mounted (every driver must: see
+  // VolumeDriverInfo). Same size: no-op.
   virtual Status grow(const VolumeId& id, uint64_t size_bytes) = 0;
   // Mounts on the host under the mount root and returns that path; idempotent.
   virtual Result<std::string> mount(const VolumeId& id) = 0;

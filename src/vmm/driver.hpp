@@ -18,12 +18,15 @@ enum class VmState { created, running, paused, shutdown };
 std::string_view to_string(VmState state);
 
 // What a driver can do, so callers branch on capabilities instead of on driver names.
-struct DriverInfo {
-  std::string name;     // "cloud-hypervisor" or "qemu"
-  std::string version;  // as the VMM reports it
-  bool snapshot = false;
-  bool tpm = false;
-  bool hotplug_fs = false;
+// VmRunner reads the flags before it spawns anything (a TPM the driver cannot attach, a
+// restore it cannot do, is a "prepare" error, not a half-started VM). virtio-fs hot-plug has
+// no flag yet: its only user, shoots, adds one that is true only for VMs booted with shared
+// guest memory (DESIGN.md §11), which is a property of the VM, not of the driver.
+struct VmmDriverInfo {
+  std::string name;       // "cloud-hypervisor" or "qemu"
+  std::string version;    // as the VMM reports it
+  bool snapshot = false;  // RunningVm::snapshot and VmRunner::restore work
+  bool tpm = false;       // a spec's tpm_socket is attached as a TPM 2.0 device
 };
 
 // A control connection to one running VMM process.
@@ -55,7 +58,7 @@ struct LaunchedVmm {
 class Driver {
  public:
   virtual ~Driver() = default;
-  virtual const DriverInfo& info() const = 0;
+  virtual const VmmDriverInfo& info() const = 0;
   // Spawns the VMM for `spec` (not yet running the guest). With `restore_from`, the VMM is
   // prepared to receive a snapshot instead of booting. Stage "spawn".
   virtual Result<LaunchedVmm> launch(const VmSpec& spec, const VmPaths& paths,

@@ -32,6 +32,19 @@ Error with_stage(Error e, const char* stage, const std::string& vm) {
   return std::move(e).with("vm", vm);
 }
 
+// The driver's capability flags decide before anything is spawned: a spec asking for what
+// the driver cannot do fails in "prepare" with nothing started.
+Status check_driver_can_run(const VmmDriverInfo& driver, const VmSpec& spec, bool restoring) {
+  if (!spec.tpm_socket.empty() && !driver.tpm) {
+    return make_error(Errc::unavailable, "the " + driver.name + " driver cannot attach a TPM to VM " + spec.name)
+        .with("hint", "choose a hypervisor with TPM support (vmm.hypervisor in seedd's config) or set tpm to false");
+  }
+  if (restoring && !driver.snapshot) {
+    return make_error(Errc::unavailable, "the " + driver.name + " driver cannot restore VM snapshots");
+  }
+  return ok();
+}
+
 }  // namespace
 
 std::string_view to_string(VmState state) {
@@ -97,6 +110,11 @@ Result<VmExit> RunningVm::wait_exit(std::optional<std::chrono::milliseconds> tim
 }
 
 Status RunningVm::snapshot(const std::string& dir) {
+  if (!can_snapshot_) {
+    return make_error(Errc::unavailable, "the " + driver_name_ + " driver cannot snapshot VMs")
+        .with("vm", spec_.name)
+        .with("stage", "snapshot");
+  }
   std::error_code ec;
   if (fs::exists(dir, ec)) {
     return make_error(Errc::already_exists, "snapshot directory already exists: " + dir)
@@ -152,10 +170,14 @@ Status VmRunner::prepare_host(RunningVm& vm) {
 Result<std::unique_ptr<RunningVm>> VmRunner::launch(const VmSpec& spec,
                                                     const std::optional<std::string>& snapshot) {
   if (auto st = validate(spec); !st) return with_stage(std::move(st).error(), "prepare", spec.name);
+  if (auto st = check_driver_can_run(driver_.info(), spec, snapshot.has_value()); !st) {
+    return with_stage(std::move(st).error(), "prepare", spec.name);
+  }
   std::unique_ptr<RunningVm> vm(new RunningVm());
   vm->spec_ = spec;
   vm->paths_ = VmPaths::for_vm(settings_.runtime_dir, settings_.state_dir, spec.name);
   vm->driver_name_ = driver_.info().name;
+  vm->can_snapshot_ = driver_.info().snapshot;
   if (auto st = prepare_host(*vm); !st) {
     // Nothing of ours exists yet unless the directory was just made; never touch another VM's.
     if (st.error().code != Errc::already_exists) {
@@ -258,6 +280,7 @@ Result<std::unique_ptr<RunningVm>> VmRunner::adopt(const std::string& name) {
     return make_error(Errc::conflict, "VM " + name + " runs under " + vm->driver_name_ +
                                           " but this seedd uses " + driver_.info().name);
   }
+  vm->can_snapshot_ = driver_.info().snapshot;
   auto control = driver_.connect(paths);
   if (!control) return with_stage(std::move(control).error(), "adopt", name);
   vm->control_ = std::move(*control);

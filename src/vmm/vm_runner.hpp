@@ -67,6 +67,7 @@ class RunningVm {
   VmSpec spec_;
   VmPaths paths_;
   std::string driver_name_;
+  bool can_snapshot_ = false;  // the driver's VmmDriverInfo::snapshot
   Child vmm_;
   std::unique_ptr<VmmControl> control_;
   Child logger_;

@@ -30,7 +30,7 @@ std::string Endpoint::to_string() const {
 
 Result<Endpoint> parse_endpoint(std::string_view text) {
   auto bad = [&](std::string why) {
-    return make_error(Errc::invalid_argument, "invalid DNS listen/upstream address: " + why)
+    return make_error(Errc::invalid_argument, "'" + std::string(text) + "' is not ADDRESS:PORT: " + why)
         .with("value", std::string(text))
         .with("hint", "write ADDRESS:PORT, e.g. 10.0.0.1:53 or [fd00::1]:53");
   };

@@ -1,4 +1,5 @@
-// Socket addresses for the DNS listeners and the upstream: "192.0.2.1:53", "[2001:db8::1]:53".
+// Socket addresses as text: "192.0.2.1:53", "[2001:db8::1]:53". The one parser of
+// ADDRESS:PORT for seedd's listeners (DNS, ingress) and the DNS upstream.
 #pragma once
 
 #include <netinet/in.h>

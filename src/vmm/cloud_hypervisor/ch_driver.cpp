@@ -60,10 +60,9 @@ CloudHypervisorDriver::CloudHypervisorDriver(ChDriverOptions options)
   // only for VMs that boot with shares.
   info_.snapshot = true;
   info_.tpm = true;
-  info_.hotplug_fs = true;
 }
 
-const DriverInfo& CloudHypervisorDriver::info() const {
+const VmmDriverInfo& CloudHypervisorDriver::info() const {
   std::lock_guard lock(mutex_);
   return info_;
 }

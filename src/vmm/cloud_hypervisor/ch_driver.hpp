@@ -33,7 +33,7 @@ class CloudHypervisorDriver : public Driver {
 
   // name "cloud-hypervisor"; version is empty until the first launch() or connect() has
   // pinged a VMM (it is written once, before that call returns).
-  const DriverInfo& info() const override;
+  const VmmDriverInfo& info() const override;
 
   // Spawns `cloud-hypervisor --api-socket fd=3 -v`, output appended to paths.vmm_log(). No VM
   // exists yet: boot() or restore() on the returned control creates it. `restore_from` needs
@@ -54,7 +54,7 @@ class CloudHypervisorDriver : public Driver {
 
   ChDriverOptions options_;
   mutable std::mutex mutex_;
-  DriverInfo info_;
+  VmmDriverInfo info_;
   std::optional<ChVersion> version_;
 };
 

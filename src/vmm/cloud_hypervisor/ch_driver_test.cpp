@@ -59,7 +59,6 @@ TEST_F(ChDriverTest, InfoNamesTheDriverAndItsCapabilities) {
   EXPECT_EQ(driver.info().name, "cloud-hypervisor");
   EXPECT_TRUE(driver.info().snapshot);
   EXPECT_TRUE(driver.info().tpm);
-  EXPECT_TRUE(driver.info().hotplug_fs);
   EXPECT_EQ(driver.info().version, "");  // nothing pinged yet
 }
 

@@ -131,7 +131,6 @@ QemuDriver::QemuDriver(std::string binary, Accel accel)
   info_.name = "qemu";
   info_.snapshot = true;
   info_.tpm = true;
-  info_.hotplug_fs = false;
 }
 
 Result<LaunchedVmm> QemuDriver::launch(const VmSpec& spec, const VmPaths& paths,

@@ -12,7 +12,7 @@ namespace seed::vmm::qemu {
 class QemuDriver : public Driver {
  public:
   QemuDriver(std::string binary, Accel accel);
-  const DriverInfo& info() const override { return info_; }
+  const VmmDriverInfo& info() const override { return info_; }
   Result<LaunchedVmm> launch(const VmSpec& spec, const VmPaths& paths,
                              const std::optional<std::string>& restore_from) override;
   Result<std::unique_ptr<VmmControl>> connect(const VmPaths& paths) override;
@@ -21,7 +21,7 @@ class QemuDriver : public Driver {
   std::string binary_;
   Accel accel_;
   unsigned tsc_khz_ = 0;  // measured once: it costs ~20 ms and does not change
-  DriverInfo info_;
+  VmmDriverInfo info_;
 };
 
 // Paths end up inside QEMU's `exec:` migration URI, which QEMU runs through /bin/sh: only

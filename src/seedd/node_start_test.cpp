@@ -1,0 +1,74 @@
+// start_node's failures, for real: inside a private network namespace (its own bridge and
+// loopback), a part of the node is given a listen address something else already holds. The
+// error must carry stage "start" and name the part (node.hpp's promise), and nothing the
+// call started may be left: no thread of the DNS server, ingress or engine.
+#include "seedd/node.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/testing/proc_counts.hpp"
+#include "common/testing/temp_dir.hpp"
+#include "net/dns/endpoint.hpp"
+#include "net/dns/testing/netns.hpp"
+
+namespace seed {
+namespace {
+
+using ::testing::HasSubstr;
+using seed::testing::eventually;
+using seed::testing::threads;
+
+class NodeStartTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto ns = net::dns::testing::NetnsScope::enter("seed-node");
+    ASSERT_TRUE(ns.ok()) << ns.error().describe();
+    netns_ = std::move(*ns);
+    config_ = default_config();
+    config_.runner.state_dir = dir_.path() + "/state";
+    config_.runner.runtime_dir = dir_.path() + "/run";
+    config_.control.socket_path = dir_.path() + "/run/control.sock";
+    config_.node.ssh_port = 0;
+    config_.node.storage.directory = dir_.path() + "/volumes";
+    config_.node.network.subnet = "10.234.0.0/24";
+    config_.listen.dns = {"127.0.0.1:0"};
+    // Something else holds this TCP port on loopback (the ingress binds TCP).
+    auto busy = net::dns::parse_endpoint("127.0.0.1:0");
+    ASSERT_TRUE(busy.ok());
+    auto fd = net::dns::bind_tcp(*busy, 8);
+    ASSERT_TRUE(fd.ok()) << fd.error().describe();
+    busy_ = std::move(*fd);
+    busy_address_ = net::dns::local_endpoint(busy_.get())->to_string();
+  }
+
+  seed::testing::TempDir dir_;
+  std::unique_ptr<net::dns::testing::NetnsScope> netns_;
+  Config config_;
+  UniqueFd busy_;
+  std::string busy_address_;
+};
+
+TEST_F(NodeStartTest, ABusyIngressPortIsAStartFailureOfTheIngressAndLeavesNoThread) {
+  const size_t before = threads();
+  config_.listen.http = {busy_address_};
+  auto node = start_node(config_);
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.error().get("stage"), "start") << node.error().describe();
+  EXPECT_EQ(node.error().get("part"), "ingress") << node.error().describe();
+  EXPECT_THAT(node.error().describe(), HasSubstr(busy_address_.substr(busy_address_.rfind(':') + 1)));
+  // The DNS server had started (its thread) before the ingress failed: it is stopped again.
+  EXPECT_TRUE(eventually([&] { return threads() == before; })) << threads() << " threads, " << before << " before";
+}
+
+TEST_F(NodeStartTest, ABusyDnsPortIsAStartFailureOfTheDnsServer) {
+  config_.listen.dns = {busy_address_};
+  // UDP and TCP are both bound by the DNS server; TCP is the one held here.
+  auto node = start_node(config_);
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.error().get("stage"), "start") << node.error().describe();
+  EXPECT_EQ(node.error().get("part"), "dns") << node.error().describe();
+}
+
+}  // namespace
+}  // namespace seed
