@@ -19,7 +19,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "net/dns/endpoint.hpp"
-#include "net/dns/rate_limiter.hpp"
+#include "common/source_rate_limiter.hpp"
 #include "net/dns/responder.hpp"
 #include "net/dns/zone_store.hpp"
 

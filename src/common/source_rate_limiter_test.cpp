@@ -1,9 +1,9 @@
-#include "net/dns/rate_limiter.hpp"
+#include "common/source_rate_limiter.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
-namespace seed::net::dns {
+namespace seed {
 namespace {
 
 sockaddr_storage v4(const char* text) {
@@ -25,14 +25,14 @@ sockaddr_storage v6(const char* text) {
 using V = RateLimiter::Verdict;
 using namespace std::chrono_literals;
 
-TEST(DnsRateLimiter, OffAllowsEverything) {
+TEST(SourceRateLimiter, OffAllowsEverything) {
   RateLimiter rl({});
   EXPECT_FALSE(rl.enabled());
   auto t = RateLimiter::Clock::now();
   for (int i = 0; i < 10000; ++i) ASSERT_EQ(rl.check(v4("10.0.0.1"), t), V::allow);
 }
 
-TEST(DnsRateLimiter, BurstThenRefillAtTheConfiguredRate) {
+TEST(SourceRateLimiter, BurstThenRefillAtTheConfiguredRate) {
   RateLimitConfig c;
   c.queries_per_second = 10;
   c.burst = 5;
@@ -50,7 +50,7 @@ TEST(DnsRateLimiter, BurstThenRefillAtTheConfiguredRate) {
   EXPECT_EQ(rl.check(v4("10.0.0.2"), t + 300ms), V::allow);
 }
 
-TEST(DnsRateLimiter, SlipAnswersEveryNthLimitedQuery) {
+TEST(SourceRateLimiter, SlipAnswersEveryNthLimitedQuery) {
   RateLimitConfig c;
   c.queries_per_second = 1;
   c.burst = 1;
@@ -64,7 +64,7 @@ TEST(DnsRateLimiter, SlipAnswersEveryNthLimitedQuery) {
   EXPECT_EQ(rl.check(v4("10.0.0.1"), t), V::slip);
 }
 
-TEST(DnsRateLimiter, Ipv6SourcesShareABucketPerSlash56) {
+TEST(SourceRateLimiter, Ipv6SourcesShareABucketPerSlash56) {
   RateLimitConfig c;
   c.queries_per_second = 1;
   c.burst = 2;
@@ -77,7 +77,7 @@ TEST(DnsRateLimiter, Ipv6SourcesShareABucketPerSlash56) {
   EXPECT_EQ(rl.check(v6("2001:db8:1::1"), t), V::allow);  // another /56
 }
 
-TEST(DnsRateLimiter, MemoryStaysBoundedUnderManySources) {
+TEST(SourceRateLimiter, MemoryStaysBoundedUnderManySources) {
   RateLimitConfig c;
   c.queries_per_second = 5;
   c.table_size = 64;
@@ -95,4 +95,4 @@ TEST(DnsRateLimiter, MemoryStaysBoundedUnderManySources) {
 }
 
 }  // namespace
-}  // namespace seed::net::dns
+}  // namespace seed

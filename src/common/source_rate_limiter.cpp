@@ -1,9 +1,9 @@
-#include "net/dns/rate_limiter.hpp"
+#include "common/source_rate_limiter.hpp"
 
 #include <algorithm>
 #include <cstring>
 
-namespace seed::net::dns {
+namespace seed {
 
 RateLimiter::RateLimiter(RateLimitConfig config) : config_(config) {
   if (config_.burst <= 0) config_.burst = std::max(1.0, config_.queries_per_second);
@@ -48,4 +48,4 @@ RateLimiter::Verdict RateLimiter::check(const sockaddr_storage& source, Clock::t
   return Verdict::drop;
 }
 
-}  // namespace seed::net::dns
+}  // namespace seed

@@ -1,7 +1,8 @@
 // A per-source token bucket in a fixed-size table: memory is bounded no matter how many
 // (possibly spoofed) sources send, at the price that two sources hashing to one slot share a
 // bucket for a while. IPv6 sources are grouped by /56, since one host usually owns a whole
-// prefix. Not thread-safe: each event loop owns its limiter.
+// prefix. Not thread-safe: each event loop owns its limiter (or guards it). Used by the DNS
+// server (queries, with RRL-style slip) and the HTTP API (requests).
 #pragma once
 
 #include <netinet/in.h>
@@ -11,14 +12,14 @@
 #include <cstdint>
 #include <vector>
 
-namespace seed::net::dns {
+namespace seed {
 
 struct RateLimitConfig {
-  double queries_per_second = 0;  // 0 turns limiting off
+  double queries_per_second = 0;  // per source; 0 turns limiting off
   double burst = 0;               // bucket size; 0 means one second's worth
   size_t table_size = 16384;      // slots (bounded memory: 32 bytes each)
-  // Every Nth refused query still gets an empty TC=1 answer, so a real client whose address
-  // is being spoofed can retry over TCP (which needs a handshake and is not limited). 0: never.
+  // DNS: every Nth refused query still gets an empty TC=1 answer, so a real client whose
+  // address is being spoofed can retry over TCP (which needs a handshake). 0: never.
   unsigned slip = 2;
 };
 
@@ -42,4 +43,4 @@ class RateLimiter {
   std::vector<Slot> slots_;
 };
 
-}  // namespace seed::net::dns
+}  // namespace seed
