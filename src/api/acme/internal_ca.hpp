@@ -1,0 +1,47 @@
+// The node's own CA for `acme.upstream = "internal"` (LAN-only and offline nodes): a P-256 key
+// made once (0600) and a self-signed root whose name constraints permit only the node's zone,
+// so a node owner who trusts the root on their devices trusts it for nothing else. Leaves carry
+// the CSR's key unchanged (the guest's key never leaves the guest), its names as DNS SANs,
+// serverAuth, and a configurable lifetime (default 7 days).
+#pragma once
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/acme/csr.hpp"
+#include "common/error.hpp"
+
+namespace seed::api::acme {
+
+struct InternalCaConfig {
+  std::string dir;     // holds ca.key (0600) and ca.pem; created if absent
+  std::string domain;  // the node's zone: the root may only sign names in it
+  std::chrono::hours leaf_lifetime{24 * 7};
+};
+
+class InternalCa {
+ public:
+  // Loads the CA from `dir`, or makes it when neither file exists. One file without the other
+  // is an error naming both (a lost key must never silently become a new root on devices).
+  static Result<std::unique_ptr<InternalCa>> open(const InternalCaConfig& config);
+  ~InternalCa();
+
+  const std::string& root_pem() const { return root_pem_; }
+  // A leaf for `names` (already checked against the caller) with the CSR's key: PEM of the
+  // leaf followed by the root.
+  Result<std::string> issue(const CsrInfo& csr, const std::vector<std::string>& names);
+
+ private:
+  InternalCa() = default;
+  InternalCaConfig config_;
+  EVP_PKEY* key_ = nullptr;
+  X509* root_ = nullptr;
+  std::string root_pem_;
+};
+
+}  // namespace seed::api::acme
