@@ -86,6 +86,19 @@ in
       bridge = mkOption { type = types.str; default = "seed0"; description = "Bridge every instance's tap joins."; };
       subnet = mkOption { type = types.str; default = "10.100.0.0/16"; description = "IPv4 subnet for instances; the host takes the first address."; };
       ipv6Prefix = mkOption { type = types.nullOr types.str; default = null; example = "2001:db8:1::/64"; description = "IPv6 prefix routed to this host for instances, if any."; };
+      egress = {
+        internet = mkOption {
+          type = types.bool;
+          default = true;
+          description = "Whether instances may open connections to public (internet) addresses. Private (RFC 1918), CGNAT, link-local and unique-local destinations and the node's own ranges stay closed either way unless `allow` opens them.";
+        };
+        allow = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          example = [ "192.168.1.20 tcp/443" "192.168.1.0/24 udp/53" "fd00:1::/64" ];
+          description = "Destinations instances may reach although they are closed by default (your LAN, say): `ADDRESS[/LENGTH]`, optionally followed by `tcp/PORT` or `udp/PORT`.";
+        };
+      };
     };
 
     ssh.port = mkOption {
@@ -158,6 +171,7 @@ in
       } // lib.optionalAttrs (cfg.storage.volumeGroup != null) { volume_group = cfg.storage.volumeGroup; };
       network = {
         inherit (cfg.network) bridge subnet;
+        egress = { inherit (cfg.network.egress) internet allow; };
       } // lib.optionalAttrs (cfg.network.ipv6Prefix != null) { ipv6_prefix = cfg.network.ipv6Prefix; };
       ssh.port = cfg.ssh.port;
       api.port = cfg.api.port;

@@ -27,9 +27,10 @@ Result<LinkInfo> ensure_bridge(const NlSocket& sock, const BridgeSpec& spec) {
         .with("stage", "network");
   }
   SEED_TRY(sync_addresses(sock, *found, spec.addresses));
-  LinkChange up;
-  up.up = true;
-  SEED_TRY(change_link(sock, *found, up));
+  LinkChange change;
+  change.mac = spec.mac;
+  change.up = true;
+  SEED_TRY(change_link(sock, *found, change));
   auto result = SEED_TRY(get_link(sock, spec.name));
   revert.success();
   return result;

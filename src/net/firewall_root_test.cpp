@@ -37,6 +37,7 @@ class FirewallTest : public ::testing::TestWithParam<bool> {
     spec_ = testing::sample_spec();
     host_ = std::make_unique<TestNetns>("node");
     outside_ = std::make_unique<TestNetns>("out");
+    lan_ = std::make_unique<TestNetns>("lan");
     for (const auto& i : spec_.instances) {
       instances_.emplace(i.name, std::make_unique<TestNetns>(i.name));
     }
@@ -55,15 +56,22 @@ class FirewallTest : public ::testing::TestWithParam<bool> {
         c.up = true;
         SEED_TRY(change_link(sock, v, c));
       }
-      auto up = SEED_TRY(ensure_veth(sock, {"up0", "eth0", outside_->fd()}));
       LinkChange c;
       c.up = true;
+      auto lan = SEED_TRY(ensure_veth(sock, {"lan0", "eth0", lan_->fd()}));
+      SEED_TRY(change_link(sock, lan, c));
+      auto up = SEED_TRY(ensure_veth(sock, {"up0", "eth0", outside_->fd()}));
       return change_link(sock, up, c);
     });
     ASSERT_TRUE(st) << st.error().describe();
     host_->ip({"addr", "add", "192.0.2.1/24", "dev", "up0"});
     outside_->ip({"addr", "add", "192.0.2.2/24", "dev", "eth0"});
     outside_->ip({"link", "set", "eth0", "up"});
+    // The node's LAN: private addresses a homelab's other machines have.
+    host_->ip({"addr", "add", "192.168.7.1/24", "dev", "lan0"});
+    lan_->ip({"addr", "add", "192.168.7.2/24", "dev", "eth0"});
+    lan_->ip({"link", "set", "eth0", "up"});
+    lan_->ip({"route", "add", "default", "via", "192.168.7.1"});
     for (const auto& i : spec_.instances) {
       auto& ns = *instances_.at(i.name);
       ns.ip({"link", "set", "eth0", "address", i.mac});
@@ -109,7 +117,7 @@ class FirewallTest : public ::testing::TestWithParam<bool> {
   }
 
   FirewallSpec spec_;
-  std::unique_ptr<TestNetns> host_, outside_;
+  std::unique_ptr<TestNetns> host_, outside_, lan_;
   std::map<std::string, std::unique_ptr<TestNetns>> instances_;
 };
 
@@ -118,6 +126,8 @@ TEST_P(FirewallTest, WithoutTheRulesetEverythingFlows) {
   EXPECT_TRUE(reaches("web", "db"));
   EXPECT_TRUE(udp(ns("web"), "10.88.0.50", ns("api"), inst("api").ipv4, 7001, true));
   EXPECT_TRUE(udp(ns("web"), "fd5e:ed00::50", ns("api"), inst("api").ipv6, 7002, true));
+  EXPECT_TRUE(udp(ns("web"), "", *lan_, "192.168.7.2", 8001, true));
+  EXPECT_TRUE(udp(ns("web"), "", *host_, "10.88.0.1", 5300, true));
 }
 
 TEST_P(FirewallTest, SameNamespaceTalksOtherNamespacesCannot) {
@@ -164,7 +174,7 @@ TEST_P(FirewallTest, Ipv6SourcesArePinnedToo) {
   EXPECT_EQ(got->source, inst("web").ipv6);
   EXPECT_FALSE(udp(ns("web"), "fd5e:ed00::50", ns("api"), api6, 7002, false));
   EXPECT_FALSE(udp(ns("web"), api6, ns("api"), api6, 7002, false));
-  EXPECT_TRUE(udp(ns("web"), "", *host_, "fd5e:ed00::1", 7003, true));  // the bridge address
+  EXPECT_TRUE(udp(ns("web"), "", *host_, "fd5e:ed00::1", 53, true));  // the bridge address (DNS)
 }
 
 TEST_P(FirewallTest, ExposedPortsReachTheRightInstanceAndConflictsAreReported) {
@@ -201,8 +211,65 @@ TEST_P(FirewallTest, ExposedPortsReachTheRightInstanceAndConflictsAreReported) {
 
 TEST_P(FirewallTest, GuestsReachTheHostOnlyOnTheBridgeAddress) {
   apply();
-  EXPECT_TRUE(udp(ns("web"), "", *host_, "10.88.0.1", 5300, true));
-  EXPECT_FALSE(udp(ns("web"), "", *host_, "192.0.2.1", 5300, false));
+  EXPECT_TRUE(udp(ns("web"), "", *host_, "10.88.0.1", 53, true));
+  EXPECT_FALSE(udp(ns("web"), "", *host_, "192.0.2.1", 53, false));
+}
+
+// Listeners on wildcard addresses, as the node owner's services and seedd's SSH ("::") are:
+// from a guest only DNS and the guest API port answer on the bridge address. The host's own
+// connections to guests (health checks, the ingress) still get their replies.
+TEST_P(FirewallTest, GuestsReachOnlyDnsAndTheGuestApiOnTheHost) {
+  apply();
+  UniqueFd ssh = host_->run([] { return testing::tcp_listen(2222); });
+  UniqueFd dns = host_->run([] { return testing::tcp_listen(53); });
+  UniqueFd api = host_->run([] { return testing::tcp_listen(9876); });
+  auto from_web = [&](uint16_t port) {
+    return ns("web").run([&] { return testing::tcp_connect("10.88.0.1", port, 1s); });
+  };
+  EXPECT_FALSE(from_web(2222)) << "a host service on a wildcard address is reachable from a guest";
+  EXPECT_FALSE(testing::tcp_pending(ssh.get(), 0ms));
+  EXPECT_TRUE(from_web(53));
+  EXPECT_TRUE(testing::tcp_pending(dns.get(), 1s));
+  EXPECT_TRUE(from_web(9876));
+  EXPECT_TRUE(testing::tcp_pending(api.get(), 1s));
+  EXPECT_FALSE(udp(ns("web"), "", *host_, "10.88.0.1", 5300, false));
+  EXPECT_FALSE(udp(ns("web"), "", *host_, "fd5e:ed00::1", 5300, false));
+  EXPECT_TRUE(udp(ns("web"), "", *host_, "fd5e:ed00::1", 53, true));
+  // The host opens a connection to a guest: the guest's answer comes back.
+  UniqueFd web80 = ns("web").run([] { return testing::tcp_listen(80); });
+  auto probe = host_->run([&] { return testing::tcp_connect(inst("web").ipv4, 80, 3s); });
+  EXPECT_TRUE(probe) << probe.error().describe();
+}
+
+// The egress policy: the internet yes, the LAN no, except what the allow list names; replies
+// to a LAN client of an exposed port pass.
+TEST_P(FirewallTest, GuestsReachTheLanOnlyThroughTheAllowList) {
+  apply();
+  UniqueFd allowed = lan_->run([] { return testing::tcp_listen(8000); });
+  UniqueFd other = lan_->run([] { return testing::tcp_listen(8001); });
+  auto from_web = [&](uint16_t port) {
+    return ns("web").run([&] { return testing::tcp_connect("192.168.7.2", port, 1s); });
+  };
+  EXPECT_FALSE(from_web(8001)) << "a LAN-side listener is reachable from a guest";
+  EXPECT_FALSE(testing::tcp_pending(other.get(), 0ms));
+  EXPECT_FALSE(udp(ns("web"), "", *lan_, "192.168.7.2", 8001, false));
+  EXPECT_FALSE(udp(ns("web"), "", *host_, "192.168.7.1", 8001, false));  // the node's LAN address
+  EXPECT_TRUE(from_web(8000));
+  EXPECT_TRUE(testing::tcp_pending(allowed.get(), 1s));
+  EXPECT_TRUE(udp(ns("db"), "", *outside_, "192.0.2.2", 9000, true));  // the internet
+  // A LAN machine uses web's exposed port: web's answers to a private address get out.
+  UniqueFd web80 = ns("web").run([] { return testing::tcp_listen(80); });
+  auto client = lan_->run([] { return testing::tcp_connect("192.0.2.1", 8080, 3s); });
+  EXPECT_TRUE(client) << client.error().describe();
+  EXPECT_TRUE(testing::tcp_pending(web80.get(), 1s));
+}
+
+TEST_P(FirewallTest, WithTheInternetOffOnlyTheAllowListIsReachable) {
+  spec_.egress.internet = false;
+  spec_.egress.allow.push_back({"192.0.2.2/32", "udp", 9001});
+  apply();
+  EXPECT_FALSE(udp(ns("db"), "", *outside_, "192.0.2.2", 9000, false));
+  EXPECT_TRUE(udp(ns("db"), "", *outside_, "192.0.2.2", 9001, true));
 }
 
 TEST_P(FirewallTest, EgressIsMasqueraded) {

@@ -28,6 +28,24 @@ struct FirewallInstance {
   std::vector<Expose> exposes;
 };
 
+// One destination guests may reach even though it is private: a prefix, optionally narrowed
+// to one TCP or UDP port. Written "192.168.1.0/24", "192.168.1.20 tcp/443", "fd00::5 udp/53"
+// (parse_egress_rule in egress_rule.hpp).
+struct EgressRule {
+  std::string cidr;      // canonical prefix ("192.168.1.20/32")
+  std::string protocol;  // "", "tcp" or "udp"
+  uint16_t port = 0;     // with a protocol; 0 with none
+  bool operator==(const EgressRule&) const = default;
+};
+
+// Where guests' own connections may go beyond the node (docs/firewall.md). Private, CGNAT,
+// link-local and unique-local destinations and the node's own ranges are closed unless a rule
+// in `allow` opens them: a homelab's LAN is not the tenants' to probe.
+struct EgressPolicy {
+  bool internet = true;            // everything else (public addresses); false: only `allow`
+  std::vector<EgressRule> allow;
+};
+
 struct FirewallSpec {
   std::string bridge = "seed0";
   std::string subnet;    // "10.0.0.0/24"
@@ -36,6 +54,10 @@ struct FirewallSpec {
   std::string gateway6;  // the bridge's IPv6 address, with subnet6
   // Node addresses that exposed tcp/udp/dns ports are forwarded from.
   std::vector<std::string> public_addresses;
+  // Guests reach the bridge address only for DNS (53) and seedd's guest HTTP listener (the
+  // ACME facade, shoot: api.port). 0: no guest listener.
+  uint16_t guest_api_port = 0;
+  EgressPolicy egress;
   // Order matters: on a port conflict the instance listed first keeps the port, so the caller
   // lists instances in a stable order (seedd: creation order).
   std::vector<FirewallInstance> instances;

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "net/egress_rule.hpp"
 #include "net/ip_address.hpp"
 #include "net/names.hpp"
 
@@ -54,6 +55,24 @@ Result<CheckedSpec> validate_firewall_spec(const FirewallSpec& spec) {
       out.public4.push_back(SEED_TRY(parse_ipv4(a, "network.public_addresses")).str());
     }
   }
+  out.guest_api_port = spec.guest_api_port;
+  if (spec.guest_api_port == 53) {
+    return tag(make_error(Errc::invalid_argument,
+                          "the guest API port is 53, which guests already use for DNS; choose "
+                          "another api.port"));
+  }
+  out.internet = spec.egress.internet;
+  for (size_t n = 0; n < spec.egress.allow.size(); ++n) {
+    // Re-read from the text form: only what parse_egress_rule accepts reaches nft syntax.
+    const auto& in = spec.egress.allow[n];
+    auto rule = SEED_TRY(parse_egress_rule(to_string(in), "network.egress.allow[" + std::to_string(n) + "]"));
+    if (rule != in) {
+      return tag(make_error(Errc::invalid_argument, "network.egress.allow[" + std::to_string(n) + "] \"" +
+                                                        to_string(in) + "\" is not canonical (" +
+                                                        to_string(rule) + "); build rules with parse_egress_rule"));
+    }
+    (rule.cidr.find(':') == std::string::npos ? out.allow4 : out.allow6).push_back(rule);
+  }
   std::map<std::string, std::string> ids, taps, macs, v4s, v6s;
   for (const auto& in : spec.instances) {
     CheckedInstance c;
@@ -70,6 +89,13 @@ Result<CheckedSpec> validate_firewall_spec(const FirewallSpec& spec) {
     if ((mac->bytes[0] & 1) != 0) {
       return tag(make_error(Errc::invalid_argument,
                             "mac " + mac->str() + " of " + c.id + " is a multicast address"),
+                 c.id);
+    }
+    if (*mac == tap_mac() || *mac == bridge_mac()) {
+      return tag(make_error(Errc::invalid_argument,
+                            "mac " + mac->str() + " of " + c.id +
+                                " is the host side's own address (taps or bridge); give the "
+                                "instance its instance_mac()"),
                  c.id);
     }
     c.mac = mac->str();

@@ -24,6 +24,9 @@ struct CheckedSpec {
   std::string bridge;
   std::string subnet, gateway, subnet6, gateway6;
   std::vector<std::string> public4, public6;
+  uint16_t guest_api_port = 0;
+  bool internet = true;
+  std::vector<EgressRule> allow4, allow6;  // canonical, in the spec's order
   std::vector<CheckedInstance> instances;  // same order as the spec
 };
 

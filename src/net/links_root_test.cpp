@@ -102,6 +102,7 @@ TEST_F(LinksTest, BridgeAndTapAreCreatedRightAndRepeatingChangesNothing) {
   auto br = link_json("seed0");
   EXPECT_EQ(br.at("linkinfo").at("info_kind"), "bridge");
   EXPECT_TRUE(has_flag(br, "UP"));
+  EXPECT_EQ(br.at("address"), bridge_mac().str());  // fixed, not the lowest port's
   EXPECT_EQ(global_addresses("seed0"),
             (std::vector<std::string>{"10.88.0.1/24", "fd5e:ed00::1/64"}));
 
@@ -110,7 +111,11 @@ TEST_F(LinksTest, BridgeAndTapAreCreatedRightAndRepeatingChangesNothing) {
   EXPECT_EQ(tap.at("linkinfo").at("info_kind"), "tun");
   EXPECT_EQ(tap.at("linkinfo").at("info_data").at("type"), "tap");
   EXPECT_EQ(tap.at("master"), "seed0");
-  EXPECT_EQ(tap.at("address"), instance_mac(web)->str());
+  // The tap's own address is never the guest's (that one is the VMM's mac=): a bridge port
+  // carrying its guest's MAC makes the bridge deliver frames for that guest to the host.
+  EXPECT_EQ(tap.at("address"), tap_mac().str());
+  EXPECT_EQ(link->mac, *instance_mac(web));
+  EXPECT_NE(tap.at("address"), link->mac.str());
   EXPECT_EQ(tap.at("ifalias"), "seed:alpha/web");
   EXPECT_TRUE(has_flag(tap, "UP"));
 
@@ -135,6 +140,26 @@ TEST_F(LinksTest, BridgeAndTapAreCreatedRightAndRepeatingChangesNothing) {
   });
   EXPECT_FALSE(link_exists(link->tap));
   EXPECT_TRUE(link_exists("seed0"));
+}
+
+// A node upgraded from a seedd that gave taps their guest's MAC (and left seed0's address to
+// follow its ports): ensure_bridge at start-up fixes both, on taps whose VMs keep running.
+TEST_F(LinksTest, EnsureBridgeFixesTheMacsAnOlderSeeddLeft) {
+  auto net = open_network();
+  InstanceId web{"alpha", "web"};
+  auto link = ns_->run([&] {
+    EXPECT_TRUE(net->ensure_bridge());
+    return net->ensure_instance_link(web);
+  });
+  ASSERT_TRUE(link) << link.error().describe();
+  ns_->ip({"link", "set", "dev", link->tap, "address", link->mac.str()});
+  ns_->ip({"link", "set", "dev", "seed0", "address", "02:00:00:00:00:07"});
+  ns_->ip({"link", "add", "other0", "type", "veth", "peer", "name", "other1"});
+  ns_->ip({"link", "set", "dev", "other0", "master", "seed0", "address", "02:00:00:00:00:08"});
+  ns_->run([&] { EXPECT_TRUE(open_network()->ensure_bridge()); });
+  EXPECT_EQ(link_json(link->tap).at("address"), tap_mac().str());
+  EXPECT_EQ(link_json("seed0").at("address"), bridge_mac().str());
+  EXPECT_EQ(link_json("other0").at("address"), "02:00:00:00:00:08");  // not a Seed tap: left alone
 }
 
 TEST_F(LinksTest, TapIsPersistentAndOwnedWhenAsked) {

@@ -77,8 +77,14 @@ Result<Mac> instance_mac(const InstanceId& id) {
   Mac m;
   for (size_t i = 0; i < 6; ++i) m.bytes[i] = digest[i];
   m.bytes[0] = uint8_t((m.bytes[0] & 0xfc) | 0x02);
+  // The two host-side addresses are reserved; a hash landing on one (odds 2^-46) moves off it.
+  if (m == tap_mac() || m == bridge_mac()) m.bytes[5] ^= 1;
   return m;
 }
+
+Mac tap_mac() { return Mac{{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff}}; }
+
+Mac bridge_mac() { return Mac{{0x02, 0x5e, 0xed, 0x00, 0x00, 0x01}}; }
 
 Status validate_ifname(std::string_view name, std::string_view what) {
   bool good = !name.empty() && name.size() <= 15 && name != "." && name != "..";

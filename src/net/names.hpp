@@ -37,9 +37,21 @@ struct Mac {
 };
 Result<Mac> parse_mac(std::string_view text, std::string_view what);
 
-// Locally administered (bit 1 of the first octet set), unicast (bit 0 clear), from a hash of
-// the identity that is independent of the tap name's hash.
+// The guest's own MAC (the VMM's `mac=`): locally administered (bit 1 of the first octet
+// set), unicast (bit 0 clear), from a hash of the identity that is independent of the tap
+// name's hash. Never equal to tap_mac() or bridge_mac().
 Result<Mac> instance_mac(const InstanceId& id);
+
+// The host side of every Seed tap. It must differ from the guest's MAC: the bridge keeps a
+// local FDB entry for each port's own address and delivers frames sent to it to the host, so a
+// tap carrying its guest's MAC swallows every frame other guests send that guest. All taps
+// share this one address (as Xen's vifs share fe:ff:ff:ff:ff:ff), which no guest MAC can equal,
+// so no tenant can pick a name whose tap address shadows another tenant's guest; the kernel
+// keeps one local FDB entry for a MAC several ports carry.
+Mac tap_mac();
+// The bridge's own address (the gateway's MAC guests see). Set explicitly so it stays put:
+// a bridge without one takes the lowest port MAC and changes it as taps come and go.
+Mac bridge_mac();
 
 // Linux interface names: 1-15 characters, no '/', no whitespace, not "." or "..". Seed keeps
 // to [A-Za-z0-9_.-] so names are safe inside nftables rules as well.

@@ -63,6 +63,20 @@ TEST(InstanceMac, IsLocallyAdministeredUnicastAndStable) {
   EXPECT_FALSE(instance_mac({"alpha", "Web"}));
 }
 
+// The host-side addresses are unicast, locally administered, distinct, and never a guest's.
+TEST(InstanceMac, NeverEqualsTheTapOrBridgeMac) {
+  for (const Mac& m : {tap_mac(), bridge_mac()}) {
+    EXPECT_EQ(m.bytes[0] & 0x03, 0x02) << m.str();
+  }
+  EXPECT_NE(tap_mac(), bridge_mac());
+  for (int i = 0; i < 2000; ++i) {
+    auto m = instance_mac({"alpha", "i" + std::to_string(i)});
+    ASSERT_TRUE(m);
+    EXPECT_NE(*m, tap_mac());
+    EXPECT_NE(*m, bridge_mac());
+  }
+}
+
 TEST(Mac, ParsesAndPrintsCanonically) {
   auto m = parse_mac("02:AB:cd:00:10:ff", "mac");
   ASSERT_TRUE(m);

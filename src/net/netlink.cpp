@@ -76,6 +76,18 @@ std::optional<LinkAddress> from_rtnl_addr(rtnl_addr* a) {
   return out;
 }
 
+LinkInfo info_of(rtnl_link* raw) {
+  LinkInfo info;
+  info.ifindex = rtnl_link_get_ifindex(raw);
+  info.name = rtnl_link_get_name(raw);
+  if (const char* kind = rtnl_link_get_type(raw)) info.kind = kind;
+  if (const char* alias = rtnl_link_get_ifalias(raw)) info.alias = alias;
+  info.mac = mac_of(raw);
+  info.up = (rtnl_link_get_flags(raw) & IFF_UP) != 0;
+  info.master = rtnl_link_get_master(raw);
+  return info;
+}
+
 }  // namespace
 
 Error nl_error(int err, const std::string& what, const std::string& link) {
@@ -102,15 +114,21 @@ Result<std::optional<LinkInfo>> find_link(const NlSocket& sock, const std::strin
   if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return std::optional<LinkInfo>{};
   if (err < 0) return nl_error(err, "looking up link", name);
   LinkPtr link(raw);
-  LinkInfo info;
-  info.ifindex = rtnl_link_get_ifindex(raw);
-  info.name = rtnl_link_get_name(raw);
-  if (const char* kind = rtnl_link_get_type(raw)) info.kind = kind;
-  if (const char* alias = rtnl_link_get_ifalias(raw)) info.alias = alias;
-  info.mac = mac_of(raw);
-  info.up = (rtnl_link_get_flags(raw) & IFF_UP) != 0;
-  info.master = rtnl_link_get_master(raw);
-  return std::optional<LinkInfo>{info};
+  return std::optional<LinkInfo>{info_of(raw)};
+}
+
+Result<std::vector<LinkInfo>> list_ports(const NlSocket& sock, int master) {
+  nl_cache* raw = nullptr;
+  if (int err = rtnl_link_alloc_cache(sock.get(), AF_UNSPEC, &raw); err < 0) {
+    return nl_error(err, "listing the ports of link", std::to_string(master));
+  }
+  CachePtr cache(raw);
+  std::vector<LinkInfo> out;
+  for (nl_object* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
+    auto* l = reinterpret_cast<rtnl_link*>(o);
+    if (rtnl_link_get_master(l) == master) out.push_back(info_of(l));
+  }
+  return out;
 }
 
 Result<LinkInfo> get_link(const NlSocket& sock, const std::string& name) {

@@ -46,6 +46,9 @@ struct LinkInfo {
 // nullopt when no link has that name.
 Result<std::optional<LinkInfo>> find_link(const NlSocket& sock, const std::string& name);
 
+// The links enslaved to `master` (a bridge's ports).
+Result<std::vector<LinkInfo>> list_ports(const NlSocket& sock, int master);
+
 // find_link for a link that must exist: Errc::not_found otherwise.
 Result<LinkInfo> get_link(const NlSocket& sock, const std::string& name);
 

@@ -24,15 +24,24 @@ Status Network::ensure_bridge() {
   BridgeSpec spec{config_.bridge, {LinkAddress{pc.gateway, pc.subnet.length}}};
   if (pc.gateway6) spec.addresses.push_back(LinkAddress{*pc.gateway6, pc.subnet6->length});
   auto sock = SEED_TRY(NlSocket::open());
-  SEED_TRY(net::ensure_bridge(sock, spec));
+  auto bridge = SEED_TRY(net::ensure_bridge(sock, spec));
+  // Taps made by an older seedd carry their guest's MAC, which keeps the bridge from
+  // forwarding to that guest (tap.hpp): give them the tap address now, while their VMs run.
+  for (const auto& port : SEED_TRY(list_ports(sock, bridge.ifindex))) {
+    if (port.kind != "tun" || !port.name.starts_with(tap_prefix) || port.mac == tap_mac()) continue;
+    LinkChange change;
+    change.mac = tap_mac();
+    SEED_TRY(change_link(sock, port, change));
+    log::info("net.tap_mac_fixed", {{"tap", port.name}});
+  }
   return ok();
 }
 
 Result<InstanceLink> Network::ensure_instance_link(const InstanceId& id) {
   InstanceLink link{SEED_TRY(tap_name(id)), SEED_TRY(instance_mac(id))};
   auto sock = SEED_TRY(NlSocket::open());
-  auto r = ensure_tap(sock, TapSpec{link.tap, link.mac, config_.bridge, id.str(),
-                                    config_.tap_owner, config_.multi_queue_taps});
+  auto r = ensure_tap(sock, TapSpec{link.tap, config_.bridge, id.str(), config_.tap_owner,
+                                    config_.multi_queue_taps});
   if (!r) return std::move(r).error().with("instance", id.str());
   return link;
 }
@@ -78,6 +87,8 @@ Result<std::vector<Error>> Network::apply_firewall(std::vector<FirewallInstance>
     spec.gateway6 = pc.gateway6->str();
   }
   spec.public_addresses = config_.public_addresses;
+  spec.guest_api_port = config_.guest_api_port;
+  spec.egress = config_.egress;
   spec.instances = std::move(instances);
   auto ruleset = SEED_TRY(render_ruleset(spec));
   SEED_TRY(nft_apply(ruleset.text));

@@ -23,6 +23,8 @@ struct NetworkConfig {
   std::string gateway;   // default: the subnet's first host address
   std::string subnet6;   // optional, e.g. "fd5e:ed00::/64"
   std::vector<std::string> public_addresses;  // where exposed tcp/udp/dns ports arrive
+  uint16_t guest_api_port = 0;                 // seedd's guest HTTP listener; 0: none
+  EgressPolicy egress;                         // where guests' connections may go
   std::string state_file;                      // the address allocations (JSON)
   std::optional<uid_t> tap_owner;              // when the VMM runs unprivileged
   bool multi_queue_taps = false;               // must match how the VMM opens taps

@@ -48,26 +48,73 @@ void render_nat(const CheckedSpec& s, const ExposePlan& plan, std::string& out) 
   out += "\t}\n";
 }
 
-void render_filter(const CheckedSpec& s, std::string& out) {
+// What guests may reach on the bridge address: DNS and seedd's guest HTTP listener. Anything
+// else the node runs on a wildcard address (the owner's own services, seedd's SSH on "::") is
+// not for tenants. Replies to connections the host opened (health checks, the ingress) pass.
+void render_input(const CheckedSpec& s, std::string& out) {
   const std::string br = quoted(s.bridge);
-  // Guests reach the host only on the bridge address (DNS, the API): not on its public or
-  // other addresses, where admin services may listen.
+  std::string tcp = "53";
+  if (s.guest_api_port != 0) tcp = "{ 53, " + std::to_string(s.guest_api_port) + " }";
   out += "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n";
   out += "\t\tiifname != " + br + " accept\n";
-  out += "\t\tip daddr " + s.gateway + " accept\n";
+  out += "\t\tct state established,related accept\n";
+  out += "\t\tip daddr " + s.gateway + " udp dport 53 accept\n";
+  out += "\t\tip daddr " + s.gateway + " tcp dport " + tcp + " accept\n";
+  out += "\t\tip daddr " + s.gateway + " icmp type echo-request accept\n";
+  if (!s.gateway6.empty()) {
+    out += "\t\tip6 daddr " + s.gateway6 + " udp dport 53 accept\n";
+    out += "\t\tip6 daddr " + s.gateway6 + " tcp dport " + tcp + " accept\n";
+  }
+  // Neighbour discovery and multicast listener reports keep IPv6 on the bridge working.
   std::vector<std::string> v6{"fe80::/64", "ff02::/16"};
   if (!s.gateway6.empty()) v6.insert(v6.begin(), s.gateway6);
-  out += "\t\tip6 daddr { " + join(v6) + " } accept\n";
+  out += "\t\tip6 daddr { " + join(v6) + " } icmpv6 type { echo-request, nd-neighbor-solicit, "
+         "nd-neighbor-advert, nd-router-solicit, mld-listener-report, mld2-listener-report } accept\n";
   out += "\t\tdrop\n\t}\n";
+}
+
+// Destinations closed to guests unless network.egress.allow opens them: private (RFC 1918),
+// shared CGNAT space, link-local and unique-local. Public addresses stay open (internet).
+constexpr std::string_view closed4 = "{ 10.0.0.0/8, 100.64.0.0/10, 169.254.0.0/16, 172.16.0.0/12, 192.168.0.0/16 }";
+constexpr std::string_view closed6 = "{ fc00::/7, fe80::/10 }";
+
+std::string allow_rule(const EgressRule& r) {
+  const bool v6 = r.cidr.find(':') != std::string::npos;
+  std::string line = std::string("\t\t") + (v6 ? "ip6" : "ip") + " daddr " + r.cidr;
+  if (!r.protocol.empty()) line += " " + r.protocol + " dport " + std::to_string(r.port);
+  return line + " accept\n";
+}
+
+// Guests' own connections leaving the node. Replies (to a client that reached an exposed port
+// from the LAN, say) always pass; then the allow list; then the closed ranges and the node's
+// own subnets; then the internet, unless it is off.
+void render_egress(const CheckedSpec& s, std::string& out) {
+  out += "\tchain egress {\n";
+  out += "\t\tct state established,related accept\n";
+  for (const auto& r : s.allow4) out += allow_rule(r);
+  for (const auto& r : s.allow6) out += allow_rule(r);
+  out += "\t\tip daddr " + std::string(closed4) + " drop\n";
+  out += "\t\tip6 daddr " + std::string(closed6) + " drop\n";
+  out += "\t\tip daddr " + s.subnet + " drop\n";
+  if (!s.subnet6.empty()) out += "\t\tip6 daddr " + s.subnet6 + " drop\n";
+  if (!s.internet) out += "\t\tdrop\n";
+  out += "\t}\n";
+}
+
+void render_filter(const CheckedSpec& s, std::string& out) {
+  const std::string br = quoted(s.bridge);
+  render_input(s, out);
   // Nothing new enters the bridge from outside unless it was DNAT'd to an exposed port.
   // Traffic from the bridge back into it (bridged frames seen here when br_netfilter is on, or
   // packets the host routes between two instances) is left to the bridge table, which knows
-  // namespaces.
+  // namespaces. Traffic from the bridge out of the node follows the egress policy.
   const std::string inbound = "\t\tiifname != " + br + " oifname " + br;
   out += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
   out += inbound + " ct state established,related accept\n";
   out += inbound + " ct status dnat accept\n";
-  out += inbound + " drop\n\t}\n";
+  out += inbound + " drop\n";
+  out += "\t\tiifname " + br + " oifname != " + br + " jump egress\n\t}\n";
+  render_egress(s, out);
 }
 
 void render_port_chain(const CheckedInstance& i, std::string& out) {

@@ -4,8 +4,10 @@
 // (each is created if missing, deleted, and defined again inside a single batch, so the kernel
 // swaps old for new atomically and never runs a half-written ruleset):
 //   - `inet seed`: NAT (masquerade for guest egress, DNAT of exposed tcp/udp/dns ports),
-//     host protection (from the bridge only the bridge address is reachable) and inbound
-//     forwarding (nothing new enters the bridge from outside unless DNAT'd).
+//     host protection (from the bridge only DNS and the guest API port on the bridge
+//     address), inbound forwarding (nothing new enters the bridge from outside unless DNAT'd)
+//     and the egress policy (private, CGNAT, link-local and ULA destinations closed unless
+//     allowed).
 //   - `bridge seed`: what happens at the taps, which the inet family cannot tell apart:
 //     anti-spoofing on every port (source MAC, IPv4, IPv6 and ARP sender pinned to the
 //     instance; router advertisements refused), namespace isolation of bridged frames, and of

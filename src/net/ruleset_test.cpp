@@ -123,6 +123,11 @@ TEST(Ruleset, BadInputIsOneClearError) {
   }
   {
     auto s = sample_spec();
+    s.instances[0].mac = tap_mac().str();
+    EXPECT_NE(render_error(s).message.find("host side's own address"), std::string::npos);
+  }
+  {
+    auto s = sample_spec();
     s.public_addresses = {};
     EXPECT_NE(render_error(s).message.find("no public address"), std::string::npos);
   }

@@ -79,7 +79,7 @@ Result<LinkInfo> ensure_tap(const NlSocket& sock, const TapSpec& spec) {
   }
   LinkChange change;
   change.master = bridge->ifindex;
-  change.mac = spec.mac;
+  change.mac = tap_mac();
   change.alias = alias;
   change.up = true;
   SEED_TRY(change_link(sock, *found, change));

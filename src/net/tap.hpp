@@ -13,9 +13,10 @@
 
 namespace seed::net {
 
+// The tap's own MAC is always tap_mac() (names.hpp), never the guest's: the guest's MAC is
+// the VMM's business (`mac=`), and a port carrying it would swallow frames meant for the guest.
 struct TapSpec {
   std::string name;
-  Mac mac;
   std::string bridge;
   std::string owner_identity;  // written as the link alias ("seed:<ns>/<name>")
   std::optional<uid_t> owner;  // TUNSETOWNER: lets an unprivileged VMM open it
@@ -26,7 +27,8 @@ struct TapSpec {
 
 std::string tap_alias(const std::string& identity);
 
-// Idempotent: creates the tap if missing, then makes master, MAC, alias and up state right.
+// Idempotent: creates the tap if missing, then makes master, MAC, alias and up state right
+// (a tap made by an older seedd with its guest's MAC gets tap_mac(); the VM keeps running).
 // Errc::conflict when a link of that name exists that is not a tap, or is a tap owned by
 // another instance (its alias says so).
 Result<LinkInfo> ensure_tap(const NlSocket& sock, const TapSpec& spec);

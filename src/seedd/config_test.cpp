@@ -210,6 +210,28 @@ TEST(Config, NodeKeysAreReadAndChecked) {
   EXPECT_EQ(d.node.ssh_port, 22u);
 }
 
+// The egress policy: a safe default (internet yes, nothing private), an allow list read into
+// canonical rules, and every bad rule named with its index at once.
+TEST(Config, NetworkEgressDefaultsSafeAndIsChecked) {
+  Config d = parse_ok("{}");
+  EXPECT_TRUE(d.node.network.egress.internet);
+  EXPECT_TRUE(d.node.network.egress.allow.empty());
+  Config c = parse_ok(R"({"network": {"egress": {"internet": false,
+    "allow": ["192.168.1.0/24", "192.168.1.20 tcp/443", "fd00::5 udp/53"]}}})");
+  EXPECT_FALSE(c.node.network.egress.internet);
+  EXPECT_EQ(c.node.network.egress.allow,
+            (std::vector<net::EgressRule>{{"192.168.1.0/24", "", 0}, {"192.168.1.20/32", "tcp", 443},
+                                          {"fd00::5/128", "udp", 53}}));
+  Error e = parse_fail(R"({"network": {"egress": {"allow": ["192.168.1.0/24", "lan", "10.0.0.1 tcp/99999"]}}})");
+  EXPECT_THAT(e.message, HasSubstr("2 problems"));
+  EXPECT_THAT(e.message, HasSubstr("network.egress.allow[1]: \"lan\""));
+  EXPECT_THAT(e.message, HasSubstr("network.egress.allow[2]: \"10.0.0.1 tcp/99999\" has port"));
+  EXPECT_EQ(e.get("stage"), "config");
+  EXPECT_THAT(parse_fail(R"({"network": {"egress": {"allow": "10.0.0.1"}}})").message, HasSubstr("network.egress.allow"));
+  EXPECT_THAT(parse_fail(R"({"network": {"egress": {"internett": true}}})").message, HasSubstr("internett"));
+  EXPECT_THAT(parse_fail(R"({"api": {"port": 53}})").message, HasSubstr("api.port: 53 is the DNS port"));
+}
+
 TEST(Config, IngressLimitsAreReadAndBounded) {
   Config d = parse_ok("{}");
   EXPECT_EQ(d.ingress.max_connections, 4096u);

@@ -1,5 +1,6 @@
 #include "seedd/node_config.hpp"
 
+#include "net/egress_rule.hpp"
 #include "net/ip_address.hpp"
 
 namespace seed {
@@ -35,6 +36,14 @@ std::vector<std::string> read_node_config(JsonReader& top, NodeConfig& c) {
   st.get("volume_group", c.storage.volume_group).get("directory", c.storage.directory);
   auto& net = top.object("network");
   net.get("bridge", c.network.bridge).get("subnet", c.network.subnet).get("ipv6_prefix", c.network.ipv6_prefix);
+  auto& egress = net.object("egress");
+  std::vector<std::string> allow;
+  egress.get("internet", c.network.egress.internet).get("allow", allow);
+  for (size_t n = 0; n < allow.size(); ++n) {
+    auto rule = net::parse_egress_rule(allow[n], "network.egress.allow[" + std::to_string(n) + "]");
+    if (rule) c.network.egress.allow.push_back(*rule);
+    else problems.push_back(rule.error().message);
+  }
   top.object("ssh").get("port", c.ssh_port);
   top.object("api").get("port", c.api_port);
   auto& acme = top.object("acme");
@@ -69,6 +78,7 @@ std::vector<std::string> read_node_config(JsonReader& top, NodeConfig& c) {
   }
   port(problems, "ssh.port", c.ssh_port);
   port(problems, "api.port", c.api_port);
+  if (c.api_port == 53) problems.push_back("api.port: 53 is the DNS port guests use on the bridge; choose another");
   if (c.ssh_port == c.api_port) problems.push_back("ssh.port and api.port: both are " + std::to_string(c.ssh_port));
   return problems;
 }

@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "common/json_reader.hpp"
+#include "net/firewall_spec.hpp"
 
 namespace seed {
 
@@ -28,6 +29,9 @@ struct NodeConfig {
     std::string bridge = "seed0";
     std::string subnet = "10.100.0.0/16";
     std::string ipv6_prefix;  // empty: no IPv6
+    // "egress": {"internet": bool, "allow": ["192.168.1.20/32 tcp/443", ...]}: where guests'
+    // own connections may go (docs/firewall.md). Default: the internet, nothing private.
+    net::EgressPolicy egress;
   } network;
   uint64_t ssh_port = 22;
   uint64_t api_port = 9876;

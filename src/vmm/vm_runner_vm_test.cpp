@@ -20,27 +20,7 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using testing::VmTest;
 using testing::read_console;
-
-struct ShellResult {
-  int rc = -1;
-  std::string out;
-};
-
-// Runs a command in the guest through the agent's `sh` request.
-ShellResult guest_sh(RunningVm& vm, const std::string& command) {
-  auto agent = AgentClient::connect(vm.paths().agent_socket());
-  EXPECT_TRUE(agent.ok()) << agent.error().describe();
-  if (!agent) return {};
-  auto lines = agent->call("sh " + command, 30s);
-  EXPECT_TRUE(lines.ok()) << lines.error().describe();
-  ShellResult r;
-  if (!lines) return r;
-  for (const auto& l : *lines) {
-    if (l.rfind("| ", 0) == 0) r.out += l.substr(2) + "\n";
-    else if (l.rfind("rc ", 0) == 0) r.rc = std::stoi(l.substr(3));
-  }
-  return r;
-}
+using testing::guest_sh;
 
 double guest_uptime(RunningVm& vm) {
   auto agent = AgentClient::connect(vm.paths().agent_socket());

@@ -65,6 +65,22 @@ TEST_F(NixHost, RenderedSettingsAreReadBySeedd) {
   EXPECT_EQ(config->node.api_port, 9876u);
 }
 
+// network.egress: the safe default reaches seedd as such, and an allow list the owner writes
+// is what seedd's parser reads (the text form is seedd's, not reinterpreted by the module).
+TEST_F(NixHost, EgressPolicyIsRenderedForSeedd) {
+  auto defaults = eval("{ domain = \"seed.test\"; }");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().describe();
+  EXPECT_EQ(defaults->at("settings")["network"]["egress"], nlohmann::json::parse(R"({"internet": true, "allow": []})"));
+  auto host = eval(R"({ domain = "seed.test"; network.egress = { internet = false;
+      allow = [ "192.168.1.20 tcp/443" "fd00:1::/64" ]; }; })");
+  ASSERT_TRUE(host.ok()) << host.error().describe();
+  auto config = parse_config(host->at("settings").dump(), "/etc/seed/seedd.json");
+  ASSERT_TRUE(config.ok()) << config.error().describe();
+  EXPECT_FALSE(config->node.network.egress.internet);
+  EXPECT_EQ(config->node.network.egress.allow,
+            (std::vector<net::EgressRule>{{"192.168.1.20/32", "tcp", 443}, {"fd00:1::/64", "", 0}}));
+}
+
 TEST_F(NixHost, TheUnitKeepsVmsAliveAcrossRestarts) {
   auto host = eval("{ domain = \"seed.test\"; }");
   ASSERT_TRUE(host.ok()) << host.error().describe();

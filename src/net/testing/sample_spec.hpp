@@ -18,6 +18,7 @@ inline FirewallInstance sample_instance(const std::string& ns, const std::string
 
 // alpha/web and alpha/api share a namespace; beta/db is another tenant. web exposes 8080/tcp
 // and DNS on 53; db asks for 8080/tcp too (a conflict: web keeps it) and gets 5432/tcp.
+// Guests reach seedd's guest API on 9876 and, on the LAN, only what the allow list names.
 inline FirewallSpec sample_spec() {
   FirewallSpec s;
   s.bridge = "seed0";
@@ -26,6 +27,9 @@ inline FirewallSpec sample_spec() {
   s.subnet6 = "fd5e:ed00::/64";
   s.gateway6 = "fd5e:ed00::1";
   s.public_addresses = {"192.0.2.1", "2001:db8::1"};
+  s.guest_api_port = 9876;
+  // The LAN (192.168.7.0/24 in the real-kernel tests) is closed except one service.
+  s.egress.allow = {{"192.168.7.2/32", "tcp", 8000}, {"fd00:7::/64", "", 0}};
   s.instances = {
       sample_instance("alpha", "web", "10.88.0.2", "fd5e:ed00::2",
                       {{8080, ExposeProtocol::tcp, 80}, {53, ExposeProtocol::dns, 5353},

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/fd.hpp"
+#include "vmm/agent_client.hpp"
 #include "vmm/qemu/qemu_driver.hpp"
 
 namespace seed::vmm::testing {
@@ -99,6 +100,21 @@ std::vector<int> VmTest::stray_processes() const {
     pids.push_back(pid);
   }
   return pids;
+}
+
+ShellResult guest_sh(const std::string& agent_socket, const std::string& command) {
+  auto agent = AgentClient::connect(agent_socket);
+  EXPECT_TRUE(agent.ok()) << agent.error().describe();
+  if (!agent) return {};
+  auto lines = agent->call("sh " + command, std::chrono::seconds(30));
+  EXPECT_TRUE(lines.ok()) << lines.error().describe();
+  ShellResult r;
+  if (!lines) return r;
+  for (const auto& l : *lines) {
+    if (l.rfind("| ", 0) == 0) r.out += l.substr(2) + "\n";
+    else if (l.rfind("rc ", 0) == 0) r.rc = std::stoi(l.substr(3));
+  }
+  return r;
 }
 
 }  // namespace seed::vmm::testing

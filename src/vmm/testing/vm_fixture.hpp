@@ -40,4 +40,15 @@ class VmTest : public ::testing::Test {
 
 std::string read_console(const RunningVm& vm);
 
+struct ShellResult {
+  int rc = -1;      // -1: the agent did not answer (a test failure is recorded)
+  std::string out;  // stdout and stderr, interleaved
+};
+// Runs `command` with the guest's sh through the agent channel at `agent_socket`
+// (VmPaths::agent_socket()).
+ShellResult guest_sh(const std::string& agent_socket, const std::string& command);
+inline ShellResult guest_sh(RunningVm& vm, const std::string& command) {
+  return guest_sh(vm.paths().agent_socket(), command);
+}
+
 }  // namespace seed::vmm::testing
