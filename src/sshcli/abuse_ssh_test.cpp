@@ -24,6 +24,7 @@ class AbuseSshTest : public testing::SshFixture {
   void adjust(ServerConfig& c) override {
     c.auth_timeout = std::chrono::seconds(2);
     c.max_sessions = 16;
+    c.max_sessions_per_source = 16;  // every client here comes from 127.0.0.1
   }
   UniqueFd raw_connect() {
     UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
