@@ -131,6 +131,11 @@ JsonReader& JsonReader::get_enum(const std::string& key, std::string& out,
 }
 
 JsonReader& JsonReader::object(const std::string& key) {
+  // Asked again (two parts of a program read one section), the same reader answers, so the
+  // unknown-key check knows the keys of both.
+  for (auto& child : children_) {
+    if (child->path_ == path_of(key)) return *child;
+  }
   const auto* v = find(key, false, "an object");
   std::string where = where_;
   children_.push_back(std::unique_ptr<JsonReader>(

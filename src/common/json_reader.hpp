@@ -32,7 +32,8 @@ class JsonReader {
   // One of a fixed set of strings.
   JsonReader& get_enum(const std::string& key, std::string& out,
                        const std::vector<std::string>& allowed, bool required = false);
-  // A nested object: returns a reader for it (an empty object when absent), owned by this one.
+  // A nested object: returns a reader for it (an empty object when absent), owned by this one;
+  // the same reader each time it is asked for.
   JsonReader& object(const std::string& key);
 
   // The raw value of a key this reader does not interpret itself (an array of objects, say);

@@ -118,6 +118,21 @@ TEST(JsonReader, AbsentNestedObjectIsEmpty) {
   EXPECT_EQ(hv, "auto");
 }
 
+// Two parts of seedd read the "ssh" section (the node's port, the server's limits): each
+// knows only its own keys, and neither may call the other's unknown.
+TEST(JsonReader, ObjectReadInTwoPlacesKnowsBothKeySets) {
+  json j = doc(R"({"ssh": {"port": 22, "max_per_source": 8, "max_per_sorce": 1}})");
+  uint64_t port = 0, per_source = 0;
+  JsonReader r(j, "seedd.json");
+  r.object("ssh").get("port", port);
+  r.object("ssh").get("max_per_source", per_source);
+  auto problems = r.finish_problems();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_THAT(problems[0], HasSubstr("ssh.max_per_sorce: unknown key; did you mean 'max_per_source'?"));
+  EXPECT_EQ(port, 22u);
+  EXPECT_EQ(per_source, 8u);
+}
+
 TEST(JsonReader, NestedValueThatIsNotAnObject) {
   json j = doc(R"({"vmm": [1, 2]})");
   JsonReader r(j, "seedd.json");

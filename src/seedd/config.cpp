@@ -64,6 +64,22 @@ void check_listen_addresses(const Config::Listen& listen, std::vector<std::strin
   check("https", listen.https);
 }
 
+// "ssh": {"max_sessions", "max_per_source"} (its "port" is a node key, node_config.cpp): a
+// per-source cap above the total would never apply, so it is refused rather than ignored.
+void read_ssh_limits(JsonReader& in, sshcli::ServerConfig& out, std::vector<std::string>& problems) {
+  uint64_t max_sessions = out.max_sessions, max_per_source = out.max_sessions_per_source;
+  in.get("max_sessions", max_sessions).get("max_per_source", max_per_source);
+  if (max_sessions == 0 || max_sessions > 4096) {
+    problems.push_back("ssh.max_sessions: must be between 1 and 4096, got " + std::to_string(max_sessions));
+  }
+  if (max_per_source == 0 || max_per_source > max_sessions) {
+    problems.push_back("ssh.max_per_source: must be between 1 and ssh.max_sessions (" + std::to_string(max_sessions) +
+                       "), got " + std::to_string(max_per_source));
+  }
+  out.max_sessions = max_sessions;
+  out.max_sessions_per_source = max_per_source;
+}
+
 }  // namespace
 
 Config default_config() {
@@ -107,6 +123,7 @@ Result<Config> parse_config(std::string_view text, const std::string& where) {
   std::vector<std::string> problems = read_node_config(r, c.node);
   read_ingress_limits(r.object("ingress"), c.ingress, problems);
   check_listen_addresses(c.listen, problems);
+  read_ssh_limits(r.object("ssh"), c.ssh, problems);
   if (c.control.socket_path.empty() || c.control.socket_path[0] != '/') {
     problems.push_back("control.socket: must be an absolute path");
   }

@@ -9,6 +9,7 @@
 #include "control/control_config.hpp"
 #include "net/ingress/server.hpp"
 #include "seedd/node_config.hpp"
+#include "sshcli/server.hpp"
 #include "vmm/driver_factory.hpp"
 #include "vmm/vm_runner.hpp"
 
@@ -36,6 +37,9 @@ struct Config {
   // The ingress's limits ("ingress": {"max_connections", "max_per_source", "header_timeout_s",
   // "connect_timeout_s", "idle_timeout_s"}); its listeners come from `listen`.
   net::ingress::ServerConfig ingress;
+  // The SSH front end's limits ("ssh": {"max_sessions", "max_per_source"}, beside the node's
+  // "port"); its address, port and directories are set by node.cpp.
+  sshcli::ServerConfig ssh;
 };
 
 // Defaults for the paths of helper binaries that ship beside seedd.

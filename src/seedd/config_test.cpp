@@ -250,6 +250,20 @@ TEST(Config, IngressLimitsAreReadAndBounded) {
   EXPECT_THAT(parse_fail(R"({"ingress": {"max_conections": 5}})").message, HasSubstr("max_conections"));
 }
 
+TEST(Config, SshLimitsSitBesideTheNodesPort) {
+  Config d = parse_ok("{}");
+  EXPECT_EQ(d.ssh.max_sessions, 64u);
+  EXPECT_EQ(d.ssh.max_sessions_per_source, 8u);
+  Config c = parse_ok(R"({"ssh": {"port": 2222, "max_sessions": 100, "max_per_source": 4}})");
+  EXPECT_EQ(c.node.ssh_port, 2222u);
+  EXPECT_EQ(c.ssh.max_sessions, 100u);
+  EXPECT_EQ(c.ssh.max_sessions_per_source, 4u);
+  Error e = parse_fail(R"({"ssh": {"max_sessions": 16, "max_per_source": 20}})");
+  EXPECT_THAT(e.message, HasSubstr("ssh.max_per_source: must be between 1 and ssh.max_sessions (16), got 20"));
+  EXPECT_THAT(parse_fail(R"({"ssh": {"max_sessions": 0}})").message, HasSubstr("ssh.max_sessions: must be between 1"));
+  EXPECT_THAT(parse_fail(R"({"ssh": {"max_per_sorce": 5}})").message, HasSubstr("did you mean 'max_per_source'"));
+}
+
 TEST(Config, BadNodeValuesAreAllReportedAtOnce) {
   Error e = parse_fail(R"({"domain": "Seed_Example", "public_addresses": ["example.org"],
     "storage": {"backend": "lvm"}, "network": {"subnet": "10.100.0.0/33", "bridge": "a-very-long-bridge-name"},

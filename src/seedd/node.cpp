@@ -152,7 +152,7 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   SEED_TRY(starting("engine", node->engine->start()));
   node->control = SEED_TRY(starting("control socket", control::start_control_server(config.control, *node->engine)));
   if (config.node.ssh_port != 0) {
-    sshcli::ServerConfig sc;
+    sshcli::ServerConfig sc = config.ssh;  // its limits
     sc.listen_address = config.ssh_listen;
     sc.port = static_cast<uint16_t>(config.node.ssh_port);
     sc.host_key_dir = state + "/ssh";

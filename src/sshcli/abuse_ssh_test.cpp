@@ -24,6 +24,7 @@ class AbuseSshTest : public testing::SshFixture {
   void adjust(ServerConfig& c) override {
     c.auth_timeout = std::chrono::seconds(2);
     c.max_sessions = 16;
+    c.max_sessions_per_source = 16;  // every client here comes from 127.0.0.1
   }
   UniqueFd raw_connect() {
     UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -198,6 +199,74 @@ TEST_F(SessionCapSshTest, ConnectionsBeyondTheCapAreClosedUntilSlotsFree) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the acceptor has taken both
   EXPECT_EQ(ssh("alice", "help").status.code, 255);             // refused at once: no slot
   ASSERT_TRUE(wait_idle(std::chrono::seconds(10)));             // the hogs time out
+  EXPECT_EQ(ssh("alice", "help").status.code, 0);
+}
+
+class PerSourceCapSshTest : public testing::SshFixture {
+ protected:
+  void adjust(ServerConfig& c) override {
+    c.max_sessions = 6;
+    c.max_sessions_per_source = 2;
+    c.auth_timeout = std::chrono::seconds(30);  // idle connections keep their slots through the test
+  }
+  // A TCP connection to the server from `source` (any 127/8 address is this host's loopback).
+  UniqueFd connect_from(const char* source) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    inet_pton(AF_INET, source, &from.sin_addr);
+    EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(server_.port());
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    return fd;
+  }
+  // What the server sent until it closed the connection, or until 1 s of silence.
+  static std::pair<std::string, bool> read_until_closed(int fd) {
+    std::string got;
+    char buf[4096];
+    pollfd p{fd, POLLIN, 0};
+    while (::poll(&p, 1, 1000) == 1) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) return {got, true};
+      got.append(buf, static_cast<size_t>(n));
+    }
+    return {got, false};
+  }
+};
+
+// 64 idle connections from one host used to lock every tenant out. Now one address holds at
+// most its share; the rest are told why and closed, and other addresses still get in.
+TEST_F(PerSourceCapSshTest, OneAddressCannotTakeEverySlot) {
+  std::vector<UniqueFd> hogs;
+  for (int i = 0; i < 6; ++i) hogs.push_back(connect_from("127.0.0.1"));  // as many as all slots
+  size_t kept = 0, refused = 0;
+  for (auto& h : hogs) {
+    auto [got, closed] = read_until_closed(h.get());
+    if (!closed) {
+      ++kept;  // libssh's version line, then waiting for ours
+      EXPECT_EQ(got.rfind("SSH-2.0-", 0), 0u) << got;
+      continue;
+    }
+    ++refused;
+    EXPECT_NE(got.find("too many connections from 127.0.0.1 (at most 2 at once)"), std::string::npos) << got;
+  }
+  EXPECT_EQ(kept, 2u);
+  EXPECT_EQ(refused, 4u);
+  EXPECT_EQ(server_.active_sessions(), 2u);
+
+  // The OpenSSH client from the same address hears why; from another address it is served.
+  auto same = ssh("alice", "help");
+  EXPECT_EQ(same.status.code, 255);
+  EXPECT_NE(same.err.find("Received disconnect"), std::string::npos) << same.err;
+  EXPECT_NE(same.err.find("too many connections from 127.0.0.1"), std::string::npos) << same.err;
+  auto other = ssh("alice", "help", {"-o", "BindAddress=127.0.0.2"});
+  EXPECT_EQ(other.status.code, 0) << other.err;
+
+  hogs.clear();  // the idle connections leave: their address is served again
+  ASSERT_TRUE(wait_idle());
   EXPECT_EQ(ssh("alice", "help").status.code, 0);
 }
 

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -17,6 +18,7 @@
 #include <libssh/server.h>
 
 #include "common/log.hpp"
+#include "sshcli/refusal.hpp"
 #include "sshcli/session.hpp"
 #include "sshcli/session_slot.hpp"
 
@@ -78,6 +80,7 @@ Status Server::start(const ServerConfig& config, reconcile::Service& service) {
   if (running_) return make_error(Errc::already_exists, "the SSH server is already running");
   config_ = config;
   if (config_.max_sessions == 0) config_.max_sessions = 1;
+  config_.max_sessions_per_source = std::clamp<size_t>(config_.max_sessions_per_source, 1, config_.max_sessions);
   host_key_ = SEED_TRY(ensure_host_key(config_.host_key_dir));
   listen_fd_ = SEED_TRY(listen_on(config_, port_));
   wake_fd_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -148,16 +151,36 @@ void Server::accept_loop() {
 
 void Server::accept_one() {
   while (true) {
-    int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
         log::warn("sshcli.accept_failed", {{"error", std::strerror(errno)}});
       }
       return;
     }
-    if (active_sessions() >= config_.max_sessions) {
-      log::warn("sshcli.session_limit", {{"max", config_.max_sessions}});
-      ::close(fd);
+    std::string source = source_of(peer);
+    size_t all = 0, same_source = 0;
+    {
+      std::lock_guard l(mu_);
+      for (const auto& s : sessions_) {
+        if (s->done) continue;
+        ++all;
+        same_source += s->source == source;
+      }
+    }
+    if (all >= config_.max_sessions) {
+      log::warn("sshcli.session_limit", {{"max", config_.max_sessions}, {"source", source}});
+      refuse(fd, "this node is serving its maximum of " + std::to_string(config_.max_sessions) +
+                     " SSH sessions; retry in a minute");
+      continue;
+    }
+    if (same_source >= config_.max_sessions_per_source) {
+      log::warn("sshcli.source_limit", {{"max", config_.max_sessions_per_source}, {"source", source}});
+      refuse(fd, "too many connections from " + source + " (at most " +
+                     std::to_string(config_.max_sessions_per_source) +
+                     " at once); end some of your ssh or git sessions and retry");
       continue;
     }
     ssh_session session = ssh_new();
@@ -173,6 +196,7 @@ void Server::accept_one() {
     }
     auto slot = std::make_unique<SessionSlot>();
     slot->fd = fd;
+    slot->source = std::move(source);
     slot->arm(config_.auth_timeout);
     SessionSlot* raw = slot.get();
     SessionContext* ctx = context_.get();
@@ -196,8 +220,27 @@ void Server::accept_one() {
   }
 }
 
+void Server::refuse(int fd, const std::string& why) {
+  UniqueFd socket(fd);
+  std::string bytes = refusal_bytes(why);
+  // A fresh socket's send buffer takes these ~200 bytes at once; never wait for a client.
+  [[maybe_unused]] ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ::shutdown(fd, SHUT_WR);
+  if (refused_.size() >= 256) return;  // a flood: close at once, the message may be lost
+  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  refused_.push_back({std::move(socket), SessionSlot::Clock::now() + std::chrono::seconds(2)});
+}
+
 void Server::sweep(bool stopping) {
   auto now = SessionSlot::Clock::now();
+  for (auto it = refused_.begin(); it != refused_.end();) {
+    char buf[4096];
+    ssize_t n = 0;
+    for (int reads = 0; reads < 16 && (n = ::recv(it->fd.get(), buf, sizeof buf, 0)) > 0; ++reads) {
+    }
+    bool client_closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
+    it = stopping || client_closed || now >= it->until ? refused_.erase(it) : std::next(it);
+  }
   std::list<std::unique_ptr<SessionSlot>> finished;
   {
     std::lock_guard l(mu_);

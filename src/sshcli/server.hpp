@@ -1,7 +1,8 @@
 // seedd's SSH server: tenant commands and Silo git hosting over libssh.
 //
 // Threads: one acceptor (which also enforces deadlines) and one thread per session, capped at
-// max_sessions (a connection beyond the cap is closed at once). A session thread owns its
+// max_sessions and at max_sessions_per_source per client (a connection beyond either cap is
+// told why and closed at once, refusal.hpp). A session thread owns its
 // libssh session alone; a tenant command runs on a second thread of that session and hands its
 // output over a bounded queue, so a slow reader stalls nobody but itself. Deadlines: a client
 // must authenticate and send its request within auth_timeout; a git transfer or a blocked
@@ -34,6 +35,9 @@ struct ServerConfig {
   std::string host_key_dir;           // holds ssh_host_ed25519_key (+ .pub)
   std::string silo_root;              // Silo's bare repositories: <silo_root>/<name>.git
   size_t max_sessions = 64;
+  // Sessions from one source (IPv4 address or IPv6 /64) at once: below max_sessions, so one
+  // host cannot take every slot.
+  size_t max_sessions_per_source = 8;
   std::chrono::milliseconds auth_timeout{std::chrono::seconds(20)};
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   size_t max_command_bytes = 4096;
@@ -73,6 +77,8 @@ class Server {
  private:
   void accept_loop();
   void accept_one();
+  // Tells the client why (refusal.hpp) and closes the socket on a later sweep.
+  void refuse(int fd, const std::string& why);
   void sweep(bool stopping);
 
   ServerConfig config_;
@@ -87,6 +93,13 @@ class Server {
   std::unique_ptr<SessionContext> context_;
   mutable std::mutex mu_;
   std::list<std::unique_ptr<SessionSlot>> sessions_;
+  // Refused sockets: the message is sent, the client's bytes are drained until it closes (so
+  // the close is no reset that could beat the message), for at most a few sweeps.
+  struct Refused {
+    UniqueFd fd;
+    SessionSlot::Clock::time_point until;
+  };
+  std::list<Refused> refused_;
   std::thread acceptor_;
   bool running_ = false;
 };

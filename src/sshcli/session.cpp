@@ -207,11 +207,7 @@ int Session::run_tenant(const Command& command) {
     finished = true;
     queue.wake();
   });
-  auto on_wake = [](socket_t, int, void* q) {
-    static_cast<OutputQueue*>(q)->drain_wake();
-    return 0;
-  };
-  ssh_event_add_fd(event_, queue.wake_fd(), POLLIN, on_wake, &queue);
+  Watched wake[1] = {{queue.wake_fd()}};
   bool writable = true;
   while (true) {
     for (auto& [is_err, data] : queue.take()) {
@@ -232,15 +228,31 @@ int Session::run_tenant(const Command& command) {
       if (!finished) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       continue;
     }
-    if (ssh_event_dopoll(event_, 1000) == SSH_ERROR) writable = false;
+    if (poll_once(wake, 1000) == SSH_ERROR) writable = false;
+    if (wake[0].ready) queue.drain_wake();
   }
   worker.join();
-  ssh_event_remove_fd(event_, queue.wake_fd());
   // Invite codes are secrets: plant is logged with its URI only.
   std::string logged = command.kind == CommandKind::plant ? "plant " + command.uri : command_.substr(0, 200);
   log::info("sshcli.command", {{"key", who_.fingerprint}, {"command", logged}, {"exit", code},
                                {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()}});
   return writable ? code : -1;
+}
+
+int Session::poll_once(std::span<Watched> watched, int timeout_ms) {
+  auto mark = [](socket_t, int, void* w) {
+    static_cast<Watched*>(w)->ready = true;
+    return 0;
+  };
+  for (Watched& w : watched) {
+    w.ready = false;
+    if (w.fd >= 0) ssh_event_add_fd(event_, w.fd, POLLIN, mark, &w);
+  }
+  int rc = ssh_event_dopoll(event_, timeout_ms);
+  for (Watched& w : watched) {
+    if (w.fd >= 0) ssh_event_remove_fd(event_, w.fd);
+  }
+  return rc;
 }
 
 bool Session::write(bool is_stderr, std::string_view data) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -53,11 +54,24 @@ class Session {
     Session* s;
   };
 
+  // An fd the session waits on besides its socket (a git child's output, the command queue's
+  // eventfd); poll_once() sets `ready` when it is readable or closed.
+  struct Watched {
+    int fd = -1;
+    bool ready = false;
+  };
+
   bool await_request();
   int dispatch();
   int run_tenant(const Command& command);
   int run_git(const Command& command);
   int pump_git(Child& child);
+  // One ssh_event_dopoll over the session and `watched` (fds < 0 are skipped). The fds are in
+  // the event only during this call, and their callback only marks them: a channel write that
+  // waits for the client's window polls the same event, and libssh still hands a closed pipe's
+  // POLLHUP to its callback from there, so a callback that read and wrote would send the next
+  // chunk before the one still waiting (output reordered past the first 2 MiB window).
+  int poll_once(std::span<Watched> watched, int timeout_ms);
   void input(std::string_view data);
   // Writes to the channel with the idle deadline armed: a client that stops reading is dropped.
   bool write(bool is_stderr, std::string_view data);

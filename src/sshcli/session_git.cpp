@@ -18,13 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Pipe {
-  Session* session;
-  bool is_stderr;
-  UniqueFd* fd;
-  bool open = true;
-};
-
 // Writes all of `data` to a pipe whose reader is our git child. SIGPIPE is blocked on session
 // threads (server.cpp), so a child that died shows as EPIPE here.
 bool write_all(int fd, std::string_view data) {
@@ -141,42 +134,30 @@ int Session::run_git(const Command& command) {
 }
 
 int Session::pump_git(Child& child) {
-  Pipe out{this, false, &child.stdout_pipe()};
-  Pipe err{this, true, &child.stderr_pipe()};
-  auto on_readable = [](socket_t fd, int, void* p) {
-    auto* pipe = static_cast<Pipe*>(p);
-    char buf[32768];
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
-    if (n <= 0 || !pipe->session->write(pipe->is_stderr, std::string_view(buf, static_cast<size_t>(n)))) {
-      pipe->open = false;
-    }
-    return 0;
+  // Reads and channel writes happen here, never in an event callback (see poll_once).
+  struct Pipe {
+    UniqueFd* fd;
+    bool is_stderr;
   };
-  for (Pipe* p : {&out, &err}) {
-    ::fcntl(p->fd->get(), F_SETFL, O_NONBLOCK);
-    ssh_event_add_fd(event_, p->fd->get(), POLLIN, on_readable, p);
-  }
+  Pipe pipes[2] = {{&child.stdout_pipe(), false}, {&child.stderr_pipe(), true}};
+  for (Pipe& p : pipes) ::fcntl(p.fd->get(), F_SETFL, O_NONBLOCK);
+  auto open = [&] { return pipes[0].fd->valid() || pipes[1].fd->valid(); };
   idle_watch_ = true;
   slot_.arm(ctx_.config.idle_timeout);
-  while ((out.open || err.open) && alive()) {
-    for (Pipe* p : {&out, &err}) {
-      if (!p->open && p->fd->valid()) {
-        ssh_event_remove_fd(event_, p->fd->get());
-        p->fd->reset();
-      }
+  char buf[32768];
+  while (open() && alive()) {
+    Watched watched[2] = {{pipes[0].fd->get()}, {pipes[1].fd->get()}};
+    if (poll_once(watched, 1000) == SSH_ERROR) break;
+    for (size_t i = 0; i < 2; ++i) {
+      if (!watched[i].ready || !pipes[i].fd->valid()) continue;
+      ssize_t n = ::read(pipes[i].fd->get(), buf, sizeof buf);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (n <= 0 || !write(pipes[i].is_stderr, std::string_view(buf, static_cast<size_t>(n)))) pipes[i].fd->reset();
     }
-    if (!out.open && !err.open) break;
-    if (ssh_event_dopoll(event_, 1000) == SSH_ERROR) break;
   }
   idle_watch_ = false;
   slot_.disarm();
-  for (Pipe* p : {&out, &err}) {
-    if (p->fd->valid()) {
-      ssh_event_remove_fd(event_, p->fd->get());
-      p->fd->reset();
-    }
-  }
+  for (Pipe& p : pipes) p.fd->reset();
   bool client_gone = !alive();
   child.stdin_pipe().reset();
   // A client that left mid-transfer: git-receive-pack's quarantine directory is removed when it

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace seed::sshcli {
@@ -17,6 +18,7 @@ struct SessionSlot {
 
   std::mutex mu;
   int fd = -1;
+  std::string source;  // the client's address as the per-source cap counts it (refusal.hpp)
   std::atomic<int64_t> deadline{0};  // Clock ticks; 0 = none
   std::atomic<bool> stopping{false};
   std::atomic<bool> done{false};
