@@ -90,6 +90,32 @@ let
     '';
   };
 
+  # Forwards the journal to the node's log channel (the virtio-serial port seed.log,
+  # docs/guest-contract.md): one JSON object per entry with the fields `logs` shows. journald's
+  # own ForwardToConsole= writes formatted text to a tty, which loses the unit, the priority and
+  # the exact time; `journalctl -o json` keeps them, and jq cuts each entry down to the five
+  # fields (a full journal entry carries dozens). The cursor file makes a restarted forwarder
+  # continue where it stopped instead of sending the boot's entries again.
+  seedLogForward = pkgs.writeShellApplication {
+    name = "seed-log-forward";
+    runtimeInputs = [ pkgs.systemd pkgs.jq pkgs.coreutils ];
+    text = ''
+      port=''${1:-/dev/virtio-ports/seed.log}
+      # udev names the port shortly after boot; a hypervisor without the channel has none.
+      for _ in $(seq 50); do [ -e "$port" ] && break; sleep 0.2; done
+      [ -e "$port" ] || { echo "seed-log-forward: no $port; the journal stays in the guest" >&2; exit 0; }
+      exec 3>"$port"
+      journalctl --boot --follow --lines=all --output=json --cursor-file=/run/seed/log-forward.cursor |
+        jq -c --unbuffered '{
+          unit: (._SYSTEMD_UNIT // .SYSLOG_IDENTIFIER // ""),
+          priority: ((.PRIORITY // "6") | tonumber),
+          timestamp: (.__REALTIME_TIMESTAMP | tonumber),
+          message: (.MESSAGE | if type == "array" then implode elif type == "string" then . else tostring end),
+          boot_id: (._BOOT_ID // "")
+        }' >&3
+    '';
+  };
+
   # seed-shoot [--timeout MS] CMD ARGS...: runs CMD in an ephemeral VM through the node's
   # shoot endpoint; prints its stdout and stderr and exits with its exit code.
   seedShoot = pkgs.writeShellApplication {
@@ -136,6 +162,19 @@ in
     serviceConfig = {
       ExecStart = "${seedAgent}/bin/seed-agent /dev/hvc0";
       Restart = "always";
+      RestartSec = "1s";
+    };
+  };
+
+  systemd.services.seed-log-forward = {
+    description = "Seed: forward the journal to the node's log channel";
+    # Early enough that the boot's entries flow while it boots; --boot --lines=all sends what
+    # came before the forwarder started too.
+    wantedBy = [ "multi-user.target" ];
+    after = [ "systemd-journald.service" "seed-env.service" "systemd-udev-settle.service" ];
+    serviceConfig = {
+      ExecStart = "${seedLogForward}/bin/seed-log-forward /dev/virtio-ports/seed.log";
+      Restart = "on-failure";
       RestartSec = "1s";
     };
   };

@@ -64,6 +64,9 @@ std::string encode_request(const Request& r) {
       j["instance"] = r.instance;
       j["lines"] = r.lines;
       j["follow"] = r.follow;
+      if (!r.unit.empty()) j["unit"] = r.unit;
+      if (r.since_us != 0) j["since_us"] = r.since_us;
+      if (r.boot <= 0) j["boot"] = r.boot;
       break;
     case Command::restart: j["instance"] = r.instance; break;
     case Command::unplant: j["source"] = r.source; break;
@@ -91,6 +94,7 @@ Result<Request> decode_request(std::string_view line) {
   Request req;
   r.get("uri", req.uri).get("source", req.source).get("instance", req.instance);
   r.get("lines", req.lines).get("follow", req.follow);
+  r.get("unit", req.unit).get("since_us", req.since_us).get("boot", req.boot);
   r.get("toplevel", req.toplevel).get("all", req.all);
   r.get("uses", req.uses).get("expires_at", req.expires_at);
   if (auto st = r.finish(); !st) return request_error(st.error().message);
@@ -108,6 +112,8 @@ Result<Request> decode_request(std::string_view line) {
       if (req.lines > max_log_lines) {
         return request_error("lines must be at most " + std::to_string(max_log_lines));
       }
+      if (req.boot > 0 && req.boot != 1) return request_error("boot must be 0 (current), -1 (previous), ...");
+      if (req.follow && req.boot < 0) return request_error("follow shows the current boot only (boot 0)");
       break;
     case Command::restart: SEED_TRY(need(req.instance, "instance")); break;
     case Command::unplant: SEED_TRY(need(req.source, "source")); break;

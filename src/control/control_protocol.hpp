@@ -42,6 +42,9 @@ struct Request {
   std::string instance{};  // logs, restart: "name", "name.namespace" or "source/name"
   uint64_t lines = 100;  // logs
   bool follow = false;   // logs
+  std::string unit{};    // logs: journal entries of this unit only ("" = everything)
+  int64_t since_us = 0;  // logs: received at or after (µs since the epoch; 0 = no limit)
+  int64_t boot = 1;      // logs: 0 current boot, -1 previous, ...; 1 (absent) = every boot
   std::string toplevel{};  // quarantine_clear (or all)
   bool all = false;      // quarantine_clear
   uint64_t uses = 1;     // invite_create

@@ -58,16 +58,28 @@ Result<Reply> status(const Request& r, const HandlerContext& c) {
 
 Result<Reply> logs(const Request& r, const HandlerContext& c, Session& session) {
   InstanceId id = SEED_TRY(resolve_instance(r.instance, c.service));
-  auto lines = SEED_TRY(c.service.logs(id, r.lines));
+  reconcile::LogQuery query;
+  query.lines = r.lines;
+  if (!r.unit.empty()) query.unit = r.unit;
+  if (r.since_us != 0) query.since_us = r.since_us;
+  if (r.boot <= 0) query.boot = static_cast<int>(r.boot);
+  auto entries = SEED_TRY(c.service.logs(id, query));
   if (!r.follow) {
     std::string text;
-    for (const auto& l : lines) text += l + "\n";
-    return Reply{{{"instance", id.str()}, {"lines", lines}}, std::move(text)};
+    nlohmann::json lines = nlohmann::json::array(), objects = nlohmann::json::array();
+    for (const auto& e : entries) {
+      text += reconcile::log_line(e) + "\n";
+      lines.push_back(reconcile::log_line(e));
+      objects.push_back(reconcile::to_json(e));
+    }
+    return Reply{{{"instance", id.str()}, {"lines", lines}, {"entries", objects}}, std::move(text)};
   }
-  // Following: the tail first, then whatever the console appends, all as data lines, until
-  // the client hangs up (then nobody reads the result) or seedd stops.
-  for (const auto& l : lines) session.data(l + "\n");
-  SEED_TRY(c.service.follow_logs(id, [&](std::string_view d) { session.data(d); }, session.cancelled()));
+  // Following: the tail first, then whatever arrives, all as data lines, until the client
+  // hangs up (then nobody reads the result) or seedd stops.
+  for (const auto& e : entries) session.data(reconcile::log_line(e) + "\n");
+  SEED_TRY(c.service.follow_logs(
+      id, query, [&](const reconcile::LogEntry& e) { session.data(reconcile::log_line(e) + "\n"); },
+      session.cancelled()));
   return Reply{{{"instance", id.str()}, {"followed", true}}, ""};
 }
 

@@ -96,8 +96,9 @@ class Engine final : public Service {
   Result<std::vector<SourceView>> status(std::optional<std::string_view> source) override;
   Result<std::string> authorized_keys(std::string_view uri) override;
   Status restart(const InstanceId& id) override;
-  Result<std::vector<std::string>> logs(const InstanceId& id, size_t lines) override;
-  Status follow_logs(const InstanceId& id, const std::function<void(std::string_view)>& on_data,
+  Result<std::vector<LogEntry>> logs(const InstanceId& id, const LogQuery& query) override;
+  Status follow_logs(const InstanceId& id, const LogQuery& query,
+                     const std::function<void(const LogEntry&)>& on_entry,
                      const std::atomic<bool>& cancelled) override;
   Result<std::string> tpm_recipient(const InstanceId& id) override;
   Result<std::vector<QuarantineEntry>> quarantine_list() override;
@@ -141,7 +142,7 @@ class Engine final : public Service {
   // engine_views.cpp
   InstanceView view_of(const Live& live);
   Result<Live*> find_live(const InstanceId& id);  // state_mu_ held
-  Result<std::string> console_of(const InstanceId& id);  // the console log of its shown slot
+  Result<vmm::VmPaths> console_of(const InstanceId& id);  // the paths of its shown slot's VM (logs)
   Result<SourceRecord> source_of(std::string_view uri);
 
   EngineConfig config_;

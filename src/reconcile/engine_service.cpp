@@ -10,6 +10,7 @@
 #include "reconcile/slot_record.hpp"
 #include "tpm/age_recipient.hpp"
 #include "vmm/console/console_log.hpp"
+#include "vmm/console/log_store.hpp"
 #include "vmm/vm_paths.hpp"
 
 namespace seed::reconcile {
@@ -201,12 +202,33 @@ Status Engine::restart(const InstanceId& id) {
 }
 
 namespace {
-std::string console_path(const vmm::RunnerSettings& runner, const std::string& vm_name) {
-  return vmm::VmPaths::for_vm(runner.runtime_dir, runner.state_dir, vm_name).console_log();
+
+LogEntry to_entry(const vmm::LogRecord& r, int boot) {
+  LogEntry e;
+  e.source = std::string(vmm::to_string(r.source));
+  e.boot = boot;
+  e.timestamp_us = r.timestamp_us;
+  e.received_us = r.received_us;
+  e.unit = r.unit;
+  e.priority = r.priority;
+  e.boot_id = r.boot_id;
+  e.message = r.message;
+  e.raw = r.raw;
+  return e;
 }
+
+vmm::LogSelection to_selection(const LogQuery& q) {
+  vmm::LogSelection s;
+  s.lines = q.lines;
+  s.unit = q.unit;
+  s.since_us = q.since_us;
+  s.boot = q.boot;
+  return s;
+}
+
 }  // namespace
 
-Result<std::string> Engine::console_of(const InstanceId& id) {
+Result<vmm::VmPaths> Engine::console_of(const InstanceId& id) {
   std::string vm_name;
   {
     std::lock_guard lock(state_mu_);
@@ -216,16 +238,32 @@ Result<std::string> Engine::console_of(const InstanceId& id) {
     }
   }
   if (vm_name.empty()) return make_error(Errc::not_found, id.str() + " has no VM (yet); no console to show");
-  return console_path(parts_.runner, vm_name);
+  return vmm::VmPaths::for_vm(parts_.runner.runtime_dir, parts_.runner.state_dir, vm_name);
 }
 
-Result<std::vector<std::string>> Engine::logs(const InstanceId& id, size_t lines) {
-  return vmm::console_tail(SEED_TRY(console_of(id)), lines);
+Result<std::vector<LogEntry>> Engine::logs(const InstanceId& id, const LogQuery& query) {
+  auto paths = SEED_TRY(console_of(id));
+  std::vector<vmm::LogRecord> records = SEED_TRY(vmm::read_log_records(paths.log_store()));
+  if (records.empty()) {
+    // A VM started before the log store existed has only its console log: show that.
+    for (auto& line : SEED_TRY(vmm::console_tail(paths.console_log(), query.lines))) {
+      vmm::LogRecord r;
+      r.message = std::move(line);
+      records.push_back(std::move(r));
+    }
+  }
+  std::vector<LogEntry> out;
+  for (const auto& s : vmm::select_records(records, to_selection(query))) out.push_back(to_entry(s.record, s.boot));
+  return out;
 }
 
-Status Engine::follow_logs(const InstanceId& id, const std::function<void(std::string_view)>& on_data,
+Status Engine::follow_logs(const InstanceId& id, const LogQuery& query,
+                           const std::function<void(const LogEntry&)>& on_entry,
                            const std::atomic<bool>& cancelled) {
-  return vmm::console_follow(SEED_TRY(console_of(id)), on_data, [&] { return !cancelled.load(); });
+  auto paths = SEED_TRY(console_of(id));
+  return vmm::follow_log_records(
+      paths.log_store(), to_selection(query),
+      [&](const vmm::SelectedRecord& s) { on_entry(to_entry(s.record, 0)); }, [&] { return !cancelled.load(); });
 }
 
 Result<std::string> Engine::tpm_recipient(const InstanceId& id) {

@@ -64,6 +64,29 @@ struct Invite {
   int64_t expires_at = 0;  // unix seconds, 0 = never
 };
 
+// One record of an instance's log, as `logs` shows it (see vmm/console/log_store.hpp for where
+// they come from). source: "boot" (a marker: the VM started), "console" (a serial line) or
+// "journal" (an entry the guest sent on its log channel).
+struct LogEntry {
+  std::string source = "console";
+  int boot = 0;               // 0 the current boot, -1 the one before, ...
+  int64_t timestamp_us = 0;   // the entry's own time (the guest's, for journal entries)
+  int64_t received_us = 0;    // when seedd received it (the order entries are shown in)
+  std::string unit;           // journal
+  int priority = 6;           // journal: syslog priority 0..7
+  std::string boot_id;        // journal: the guest's boot id
+  std::string message;
+  bool raw = false;           // journal: the guest sent a line that was no valid entry
+};
+
+// Which entries `logs` shows: the last `lines` that pass every given filter.
+struct LogQuery {
+  size_t lines = 100;
+  std::optional<std::string> unit;  // journal entries of this unit ("nginx" = "nginx.service")
+  std::optional<int64_t> since_us;  // received at or after (µs since the epoch)
+  std::optional<int> boot;          // 0 current, -1 previous, ...; follow accepts only 0
+};
+
 class Service {
  public:
   virtual ~Service() = default;
@@ -89,10 +112,13 @@ class Service {
 
   // Restarts the instance's running generation (clears a `failed` state too).
   virtual Status restart(const InstanceId& id) = 0;
-  // The last `lines` console lines of the instance.
-  virtual Result<std::vector<std::string>> logs(const InstanceId& id, size_t lines) = 0;
-  // Streams console output appended after the call until `cancelled` becomes true.
-  virtual Status follow_logs(const InstanceId& id, const std::function<void(std::string_view)>& on_data,
+  // The instance's log entries (console lines, journal entries, boot markers) in the order
+  // they arrived, the last `query.lines` that pass the query's filters.
+  virtual Result<std::vector<LogEntry>> logs(const InstanceId& id, const LogQuery& query) = 0;
+  // Streams entries appended after the call that pass `query` (unit, since) until `cancelled`
+  // becomes true.
+  virtual Status follow_logs(const InstanceId& id, const LogQuery& query,
+                             const std::function<void(const LogEntry&)>& on_entry,
                              const std::atomic<bool>& cancelled) = 0;
   // The instance's age recipient ("age1tpm1…"), read back from its vTPM.
   virtual Result<std::string> tpm_recipient(const InstanceId& id) = 0;

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "common/time_text.hpp"
+
 namespace seed::reconcile {
 
 std::string to_string(InstanceState state) {
@@ -69,6 +71,29 @@ std::string status_text(const std::vector<SourceView>& sources) {
     }
   }
   return out.str();
+}
+
+nlohmann::json to_json(const LogEntry& e) {
+  nlohmann::json j = {{"source", e.source},   {"boot", e.boot},         {"timestamp", e.timestamp_us},
+                      {"received", e.received_us}, {"message", e.message}};
+  if (e.source == "journal") {
+    j["unit"] = e.unit;
+    j["priority"] = e.priority;
+    j["boot_id"] = e.boot_id;
+    if (e.raw) j["raw"] = true;
+  }
+  return j;
+}
+
+std::string log_line(const LogEntry& e) {
+  if (e.source == "boot") {
+    return "-- boot " + std::to_string(e.boot) + " " + format_rfc3339_us(e.timestamp_us) + ": " + e.message + " --";
+  }
+  if (e.source == "journal") {
+    std::string who = e.raw ? "(unparsed)" : e.unit.empty() ? "journal" : e.unit;
+    return format_rfc3339_us(e.timestamp_us) + " " + who + "[" + std::to_string(e.priority) + "]: " + e.message;
+  }
+  return e.message;
 }
 
 }  // namespace seed::reconcile

@@ -23,4 +23,12 @@ nlohmann::json status_json(const std::vector<SourceView>& sources);
 // A one-instance-per-line table for humans (what `status` prints without --json).
 std::string status_text(const std::vector<SourceView>& sources);
 
+// One log entry: {"source", "boot", "timestamp", "received", "message"} and, for journal
+// entries, "unit", "priority", "boot_id" (and "raw": true for a line that was no entry).
+// Timestamps are µs since the epoch.
+nlohmann::json to_json(const LogEntry& entry);
+// One line for humans: a console line as it was printed; a journal entry as
+// "<RFC 3339 time> <unit>[<priority>]: <message>"; a boot marker as "-- boot <n> <time>: VM started --".
+std::string log_line(const LogEntry& entry);
+
 }  // namespace seed::reconcile

@@ -49,5 +49,35 @@ TEST(ServiceJson, TextShowsStateAndErrorsWithTheirStage) {
   EXPECT_EQ(status_text({}), "nothing planted\n");
 }
 
+TEST(ServiceJson, LogEntriesTextAndJson) {
+  LogEntry console;
+  console.message = "Linux version 6.1";
+  EXPECT_EQ(log_line(console), "Linux version 6.1");
+  EXPECT_EQ(to_json(console), (nlohmann::json{{"source", "console"}, {"boot", 0}, {"timestamp", 0},
+                                              {"received", 0}, {"message", "Linux version 6.1"}}));
+  LogEntry j;
+  j.source = "journal";
+  j.boot = -1;
+  j.timestamp_us = 1796378400000001;
+  j.received_us = 1796378400000002;
+  j.unit = "nginx.service";
+  j.priority = 3;
+  j.boot_id = "b1";
+  j.message = "bind failed";
+  EXPECT_EQ(log_line(j), "2026-12-04T10:00:00.000001Z nginx.service[3]: bind failed");
+  auto jj = to_json(j);
+  EXPECT_EQ(jj["unit"], "nginx.service");
+  EXPECT_EQ(jj["priority"], 3);
+  EXPECT_EQ(jj["timestamp"], 1796378400000001);
+  EXPECT_EQ(jj["boot_id"], "b1");
+  EXPECT_EQ(jj["boot"], -1);
+  EXPECT_FALSE(jj.contains("raw"));
+  LogEntry boot;
+  boot.source = "boot";
+  boot.timestamp_us = 1796378400000000;
+  boot.message = "VM started";
+  EXPECT_EQ(log_line(boot), "-- boot 0 2026-12-04T10:00:00.000000Z: VM started --");
+}
+
 }  // namespace
 }  // namespace seed::reconcile

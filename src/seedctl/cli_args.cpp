@@ -4,6 +4,8 @@
 #include <optional>
 #include <set>
 
+#include "common/time_text.hpp"
+
 namespace seed::seedctl {
 namespace {
 
@@ -23,7 +25,7 @@ Result<uint64_t> parse_count(const std::string& option, const std::string& text,
 // Which options each command takes; anything else is a usage error, not silently ignored.
 std::set<std::string> allowed_options(Command c) {
   switch (c) {
-    case Command::logs: return {"--lines", "-f"};
+    case Command::logs: return {"--lines", "-f", "--unit", "--since", "--boot"};
     case Command::quarantine_clear: return {"--all"};
     case Command::invite_create: return {"--uses", "--expires"};
     default: return {};
@@ -36,7 +38,8 @@ std::string usage_text() {
   return "usage: seedctl [--socket PATH] COMMAND [--json]\n"
          "  plant <uri>                           plant a flake and deploy it (shows progress)\n"
          "  status [source]                       every source and instance, or one source\n"
-         "  logs <instance> [-f] [--lines N]      console output (-f: keep following)\n"
+         "  logs <instance> [-f] [--lines N] [--unit NAME] [--since 10m|1h|RFC3339] [--boot 0|-1|...]\n"
+         "                                        console lines and journal entries in order (-f: keep following)\n"
          "  restart <instance>                    restart an instance (clears failed)\n"
          "  unplant <source>                      stop a source's instances, keep volumes\n"
          "  quarantine list                       toplevels that failed health and are held back\n"
@@ -53,7 +56,7 @@ Result<CliOptions> parse_cli(const std::vector<std::string>& args, int64_t now) 
   CliOptions o;
   std::vector<std::string> words;
   std::set<std::string> seen;
-  std::optional<std::string> lines, uses, expires;
+  std::optional<std::string> lines, uses, expires, unit, since, boot;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&]() -> Result<std::string> {
@@ -69,6 +72,9 @@ Result<CliOptions> parse_cli(const std::vector<std::string>& args, int64_t now) 
     else if (a == "-f" || a == "--follow") seen.insert("-f");
     else if (a == "--all") seen.insert(a);
     else if (a == "--lines") lines = SEED_TRY(value()), seen.insert(a);
+    else if (a == "--unit") unit = SEED_TRY(value()), seen.insert(a);
+    else if (a == "--since") since = SEED_TRY(value()), seen.insert(a);
+    else if (a == "--boot") boot = SEED_TRY(value()), seen.insert(a);
     else if (a == "--uses") uses = SEED_TRY(value()), seen.insert(a);
     else if (a == "--expires") expires = SEED_TRY(value()), seen.insert(a);
     else if (a.size() > 1 && a[0] == '-') return usage("unknown option " + a);
@@ -110,6 +116,24 @@ Result<CliOptions> parse_cli(const std::vector<std::string>& args, int64_t now) 
       r.instance = words[1];
       r.follow = seen.count("-f") != 0;
       if (lines) r.lines = SEED_TRY(parse_count("--lines", *lines, control::max_log_lines));
+      if (unit) {
+        if (unit->empty()) return usage("--unit wants a unit name like nginx or nginx.service");
+        r.unit = *unit;
+      }
+      if (since) {
+        auto at = parse_since(*since, now * 1000000);
+        if (!at) return usage(at.error().message);
+        r.since_us = *at;
+      }
+      if (boot) {
+        int64_t n = 1;
+        auto [end, ec] = std::from_chars(boot->data(), boot->data() + boot->size(), n);
+        if (boot->empty() || ec != std::errc() || end != boot->data() + boot->size() || n > 0) {
+          return usage("--boot wants 0 (the current boot), -1 (the one before) and so on, not \"" + *boot + "\"");
+        }
+        if (r.follow && n != 0) return usage("-f follows the current boot only; drop -f to read --boot " + *boot);
+        r.boot = n;
+      }
       break;
     case Command::restart: r.instance = words[1]; break;
     case Command::unplant: r.source = words[1]; break;

@@ -30,6 +30,12 @@ TEST(SeedctlArgs, CommandsAndOptions) {
   EXPECT_TRUE(logs.request.follow);
   EXPECT_EQ(logs.request.lines, 20u);
 
+  auto filtered = parse_ok({"logs", "web", "--unit", "nginx", "--since", "10m", "--boot", "-1"});
+  EXPECT_EQ(filtered.request.unit, "nginx");
+  EXPECT_EQ(filtered.request.since_us, (now - 600) * 1000000);
+  EXPECT_EQ(filtered.request.boot, -1);
+  EXPECT_EQ(parse_ok({"logs", "web"}).request.boot, 1);  // every boot
+
   EXPECT_EQ(parse_ok({"quarantine", "clear", "--all"}).request.all, true);
   EXPECT_EQ(parse_ok({"quarantine", "clear", "/nix/store/abc"}).request.toplevel, "/nix/store/abc");
   EXPECT_EQ(parse_ok({"quarantine", "list", "--json"}).request.command, Command::quarantine_list);
@@ -56,6 +62,10 @@ TEST(SeedctlArgs, UsageErrorsSayWhatIsWrong) {
            {{"logs", "web", "--lines", "0"}, "whole number"},
            {{"logs", "web", "--lines", "ten"}, "whole number"},
            {{"logs", "web", "--lines"}, "needs a value"},
+           {{"logs", "web", "--since", "yesterday"}, "--since takes"},
+           {{"logs", "web", "--boot", "2"}, "--boot wants 0"},
+           {{"logs", "web", "--boot", "-1", "-f"}, "current boot only"},
+           {{"status", "--unit", "x"}, "--unit does not apply to status"},
            {{"quarantine"}, "needs a subcommand"},
            {{"quarantine", "clear"}, "a toplevel or --all"},
            {{"quarantine", "clear", "--all", "/nix/store/x"}, "unexpected argument"},

@@ -129,8 +129,20 @@ TEST_F(SeedctlCommands, LogsByEachSpelling) {
 
   auto json = seedctl({"logs", "web.aaaa", "--json"});
   EXPECT_EQ(json.status.code, 0) << json.err;
-  EXPECT_EQ(json_of(json), (nlohmann::json{{"instance", "web.aaaa"}, {"lines", {"one", "two", "three"}}}));
+  auto doc = json_of(json);
+  EXPECT_EQ(doc["instance"], "web.aaaa");
+  EXPECT_EQ(doc["lines"], (nlohmann::json{"one", "two", "three"}));
+  ASSERT_EQ(doc["entries"].size(), 3u);
+  EXPECT_EQ(doc["entries"][2]["message"], "three");
+  EXPECT_EQ(doc["entries"][2]["source"], "console");
   EXPECT_EQ(service_.calls().back(), "logs web.aaaa 100");
+
+  // The filters travel to the service; --since is resolved by seedctl.
+  EXPECT_EQ(seedctl({"logs", "web.aaaa", "--unit", "nginx", "--boot", "-1"}).status.code, 0);
+  EXPECT_EQ(service_.calls().back(), "logs web.aaaa 100 unit=nginx boot=-1");
+  auto bad = seedctl({"logs", "web.aaaa", "--since", "soon"});
+  EXPECT_EQ(bad.status.code, 2);
+  EXPECT_NE(bad.err.find("--since takes"), std::string::npos) << bad.err;
 
   EXPECT_EQ(seedctl({"logs", "git+file:///srv/b/web"}).status.code, 0);
   EXPECT_EQ(service_.calls().back(), "logs web.bbbb 100");

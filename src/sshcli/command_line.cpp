@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstring>
+
+#include "common/time_text.hpp"
 
 namespace seed::sshcli {
 namespace {
@@ -25,7 +28,8 @@ constexpr Spec kSpecs[] = {
     {"help", CommandKind::help, 0, 0, "help [--json]"},
     {"plant", CommandKind::plant, 2, 2, "plant <flake-uri> <invite-code> [--json]"},
     {"status", CommandKind::status, 0, 1, "status [repo] [--json]"},
-    {"logs", CommandKind::logs, 1, 1, "logs <[repo/]instance> [-f] [--lines N] [--json]"},
+    {"logs", CommandKind::logs, 1, 1,
+     "logs <[repo/]instance> [-f] [--lines N] [--unit NAME] [--since 10m|1h|RFC3339] [--boot 0|-1|...] [--json]"},
     {"restart", CommandKind::restart, 1, 1, "restart <[repo/]instance> [--json]"},
     {"keys", CommandKind::keys, 1, 1, "keys <[repo/]instance> [--json]"},
 };
@@ -38,6 +42,29 @@ Result<size_t> parse_lines(std::string_view s) {
                  std::string(s) + "'");
   }
   return n;
+}
+
+Result<int> parse_boot(std::string_view s) {
+  int n = 1;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || end != s.data() + s.size() || n > 0 || n < -1000) {
+    return usage("--boot takes 0 (the current boot), -1 (the one before) and so on, not '" + std::string(s) + "'");
+  }
+  return n;
+}
+
+Result<std::string> parse_unit(std::string_view s) {
+  bool ok = !s.empty() && s.size() <= 256;
+  for (char ch : s) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || std::string_view("@._-:\\").find(ch) != std::string_view::npos);
+  if (!ok) return usage("--unit takes a systemd unit name like nginx or nginx.service, not '" + std::string(s) + "'");
+  return std::string(s);
+}
+
+Result<std::string> parse_since_flag(std::string_view s) {
+  // Checked now (a bad value is a usage error before anything runs); resolved against the
+  // clock when the command runs.
+  if (auto r = parse_since(s, 0); !r) return usage(r.error().message);
+  return std::string(s);
 }
 
 Result<Command> parse_git(CommandKind kind, const std::vector<std::string>& words) {
@@ -146,6 +173,18 @@ Result<Command> parse_command(std::string_view line) {
       c.lines = SEED_TRY(parse_lines(words[++i]));
     } else if (spec->kind == CommandKind::logs && w.starts_with("--lines=")) {
       c.lines = SEED_TRY(parse_lines(std::string_view(w).substr(8)));
+    } else if (spec->kind == CommandKind::logs && (w == "--unit" || w == "-u" || w == "--since" || w == "--boot" || w == "-b")) {
+      if (i + 1 >= words.size()) return usage(w + " needs a value; usage: " + std::string(spec->usage));
+      const std::string& v = words[++i];
+      if (w == "--since") c.since = SEED_TRY(parse_since_flag(v));
+      else if (w == "--boot" || w == "-b") c.boot = SEED_TRY(parse_boot(v));
+      else c.unit = SEED_TRY(parse_unit(v));
+    } else if (spec->kind == CommandKind::logs && w.starts_with("--unit=")) {
+      c.unit = SEED_TRY(parse_unit(std::string_view(w).substr(7)));
+    } else if (spec->kind == CommandKind::logs && w.starts_with("--since=")) {
+      c.since = SEED_TRY(parse_since_flag(std::string_view(w).substr(8)));
+    } else if (spec->kind == CommandKind::logs && w.starts_with("--boot=")) {
+      c.boot = SEED_TRY(parse_boot(std::string_view(w).substr(7)));
     } else if (w.size() > 1 && w.starts_with("-")) {
       return usage("unknown option '" + w + "'; usage: " + std::string(spec->usage));
     } else {
@@ -154,6 +193,9 @@ Result<Command> parse_command(std::string_view line) {
   }
   if (args.size() < spec->min_args || args.size() > spec->max_args) {
     return usage("wrong number of arguments; usage: " + std::string(spec->usage));
+  }
+  if (c.follow && c.boot && *c.boot != 0) {
+    return usage("-f follows the current boot only; drop -f to read --boot " + std::to_string(*c.boot));
   }
   switch (c.kind) {
     case CommandKind::plant:

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,9 @@ struct Command {
   std::string target;  // logs/restart/keys: "[repo/]instance"
   bool follow = false; // logs -f
   size_t lines = 100;  // logs --lines N
+  std::optional<std::string> unit;   // logs --unit NAME
+  std::optional<std::string> since;  // logs --since 10m|1h|RFC3339 (checked; resolved when run)
+  std::optional<int> boot;           // logs --boot N: 0 current, -1 previous, ...
 };
 
 constexpr size_t kMaxLogLines = 10000;

@@ -1,5 +1,6 @@
 #include "sshcli/command_line.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace seed::sshcli {
@@ -33,6 +34,39 @@ TEST(ParseCommand, TenantCommandsAndFlags) {
   EXPECT_EQ(parse_command("")->kind, CommandKind::help);
   EXPECT_EQ(parse_command("--help")->kind, CommandKind::help);
   EXPECT_TRUE(parse_command("help --json")->json);
+}
+
+TEST(ParseCommand, LogFilters) {
+  auto c = parse_command("logs web --unit nginx --since 10m --boot -1");
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  EXPECT_EQ(c->unit, "nginx");
+  EXPECT_EQ(c->since, "10m");
+  EXPECT_EQ(c->boot, -1);
+  auto eq = parse_command("logs web --unit=app@1.service --since=2026-12-04T10:00:00Z --boot=0 -f");
+  ASSERT_TRUE(eq.ok()) << eq.error().describe();
+  EXPECT_EQ(eq->unit, "app@1.service");
+  EXPECT_EQ(eq->since, "2026-12-04T10:00:00Z");
+  EXPECT_EQ(eq->boot, 0);
+  EXPECT_FALSE(parse_command("logs web")->unit.has_value());
+}
+
+// Each bad value gets one usage error that names the flag and the value.
+TEST(ParseCommand, LogFilterRefusals) {
+  for (auto [bad, says] : std::vector<std::pair<const char*, const char*>>{
+           {"logs web --since yesterday", "--since takes"},
+           {"logs web --since", "--since needs a value"},
+           {"logs web --boot 1", "--boot takes"},
+           {"logs web --boot x", "--boot takes"},
+           {"logs web --unit 'a b'", "--unit takes"},
+           {"logs web --boot -1 -f", "-f follows the current boot only"},
+           {"logs web --frobnicate", "unknown option '--frobnicate'"},
+           {"restart web --unit x", "unknown option '--unit'"}}) {
+    auto c = parse_command(bad);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.error().code, Errc::invalid_argument) << bad;
+    EXPECT_THAT(c.error().message, ::testing::HasSubstr(says)) << bad;
+    EXPECT_EQ(c.error().get("stage"), "command") << bad;
+  }
 }
 
 TEST(ParseCommand, RejectsWithUsage) {

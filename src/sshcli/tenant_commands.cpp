@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/time_text.hpp"
 #include "reconcile/flake_source.hpp"
 #include "reconcile/service_json.hpp"
 #include "sshcli/exit_code.hpp"
@@ -19,7 +20,8 @@ struct HelpEntry {
 constexpr HelpEntry kHelp[] = {
     {"plant <flake-uri> <invite-code>", "register a repo (silo:NAME, github:OWNER/REPO, git+https://...) and deploy it"},
     {"status [repo]", "your repos and instances: state, generation, namespace, DNS names, last error"},
-    {"logs <[repo/]instance> [-f] [--lines N]", "console lines of an instance (last 100; -f follows)"},
+    {"logs <[repo/]instance> [-f] [--lines N] [--unit NAME] [--since 10m|1h|RFC3339] [--boot 0|-1|...]",
+     "console lines and service journal of an instance, in order (last 100; -f follows)"},
     {"restart <[repo/]instance>", "restart an instance"},
     {"keys <[repo/]instance>", "the instance's age recipient (age1tpm1...) for sops"},
     {"help", "this text"},
@@ -148,39 +150,32 @@ Status TenantCommands::status(const Command& c, const KeyIdentity& who, CommandO
 
 Status TenantCommands::logs(const Command& c, const KeyIdentity& who, CommandOutput& o, const std::atomic<bool>& cancelled) {
   auto r = SEED_TRY(access_.resolve(who, c.target));
-  auto lines = SEED_TRY(service_.logs(r.instance.id, c.lines));
+  reconcile::LogQuery query;
+  query.lines = c.lines;
+  query.unit = c.unit;
+  query.boot = c.boot;
+  if (c.since) query.since_us = SEED_TRY(parse_since(*c.since, now_unix_us()));
+  auto entries = SEED_TRY(service_.logs(r.instance.id, query));
   if (c.json && !c.follow) {
     json j = instance_ref(r);
     j["schema"] = 1;
-    j["lines"] = lines;
+    j["lines"] = json::array();
+    j["entries"] = json::array();
+    for (const auto& e : entries) {
+      j["lines"].push_back(reconcile::log_line(e));
+      j["entries"].push_back(reconcile::to_json(e));
+    }
     line(o, j);
     return ok();
   }
-  for (const auto& l : lines) {
-    if (c.json) {
-      line(o, {{"line", l}});
-    } else {
-      o.out(l + "\n");
-    }
-  }
-  if (!c.follow) return ok();
-  // --json -f: one {"line": ...} object per complete line, so a consumer never sees half a line.
-  std::string partial;
-  auto on_data = [&](std::string_view data) {
-    if (!c.json) {
-      o.out(data);
-      return;
-    }
-    partial.append(data);
-    size_t start = 0;
-    for (size_t nl; (nl = partial.find('\n', start)) != std::string::npos; start = nl + 1) {
-      line(o, {{"line", partial.substr(start, nl - start)}});
-    }
-    partial.erase(0, start);
+  // Text: one line per entry. --json -f: one entry object per line.
+  auto emit = [&](const reconcile::LogEntry& e) {
+    if (c.json) line(o, reconcile::to_json(e));
+    else o.out(reconcile::log_line(e) + "\n");
   };
-  Status followed = service_.follow_logs(r.instance.id, on_data, cancelled);
-  if (c.json && !partial.empty()) line(o, {{"line", partial}});
-  return followed;
+  for (const auto& e : entries) emit(e);
+  if (!c.follow) return ok();
+  return service_.follow_logs(r.instance.id, query, emit, cancelled);
 }
 
 Status TenantCommands::restart(const Command& c, const KeyIdentity& who, CommandOutput& o) {

@@ -112,6 +112,8 @@ TEST_F(TenantCommandsTest, LogsAndKeysHumanAndJson) {
   Capture j;
   EXPECT_EQ(run("logs app/web --json", kAlice, j), 0);
   EXPECT_EQ(json::parse(j.out_)["lines"].size(), 3u);
+  EXPECT_EQ(json::parse(j.out_)["entries"][2]["message"], "line 3");
+  EXPECT_EQ(json::parse(j.out_)["entries"][2]["source"], "console");
   Capture k;
   EXPECT_EQ(run("keys app/web", kAlice, k), 0);
   EXPECT_EQ(k.out_, "age1tpm1qexample\n");
@@ -181,6 +183,15 @@ TEST_F(TenantCommandsTest, HelpHumanAndJson) {
   EXPECT_EQ(json::parse(j.out_)["commands"].size(), 6u);
 }
 
+TEST_F(TenantCommandsTest, LogsFiltersReachTheService) {
+  Capture c;
+  EXPECT_EQ(run("logs app/web --unit nginx --boot -1 --since 10m --lines 5", kAlice, c), 0);
+  EXPECT_EQ(service_.calls().back(), "logs web.s-aaaaaaaaaaaa 5 unit=nginx since boot=-1");
+  Capture rfc;
+  EXPECT_EQ(run("logs app/web --since=2026-12-04T10:00:00Z", kAlice, rfc), 0);
+  EXPECT_EQ(service_.calls().back(), "logs web.s-aaaaaaaaaaaa 100 since");
+}
+
 TEST_F(TenantCommandsTest, FollowStreamsUntilCancelled) {
   auto cmd = parse_command("logs app/web -f --json --lines 1");
   Capture c;
@@ -192,7 +203,15 @@ TEST_F(TenantCommandsTest, FollowStreamsUntilCancelled) {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   cancelled = true;
   t.join();
-  EXPECT_EQ(c.out_, "{\"line\":\"line 3\"}\n{\"line\":\"new a\"}\n{\"line\":\"new b\"}\n");
+  // One entry object per line, never half a line.
+  std::vector<std::string> messages;
+  size_t start = 0;
+  for (size_t nl; (nl = c.out_.find('\n', start)) != std::string::npos; start = nl + 1) {
+    auto j = json::parse(c.out_.substr(start, nl - start));
+    EXPECT_EQ(j["source"], "console");
+    messages.push_back(j["message"]);
+  }
+  EXPECT_EQ(messages, (std::vector<std::string>{"line 3", "new a", "new b"}));
   EXPECT_EQ(service_.followers(), 0);
 }
 

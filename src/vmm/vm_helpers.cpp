@@ -30,13 +30,16 @@ Result<Child> start_virtiofsd(const std::string& binary, const FsShare& share,
 }
 
 Result<Child> start_console_logger(const std::string& binary, const VmPaths& paths,
-                                   const ConsoleLogLimits& limits) {
-  if (::mkfifo(paths.serial_fifo().c_str(), 0600) != 0 && errno != EEXIST) {
-    return errno_error("cannot create serial FIFO", errno).with("file", paths.serial_fifo());
+                                   const ConsoleLogLimits& limits, LoggerStart start) {
+  for (const auto& fifo : {paths.serial_fifo(), paths.log_fifo()}) {
+    if (::mkfifo(fifo.c_str(), 0600) != 0 && errno != EEXIST) {
+      return errno_error("cannot create FIFO", errno).with("file", fifo).with("stage", "prepare");
+    }
   }
   SpawnOptions o;
   o.argv = {binary, paths.serial_fifo(), paths.console_log(), std::to_string(limits.max_bytes),
-            std::to_string(limits.keep)};
+            std::to_string(limits.keep), paths.log_fifo(), paths.log_store(),
+            start == LoggerStart::boot ? "boot" : "resume"};
   o.stderr_mode = Output::file;
   o.stderr_file = paths.dir + "/console-logger.log";
   auto child = spawn(o);

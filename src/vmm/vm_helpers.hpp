@@ -17,10 +17,14 @@ namespace seed::vmm {
 Result<Child> start_virtiofsd(const std::string& binary, const FsShare& share,
                               const VmPaths& paths);
 
-// Creates the serial FIFO if needed and starts the logger reading it. Must run before the VMM
-// opens the FIFO for writing.
+// Whether a logger starts with its VM (it writes a boot marker into the log store) or
+// replaces a dead logger of a VM that keeps running (no new boot).
+enum class LoggerStart { boot, resume };
+
+// Creates the serial and log-channel FIFOs if needed and starts the logger reading both. Must
+// run before the VMM opens the FIFOs for writing.
 Result<Child> start_console_logger(const std::string& binary, const VmPaths& paths,
-                                   const ConsoleLogLimits& limits);
+                                   const ConsoleLogLimits& limits, LoggerStart start = LoggerStart::boot);
 
 // The last `max_bytes` of a log file, for error reports ("" when unreadable).
 std::string file_tail(const std::string& path, size_t max_bytes = 2000);

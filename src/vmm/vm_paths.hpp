@@ -23,6 +23,9 @@ struct VmPaths {
   std::string agent_socket() const { return dir + "/agent.sock"; }
   // The serial port writes into this FIFO; the console logger reads it.
   std::string serial_fifo() const { return dir + "/serial.fifo"; }
+  // The log channel (the guest's `seed.log` virtio-console port) writes into this FIFO; the
+  // console logger reads it too.
+  std::string log_fifo() const { return dir + "/log.fifo"; }
   std::string fs_socket(const std::string& tag) const { return dir + "/fs-" + tag + ".sock"; }
   // Everything the VMM and its helpers print about themselves (not the guest console).
   std::string vmm_log() const { return dir + "/vmm.log"; }
@@ -30,6 +33,8 @@ struct VmPaths {
   // The persisted record seedd re-adopts the VM from after a restart.
   std::string record_file() const { return dir + "/vm.json"; }
   std::string console_log() const { return console_dir + "/console.log"; }
+  // The structured log store `logs` reads (vmm/console/log_store.hpp).
+  std::string log_store() const { return console_dir + "/log.jsonl"; }
 };
 
 }  // namespace seed::vmm

@@ -286,7 +286,8 @@ Result<std::unique_ptr<RunningVm>> VmRunner::adopt(const std::string& name) {
   vm->control_ = std::move(*control);
   if (vm->logger_.pid() == 0) {
     // The logger died: a new one reads the same FIFO, which the VMM still holds open.
-    auto logger = start_console_logger(settings_.console_logger_binary, paths, settings_.console);
+    auto logger = start_console_logger(settings_.console_logger_binary, paths, settings_.console,
+                                       LoggerStart::resume);
     if (logger) vm->logger_ = std::move(*logger);
   }
   SEED_TRY(vm->persist());

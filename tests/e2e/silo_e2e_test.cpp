@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/fd.hpp"
@@ -16,6 +17,7 @@ namespace seed::e2e {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 namespace fs = std::filesystem;
 
 class SiloTest : public EngineTest {
@@ -41,37 +43,67 @@ class SiloTest : public EngineTest {
     return "ssh -i " + root() + "/key -p " + std::to_string(ssh_ ? ssh_->port() : 0) +
            " -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR";
   }
+  // The tenant's way in: a key, the SSH server, `git push` of the web flake to Silo as
+  // my-app, `ssh node plant silo:my-app <invite>`. Returns plant's output.
+  std::string push_and_plant() {
+    open_engine();
+    SpawnOptions keygen;
+    keygen.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", root() + "/key"};
+    EXPECT_TRUE(run_checked(keygen));
+    in_ns([&] {
+      sshcli::ServerConfig sc;
+      sc.listen_address = "127.0.0.1";
+      sc.port = 0;
+      sc.host_key_dir = root() + "/state/ssh";
+      sc.silo_root = config_.state_dir + "/silo";
+      ssh_ = std::make_unique<sshcli::Server>();
+      auto s = ssh_->start(sc, *engine_);
+      ASSERT_TRUE(s) << s.error().describe();
+    });
+    fs::create_directories(root() + "/app");
+    EXPECT_TRUE(write_file_atomic(root() + "/app/.authorized_keys", *read_file(root() + "/key.pub")));
+    write_flake(web_flake(""), "app");
+    run_in_ns({"git", "-C", root() + "/app", "push", "-q", remote(), "main"});
+    auto invite = engine_->create_invite(1, 0);
+    EXPECT_TRUE(invite);
+    return run_in_ns(ssh_argv({"plant", "silo:my-app", invite ? invite->code : ""}));
+  }
+  std::string remote() const { return "ssh://git@127.0.0.1:" + std::to_string(ssh_->port()) + "/my-app.git"; }
+  // The real OpenSSH client running one tenant command.
+  std::vector<std::string> ssh_argv(const std::vector<std::string>& command) const {
+    std::vector<std::string> a = {"ssh", "-i", root() + "/key", "-p", std::to_string(ssh_->port()), "-o",
+                                  "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
+                                  "LogLevel=ERROR", "127.0.0.1"};
+    a.insert(a.end(), command.begin(), command.end());
+    return a;
+  }
+  // Like run_in_ns, but a failing command is a result, not a test failure.
+  RunResult ssh_result(const std::vector<std::string>& command) {
+    SpawnOptions o;
+    o.argv = {"ip", "netns", "exec", netns_->name()};
+    for (const auto& w : ssh_argv(command)) o.argv.push_back(w);
+    o.stdout_mode = Output::capture;
+    auto r = run(o);
+    EXPECT_TRUE(r) << (r ? "" : r.error().describe());
+    return r ? *r : RunResult{};
+  }
+  // Polls `ssh node logs ARGS` until its output contains `want` (the guest writes its
+  // entries while it boots); returns the last output.
+  std::string logs_until(const std::vector<std::string>& args, const std::string& want) {
+    std::vector<std::string> command = {"logs"};
+    command.insert(command.end(), args.begin(), args.end());
+    std::string out;
+    for (int i = 0; i < 120 && out.find(want) == std::string::npos; ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      out = ssh_result(command).out;
+    }
+    return out;
+  }
   std::unique_ptr<sshcli::Server> ssh_;
 };
 
 TEST_F(SiloTest, PushPlantServePushAgainNewGenerationRuns) {
-  open_engine();
-  SpawnOptions keygen;
-  keygen.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", root() + "/key"};
-  ASSERT_TRUE(run_checked(keygen));
-  in_ns([&] {
-    sshcli::ServerConfig sc;
-    sc.listen_address = "127.0.0.1";
-    sc.port = 0;
-    sc.host_key_dir = root() + "/state/ssh";
-    sc.silo_root = config_.state_dir + "/silo";
-    ssh_ = std::make_unique<sshcli::Server>();
-    auto s = ssh_->start(sc, *engine_);
-    ASSERT_TRUE(s) << s.error().describe();
-  });
-
-  // The tenant's repository: the flake and .authorized_keys with their key.
-  fs::create_directories(root() + "/app");
-  ASSERT_TRUE(write_file_atomic(root() + "/app/.authorized_keys", *read_file(root() + "/key.pub")));
-  write_flake(web_flake(""), "app");
-  const std::string remote = "ssh://git@127.0.0.1:" + std::to_string(ssh_->port()) + "/my-app.git";
-  run_in_ns({"git", "-C", root() + "/app", "push", "-q", remote, "main"});
-
-  auto invite = engine_->create_invite(1, 0);
-  ASSERT_TRUE(invite);
-  const std::string planted = run_in_ns({"ssh", "-i", root() + "/key", "-p", std::to_string(ssh_->port()), "-o",
-                                         "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
-                                         "LogLevel=ERROR", "127.0.0.1", "plant", "silo:my-app", invite->code});
+  const std::string planted = push_and_plant();
   auto web = in_ns([&] { return instance("silo:my-app", "web"); });
   ASSERT_EQ(web.state, reconcile::InstanceState::running);
   EXPECT_THAT(planted, HasSubstr(web.dns_names.front()));
@@ -80,7 +112,7 @@ TEST_F(SiloTest, PushPlantServePushAgainNewGenerationRuns) {
 
   // A push alone redeploys: no webhook, no plant.
   write_flake(web_flake("", "seed.pushed=1"), "app");
-  run_in_ns({"git", "-C", root() + "/app", "push", "-q", remote, "main"});
+  run_in_ns({"git", "-C", root() + "/app", "push", "-q", remote(), "main"});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline) {
     web = in_ns([&] { return instance("silo:my-app", "web"); });
@@ -90,10 +122,68 @@ TEST_F(SiloTest, PushPlantServePushAgainNewGenerationRuns) {
   EXPECT_NE(web.generation, gen1) << "the push did not lead to a new generation";
   EXPECT_THAT(http_get("http://127.0.0.1:8000/instance.json", web.dns_names.front()), HasSubstr(web.generation));
   // `ssh node status --json` shows it to the tenant.
-  const std::string status = run_in_ns({"ssh", "-i", root() + "/key", "-p", std::to_string(ssh_->port()), "-o",
-                                        "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
-                                        "LogLevel=ERROR", "127.0.0.1", "status", "--json"});
+  const std::string status = run_in_ns(ssh_argv({"status", "--json"}));
   EXPECT_THAT(status, HasSubstr(web.generation));
+}
+
+// `ssh node logs` shows the guest's services: the test guest's init writes journal entries
+// (a fake nginx unit among them) to its seed.log port; seedd's logger stores them beside the
+// console lines. Real guest, real logger process, real OpenSSH client.
+TEST_F(SiloTest, LogsShowTheGuestJournalFilteredByUnitBootAndJson) {
+  push_and_plant();
+  auto web = in_ns([&] { return instance("silo:my-app", "web"); });
+  ASSERT_EQ(web.state, reconcile::InstanceState::running);
+
+  // --unit: only that unit's entries, no console lines, no other unit.
+  std::string nginx = logs_until({"web", "--unit", "nginx"}, "nginx: starting worker processes");
+  EXPECT_THAT(nginx, HasSubstr("nginx.service[6]: nginx: starting worker processes"));
+  EXPECT_THAT(nginx, HasSubstr("nginx.service[4]: nginx: using the fake configuration"));
+  EXPECT_THAT(nginx, Not(HasSubstr("app: ready")));
+  EXPECT_THAT(nginx, Not(HasSubstr("SEED-GUEST-READY")));
+
+  // Everything: a boot marker first, console lines and journal entries interleaved.
+  std::string all = logs_until({"web", "--lines", "1000"}, "ready after");
+  EXPECT_THAT(all, HasSubstr("-- boot 0 "));
+  EXPECT_THAT(all, HasSubstr("SEED-GUEST-READY"));
+  EXPECT_THAT(all, HasSubstr("(unparsed)[6]: this line is not json"));
+  EXPECT_LT(all.find("-- boot 0 "), all.find("nginx: starting worker processes"));
+  EXPECT_LT(all.find("nginx: starting worker processes"), all.find("ready after"));
+
+  // --json: one object per entry with its fields.
+  auto j = nlohmann::json::parse(ssh_result({"logs", "web", "--json", "--unit", "nginx.service"}).out);
+  ASSERT_GE(j["entries"].size(), 2u) << j.dump();
+  const auto& first = j["entries"][0];
+  EXPECT_EQ(first["source"], "journal");
+  EXPECT_EQ(first["unit"], "nginx.service");
+  EXPECT_EQ(first["priority"], 6);
+  EXPECT_GT(first["timestamp"].get<int64_t>(), 1700000000LL * 1000000);
+  EXPECT_EQ(first["boot"], 0);
+  const std::string boot_id1 = first["boot_id"];
+  EXPECT_EQ(boot_id1.size(), 36u) << boot_id1;  // the guest kernel's boot id
+
+  // After a restart the previous boot is --boot -1, the new one --boot 0.
+  ASSERT_EQ(ssh_result({"restart", "web"}).status.code, 0);
+  // The old boot becomes -1 when the new VM's logger writes its boot marker; then wait for the
+  // new guest's own entries.
+  EXPECT_THAT(logs_until({"web", "--boot", "-1", "--unit", "nginx"}, "nginx: starting worker processes"),
+              HasSubstr("nginx: starting worker processes"));
+  EXPECT_THAT(logs_until({"web", "--boot", "0", "--unit", "nginx"}, "nginx: starting worker processes"),
+              HasSubstr("nginx: starting worker processes"));
+  auto previous = nlohmann::json::parse(ssh_result({"logs", "web", "--json", "--boot", "-1", "--unit", "nginx"}).out);
+  ASSERT_GE(previous["entries"].size(), 2u) << previous.dump();
+  EXPECT_EQ(previous["entries"][0]["boot_id"], boot_id1);
+  EXPECT_EQ(previous["entries"][0]["boot"], -1);
+  auto current = nlohmann::json::parse(ssh_result({"logs", "web", "--json", "--boot", "0", "--unit", "nginx"}).out);
+  ASSERT_GE(current["entries"].size(), 1u) << current.dump();
+  EXPECT_NE(current["entries"][0]["boot_id"], boot_id1);
+
+  // Refusals: one clear error each, on stderr, and a failing exit code.
+  auto since = ssh_result({"logs", "web", "--since", "yesterday"});
+  EXPECT_NE(since.status.code, 0);
+  EXPECT_THAT(since.err, HasSubstr("--since takes a duration like 30s, 10m, 1h, 2d"));
+  auto unknown = ssh_result({"logs", "web", "--frobnicate"});
+  EXPECT_NE(unknown.status.code, 0);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown option '--frobnicate'"));
 }
 
 }  // namespace

@@ -400,6 +400,56 @@ start_agent() {
 	agent_loop /dev/hvc0 1 9>&- 2>/dev/console &
 }
 
+# ---------------------------------------------------------------- log channel
+
+# The virtio-serial port named seed.log (docs/guest-contract.md): journal entries, one JSON
+# object per line. This guest has no journald; it writes its own boot messages and those of a
+# fake "nginx" unit, plus one line that is not JSON (seedd keeps such lines as raw text).
+LOGFD_OPEN=0
+
+named_port() { # NAME
+	set +f
+	for d in /sys/class/virtio-ports/*; do
+		[ -r "$d/name" ] || continue
+		read -r n <"$d/name" || continue
+		[ "$n" = "$1" ] && echo "/dev/${d##*/}"
+	done
+	set -f
+}
+
+journal() { # UNIT PRIORITY MESSAGE (no quotes or backslashes in MESSAGE)
+	[ "$LOGFD_OPEN" = 1 ] || return 0
+	printf '{"unit":"%s","priority":%s,"timestamp":%s000000,"message":"%s","boot_id":"%s"}\n' \
+		"$1" "$2" "$(date +%s)" "$3" "$BOOT_ID" >&8
+}
+
+start_log_channel() {
+	have_virtio_console || return 0
+	tries=0
+	port=$(named_port seed.log)
+	while [ -z "$port" ]; do
+		tries=$((tries + 1))
+		if [ $tries -gt 30 ]; then
+			log "no seed.log port: journal entries go nowhere"
+			return 0
+		fi
+		sleep 0.1
+		port=$(named_port seed.log)
+	done
+	exec 8>"$port" || { err "cannot open the log channel $port"; return 0; }
+	LOGFD_OPEN=1
+	read -r BOOT_ID </proc/sys/kernel/random/boot_id
+	journal seed-guest.service 6 "log channel open on $port"
+}
+
+start_fake_nginx() {
+	[ "$LOGFD_OPEN" = 1 ] || return 0
+	journal nginx.service 6 "nginx: starting worker processes"
+	journal nginx.service 4 "nginx: using the fake configuration of the test guest"
+	echo "this line is not json" >&8
+	journal app.service 6 "app: ready"
+}
+
 # ---------------------------------------------------------------- main
 
 setup_base
@@ -412,10 +462,13 @@ setup_network
 start_httpd
 start_acpid
 start_agent
+start_log_channel
+start_fake_nginx
 if [ "$opt_tpmcheck" = 1 ]; then
 	if [ -e /dev/tpm0 ]; then echo "SEED-GUEST-TPM present"; else echo "SEED-GUEST-TPM absent"; fi
 fi
 read -r up _ </proc/uptime
 echo "SEED-GUEST-READY uptime=$up"
+journal seed-guest.service 6 "ready after $up s"
 set +x
 while :; do sleep 3600; done

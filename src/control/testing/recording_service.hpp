@@ -102,25 +102,45 @@ class RecordingService final : public reconcile::Service {
     if (auto e = error_for("restart")) return *e;
     return ok();
   }
-  Result<std::vector<std::string>> logs(const reconcile::InstanceId& id, size_t lines) override {
-    record("logs " + id.str() + " " + std::to_string(lines));
+  // log_lines and fed data are console entries; fed data is handed out line by line, as the
+  // engine's store does.
+  static reconcile::LogEntry entry_of(std::string line) {
+    reconcile::LogEntry e;
+    e.message = std::move(line);
+    return e;
+  }
+  Result<std::vector<reconcile::LogEntry>> logs(const reconcile::InstanceId& id,
+                                                const reconcile::LogQuery& q) override {
+    std::string call = "logs " + id.str() + " " + std::to_string(q.lines);
+    if (q.unit) call += " unit=" + *q.unit;
+    if (q.since_us) call += " since=" + std::to_string(*q.since_us);
+    if (q.boot) call += " boot=" + std::to_string(*q.boot);
+    record(call);
     if (auto e = error_for("logs")) return *e;
-    std::vector<std::string> out = log_lines;
-    if (out.size() > lines) out.erase(out.begin(), out.end() - static_cast<long>(lines));
+    std::vector<reconcile::LogEntry> out;
+    for (const auto& l : log_lines) out.push_back(entry_of(l));
+    if (out.size() > q.lines) out.erase(out.begin(), out.end() - static_cast<long>(q.lines));
     return out;
   }
-  Status follow_logs(const reconcile::InstanceId& id, const std::function<void(std::string_view)>& on_data,
+  Status follow_logs(const reconcile::InstanceId& id, const reconcile::LogQuery&,
+                     const std::function<void(const reconcile::LogEntry&)>& on_entry,
                      const std::atomic<bool>& cancelled) override {
     record("follow_logs " + id.str());
     following_ = true;
-    // The real engine waits on the console file; polling a queue is the same contract.
+    // The real engine waits on the log store; polling a queue is the same contract.
+    std::string partial;
     while (!cancelled) {
       std::deque<std::string> batch;
       {
         std::lock_guard lock(mutex_);
         batch.swap(feed_);
       }
-      for (const auto& d : batch) on_data(d);
+      for (const auto& d : batch) {
+        partial += d;
+        for (size_t nl; (nl = partial.find('\n')) != std::string::npos; partial.erase(0, nl + 1)) {
+          on_entry(entry_of(partial.substr(0, nl)));
+        }
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     following_ = false;

@@ -112,24 +112,44 @@ class RecordingService : public reconcile::Service {
     record("restart " + id.str());
     return ok();
   }
-  Result<std::vector<std::string>> logs(const reconcile::InstanceId& id, size_t lines) override {
-    record("logs " + id.str() + " " + std::to_string(lines));
+  // Lines set with set_logs (and appended ones) are console entries.
+  static reconcile::LogEntry entry_of(const std::string& line) {
+    reconcile::LogEntry e;
+    e.message = line;
+    return e;
+  }
+  Result<std::vector<reconcile::LogEntry>> logs(const reconcile::InstanceId& id,
+                                                const reconcile::LogQuery& q) override {
+    std::string call = "logs " + id.str() + " " + std::to_string(q.lines);
+    if (q.unit) call += " unit=" + *q.unit;
+    if (q.since_us) call += " since";
+    if (q.boot) call += " boot=" + std::to_string(*q.boot);
+    record(call);
     std::lock_guard l(mu_);
-    auto all = logs_[id.str()];
-    if (all.size() > lines) all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(lines));
+    std::vector<reconcile::LogEntry> all;
+    for (const auto& line : logs_[id.str()]) all.push_back(entry_of(line));
+    if (all.size() > q.lines) all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(q.lines));
     return all;
   }
-  Status follow_logs(const reconcile::InstanceId& id, const std::function<void(std::string_view)>& on_data,
+  // Appended data is handed out line by line, as the engine's store does.
+  Status follow_logs(const reconcile::InstanceId& id, const reconcile::LogQuery&,
+                     const std::function<void(const reconcile::LogEntry&)>& on_entry,
                      const std::atomic<bool>& cancelled) override {
     record("follow " + id.str());
     std::unique_lock l(mu_);
     ++followers_;
+    std::string partial;
     while (!cancelled) {
       std::string data;
       std::swap(data, pending_[id.str()]);
       if (!data.empty()) {
+        partial += data;
+        std::vector<reconcile::LogEntry> out;
+        for (size_t nl; (nl = partial.find('\n')) != std::string::npos; partial.erase(0, nl + 1)) {
+          out.push_back(entry_of(partial.substr(0, nl)));
+        }
         l.unlock();
-        on_data(data);
+        for (const auto& e : out) on_entry(e);
         l.lock();
         continue;
       }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -18,6 +19,7 @@
 
 #include "common/proc_stat.hpp"
 #include "common/process.hpp"
+#include "vmm/console/log_store.hpp"
 
 namespace seed::vmm {
 namespace {
@@ -302,6 +304,43 @@ TEST_F(ConsoleLog, LoggerBinaryEndToEnd) {
   EXPECT_THAT(*lines, ElementsAre("hello", "world", "line-0", "line-1", "line-2", "line-3",
                                   "line-4", "drained"));
   EXPECT_TRUE(std::filesystem::exists(log_ + ".1"));  // 55 bytes at 32 per file: rotated
+  EXPECT_EQ(content(dir_ + "/logger.err"), "");
+}
+
+// The logger with the log channel: both FIFOs into the store, a boot marker first, garbage on
+// the channel kept as text, and `resume` (a replacement logger) writes no second marker.
+TEST_F(ConsoleLog, LoggerBinaryWritesTheStore) {
+  std::string serial = dir_ + "/serial.fifo", channel = dir_ + "/log.fifo", store = dir_ + "/log.jsonl";
+  ASSERT_EQ(::mkfifo(serial.c_str(), 0600), 0);
+  ASSERT_EQ(::mkfifo(channel.c_str(), 0600), 0);
+  for (const char* mode : {"boot", "resume"}) {
+    SpawnOptions opts;
+    opts.argv = {logger_binary(), serial, log_, "4096", "2", channel, store, mode};
+    opts.stderr_mode = Output::file;
+    opts.stderr_file = dir_ + "/logger.err";
+    auto logger = spawn(opts);
+    ASSERT_TRUE(logger.ok()) << logger.error().describe();
+    UniqueFd s = open_fifo_writer(serial);
+    UniqueFd c = open_fifo_writer(channel);
+    ASSERT_TRUE(s.valid() && c.valid()) << content(dir_ + "/logger.err");
+    write_all(s, std::string("kernel line ") + mode + "\n");
+    write_all(c, std::string(R"({"unit":"nginx.service","priority":6,"timestamp":5,"message":"up )") + mode +
+                     R"(","boot_id":"b"})" + "\nnot json\n");
+    std::this_thread::sleep_for(200ms);
+    ASSERT_TRUE(logger->signal(SIGTERM).ok());
+    auto how = logger->wait(10s);
+    ASSERT_TRUE(how.ok() && how->success()) << content(dir_ + "/logger.err");
+  }
+  auto records = read_log_records(store);
+  ASSERT_TRUE(records.ok());
+  std::vector<std::string> seen;
+  for (const auto& r : *records) seen.push_back(std::string(to_string(r.source)) + ":" + r.message);
+  // Within one logger the two FIFOs are read in poll order, so compare per channel.
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "boot:VM started"), 1);
+  EXPECT_EQ(seen.front(), "boot:VM started");
+  EXPECT_THAT(seen, ::testing::IsSupersetOf({"console:kernel line boot", "journal:up boot", "journal:not json",
+                                             "console:kernel line resume", "journal:up resume"}));
+  EXPECT_EQ(content(log_), "kernel line boot\nkernel line resume\n");
   EXPECT_EQ(content(dir_ + "/logger.err"), "");
 }
 

@@ -50,6 +50,11 @@ std::vector<std::string> qemu_args(const VmSpec& spec, const VmPaths& paths,
       "-device", dev("virtio-serial") + ",id=vser0",
       "-chardev", "socket,id=agent,fd=" + std::to_string(input.agent_fd) + ",server=on,wait=off",
       "-device", "virtconsole,chardev=agent,name=seed.agent",
+      // The log channel: the guest writes journal entries (one JSON object per line) into
+      // this port; the console logger reads the FIFO. A plain port (not a console), so the
+      // guest opens it by name (/dev/virtio-ports/seed.log) and no tty layer alters bytes.
+      "-chardev", "file,id=seedlog,path=" + opt(paths.log_fifo()),
+      "-device", "virtserialport,chardev=seedlog,name=seed.log",
   };
   if (!q35) {
     // Without this, microvm offers legacy virtio-mmio and virtio-fs hangs on first access.

@@ -168,7 +168,7 @@ TEST(QemuArgs, NoInitrdNoSharesNoNets) {
   auto args = qemu_args(s, paths(), tcg());
   EXPECT_THAT(args, Not(Contains("-initrd")));
   EXPECT_THAT(args, Not(Contains("-netdev")));
-  EXPECT_EQ(std::count(args.begin(), args.end(), "-chardev"), 3);  // qmp, serial, agent
+  EXPECT_EQ(std::count(args.begin(), args.end(), "-chardev"), 4);  // qmp, serial, agent, log
 }
 
 TEST(QemuArgs, CommasInPathsAreEscaped) {
@@ -176,6 +176,7 @@ TEST(QemuArgs, CommasInPathsAreEscaped) {
   s.tpm_socket = "/run/a,b/swtpm.sock";
   auto args = qemu_args(s, VmPaths::for_vm("/run/x,y", "/var/lib/seed", "vault"), tcg());
   EXPECT_THAT(args, Contains("file,id=serial0,path=/run/x,,y/vm/vault/serial.fifo"));
+  EXPECT_THAT(args, Contains("file,id=seedlog,path=/run/x,,y/vm/vault/log.fifo"));
   EXPECT_THAT(args, Contains("socket,id=fs-nix-store,path=/run/x,,y/vm/vault/fs-nix-store.sock"));
   EXPECT_THAT(args, Contains("socket,id=tpm,path=/run/a,,b/swtpm.sock"));
 }
