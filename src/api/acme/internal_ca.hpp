@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api/acme/csr.hpp"
+#include "api/acme/issuer.hpp"
 #include "common/error.hpp"
 
 namespace seed::api::acme {
@@ -24,17 +25,17 @@ struct InternalCaConfig {
   std::chrono::hours leaf_lifetime{24 * 7};
 };
 
-class InternalCa {
+class InternalCa final : public Issuer {
  public:
   // Loads the CA from `dir`, or makes it when neither file exists. One file without the other
   // is an error naming both (a lost key must never silently become a new root on devices).
   static Result<std::unique_ptr<InternalCa>> open(const InternalCaConfig& config);
-  ~InternalCa();
+  ~InternalCa() override;
 
   const std::string& root_pem() const { return root_pem_; }
   // A leaf for `names` (already checked against the caller) with the CSR's key: PEM of the
   // leaf followed by the root.
-  Result<std::string> issue(const CsrInfo& csr, const std::vector<std::string>& names);
+  Result<std::string> issue(const CsrInfo& csr, const std::vector<std::string>& names) override;
 
  private:
   InternalCa() = default;

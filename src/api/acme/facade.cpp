@@ -1,0 +1,441 @@
+#include "api/acme/facade.hpp"
+
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <set>
+
+#include "api/acme/base64url.hpp"
+#include "api/acme/jws.hpp"
+#include "common/log.hpp"
+
+namespace seed::api::acme {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int64_t kOrderLifetime = 7 * 86400;
+constexpr size_t kMaxIdentifiers = 100;
+
+int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string rfc3339(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Resource ids: 12 random bytes. Challenge tokens: 32 (RFC 8555 §8.1 asks for at least 128
+// bits; certbot refuses a token that decodes to fewer than 16 bytes).
+std::string random_id(size_t bytes = 12) {
+  unsigned char raw[32];
+  bytes = std::min(bytes, sizeof raw);
+  if (RAND_bytes(raw, int(bytes)) != 1) throw std::runtime_error("OpenSSL's RAND_bytes failed");
+  return base64url_encode(std::string_view(reinterpret_cast<char*>(raw), bytes));
+}
+
+int status_for(const std::string& type) {
+  if (type == "unauthorized" || type == "orderNotReady") return 403;
+  if (type == "rateLimited") return 429;
+  if (type == "serverInternal") return 500;
+  if (type == "unsupportedMediaType") return 415;
+  if (type == "notFound") return 404;
+  return 400;
+}
+
+Response acme_problem(const std::string& type, std::string detail) {
+  const std::string uri = type == "notFound" || type == "unsupportedMediaType" ? "about:blank"
+                                                                                : "urn:ietf:params:acme:error:" + type;
+  return problem(status_for(type), uri, std::move(detail));
+}
+
+Response from_error(const Error& e) {
+  if (auto type = e.get("acme_type")) return acme_problem(std::string(*type), e.message);
+  log::error("acme.failed", {{"error", e.describe()}});
+  return acme_problem("serverInternal", "seedd could not complete this request; the node owner finds why in seedd's log");
+}
+
+Response json_response(int status, const json& body) {
+  Response r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+std::string spki_of_jwk(const json& jwk) {
+  auto key = public_key_from_jwk(jwk);
+  if (!key.ok()) return "";
+  unsigned char* der = nullptr;
+  const int n = i2d_PUBKEY(key->get(), &der);
+  if (n <= 0) return "";
+  std::string out(reinterpret_cast<char*>(der), size_t(n));
+  OPENSSL_free(der);
+  return out;
+}
+
+}  // namespace
+
+// One authenticated POST: the verified JWS, the caller and (with `kid`) the account.
+struct AcmeFacade::Call {
+  const Request& request;
+  Jws jws;
+  AcmeCaller caller;
+  Account* account = nullptr;  // null only for newAccount/revokeCert by jwk
+  json payload;                // parsed, or null for POST-as-GET
+};
+
+AcmeFacade::AcmeFacade(FacadeConfig config, CallerLookup callers, Issuer& issuer, AcmeStore store)
+    : config_(std::move(config)), callers_(std::move(callers)), issuer_(issuer), store_(std::move(store)) {}
+
+Result<std::unique_ptr<AcmeFacade>> AcmeFacade::open(FacadeConfig config, CallerLookup callers, Issuer& issuer) {
+  auto store = SEED_TRY(AcmeStore::load(config.state_file));
+  return std::unique_ptr<AcmeFacade>(new AcmeFacade(std::move(config), std::move(callers), issuer, std::move(store)));
+}
+
+Response AcmeFacade::finish(Response r) {
+  r.with_header("Replay-Nonce", nonces_.issue());
+  r.with_header("Link", "<" + url("/acme/directory") + ">;rel=\"index\"");
+  return r;
+}
+
+void AcmeFacade::add_routes(Router& router) {
+  router.add("GET", "/acme/directory", [this](const Request&) { return finish(directory()); });
+  router.add("HEAD", "/acme/new-nonce", [this](const Request&) {
+    Response r;
+    r.content_type.clear();
+    return finish(std::move(r));
+  });
+  router.add("GET", "/acme/new-nonce", [this](const Request&) {
+    Response r;
+    r.status = 204;
+    r.content_type.clear();
+    return finish(std::move(r));
+  });
+  auto route = [&](const char* path, bool jwk_allowed, Response (AcmeFacade::*method)(Call&)) {
+    router.add("POST", path, [this, jwk_allowed, method](const Request& r) {
+      return post(r, jwk_allowed, [this, method](Call& c) { return (this->*method)(c); });
+    });
+  };
+  route("/acme/new-account", true, &AcmeFacade::new_account);
+  route("/acme/acct/*", false, &AcmeFacade::account);
+  route("/acme/acct/*/orders", false, &AcmeFacade::account_orders);
+  route("/acme/new-order", false, &AcmeFacade::new_order);
+  route("/acme/order/*", false, &AcmeFacade::order);
+  route("/acme/order/*/finalize", false, &AcmeFacade::finalize);
+  route("/acme/authz/*", false, &AcmeFacade::authorization);
+  route("/acme/chall/*", false, &AcmeFacade::challenge);
+  route("/acme/cert/*", false, &AcmeFacade::certificate);
+  route("/acme/revoke-cert", false, &AcmeFacade::revoke);
+}
+
+Response AcmeFacade::directory() {
+  return json_response(200, {{"newNonce", url("/acme/new-nonce")},
+                             {"newAccount", url("/acme/new-account")},
+                             {"newOrder", url("/acme/new-order")},
+                             {"revokeCert", url("/acme/revoke-cert")},
+                             {"keyChange", url("/acme/key-change")},
+                             {"meta", {{"externalAccountRequired", false}}}});
+}
+
+Response AcmeFacade::post(const Request& request, bool jwk_allowed, const PostHandler& handler) {
+  auto fail = [&](const std::string& type, std::string detail) { return finish(acme_problem(type, std::move(detail))); };
+  if (request.header("content-type") != "application/jose+json") {
+    return fail("unsupportedMediaType", "ACME requests are sent as application/jose+json");
+  }
+  auto caller = callers_(request.source);
+  if (!caller.ok()) {
+    return fail("unauthorized", "no instance of this node sends from " + request.source +
+                                    "; the ACME endpoint serves this node's instances only");
+  }
+  if (!caller->acme_enabled) {
+    return fail("unauthorized", "ACME is turned off for this instance; set seed.acme = true (or remove "
+                                "acme = false) in its module and push to use " + url("/acme/directory"));
+  }
+  auto jws = parse_jws(request.body);
+  if (!jws.ok()) return finish(from_error(jws.error()));
+  if (!nonces_.consume(jws->nonce)) {
+    return fail("badNonce", "the nonce was used before, has expired or was not issued here; retry with the "
+                            "Replay-Nonce of this answer");
+  }
+  if (jws->url != url(request.path)) {
+    return fail("unauthorized", "the JWS url " + jws->url + " is not the URL this request was sent to (" +
+                                    url(request.path) + ")");
+  }
+  Call call{request, std::move(*jws), std::move(*caller), nullptr, nullptr};
+  std::lock_guard lock(mu_);
+  json key;
+  if (call.jws.jwk) {
+    if (!jwk_allowed) return fail("malformed", "this request must name its account with \"kid\", not \"jwk\"");
+    key = *call.jws.jwk;
+  } else {
+    const std::string prefix = url("/acme/acct/");
+    const std::string& kid = *call.jws.kid;
+    auto it = kid.rfind(prefix, 0) == 0 ? store_.accounts.find(kid.substr(prefix.size())) : store_.accounts.end();
+    // An account of another instance is as unknown as one that never existed.
+    if (it == store_.accounts.end() || it->second.owner != call.caller.instance) {
+      return fail("accountDoesNotExist", "no account " + kid + " exists for this instance; register with newAccount");
+    }
+    if (it->second.status != "valid") return fail("unauthorized", "the account " + kid + " is deactivated");
+    call.account = &it->second;
+    key = it->second.jwk;
+  }
+  auto pkey = public_key_from_jwk(key);
+  if (!pkey.ok()) return finish(from_error(pkey.error()));
+  if (auto st = verify_jws(call.jws, pkey->get()); !st) return finish(from_error(st.error()));
+  if (!call.jws.post_as_get) {
+    call.payload = json::parse(call.jws.payload, nullptr, false);
+    if (call.payload.is_discarded() || !call.payload.is_object()) {
+      return fail("malformed", "the JWS payload is not a JSON object");
+    }
+  }
+  try {
+    return finish(handler(call));
+  } catch (const json::exception& e) {
+    return fail("malformed", std::string("the request's JSON has a member of the wrong type: ") + e.what());
+  }
+}
+
+Response AcmeFacade::new_account(Call& c) {
+  auto thumbprint = jwk_thumbprint(*c.jws.jwk);
+  if (!thumbprint.ok()) return from_error(thumbprint.error());
+  const bool only_existing = c.payload.is_object() && c.payload.value("onlyReturnExisting", false);
+  if (const Account* existing = store_.account_by_thumbprint(*thumbprint)) {
+    if (existing->owner != c.caller.instance) {
+      // The same key registered by another instance: refuse without saying whose it is.
+      return acme_problem("unauthorized", "this key belongs to an account of another instance; use a key of your own");
+    }
+    Response r = json_response(200, {{"status", existing->status}, {"contact", existing->contact},
+                                     {"orders", url("/acme/acct/" + existing->id + "/orders")}});
+    return std::move(r.with_header("Location", url("/acme/acct/" + existing->id)));
+  }
+  if (only_existing) return acme_problem("accountDoesNotExist", "no account exists for this key");
+  Account a;
+  a.id = random_id();
+  a.owner = c.caller.instance;
+  a.jwk = *c.jws.jwk;
+  a.thumbprint = *thumbprint;
+  if (c.payload.is_object() && c.payload.contains("contact")) a.contact = c.payload["contact"].get<std::vector<std::string>>();
+  store_.accounts[a.id] = a;
+  if (auto st = store_.save(); !st) {
+    store_.accounts.erase(a.id);
+    return from_error(st.error());
+  }
+  log::info("acme.account.created", {{"instance", c.caller.instance}, {"account", a.id}});
+  Response r = json_response(201, {{"status", a.status}, {"contact", a.contact}, {"orders", url("/acme/acct/" + a.id + "/orders")}});
+  return std::move(r.with_header("Location", url("/acme/acct/" + a.id)));
+}
+
+Response AcmeFacade::account(Call& c) {
+  if (c.request.params[0] != c.account->id) {
+    return acme_problem("unauthorized", "a request about account " + c.request.params[0] + " must be signed by it");
+  }
+  if (c.payload.is_object()) {
+    Account before = *c.account;
+    if (c.payload.contains("contact")) c.account->contact = c.payload["contact"].get<std::vector<std::string>>();
+    if (c.payload.contains("status")) {
+      if (c.payload["status"] != "deactivated") return acme_problem("malformed", "an account's status can only be set to \"deactivated\"");
+      c.account->status = "deactivated";
+    }
+    if (auto st = store_.save(); !st) {
+      *c.account = before;
+      return from_error(st.error());
+    }
+  }
+  return json_response(200, {{"status", c.account->status}, {"contact", c.account->contact},
+                             {"orders", url("/acme/acct/" + c.account->id + "/orders")}});
+}
+
+Response AcmeFacade::account_orders(Call& c) {
+  if (c.request.params[0] != c.account->id) return acme_problem("unauthorized", "only the account itself may list its orders");
+  json list = json::array();
+  for (const auto& [id, o] : store_.orders) {
+    if (o.account == c.account->id) list.push_back(url("/acme/order/" + id));
+  }
+  return json_response(200, {{"orders", list}});
+}
+
+json AcmeFacade::order_json(const Order& o) const {
+  json ids = json::array(), authz = json::array();
+  for (const auto& n : o.names) ids.push_back({{"type", "dns"}, {"value", n}});
+  for (const auto& a : o.authorizations) authz.push_back(url("/acme/authz/" + a));
+  json j{{"status", o.status}, {"expires", rfc3339(o.expires)}, {"identifiers", ids},
+         {"authorizations", authz}, {"finalize", url("/acme/order/" + o.id + "/finalize")}};
+  if (!o.certificate.empty()) j["certificate"] = url("/acme/cert/" + o.certificate);
+  return j;
+}
+
+Response AcmeFacade::new_order(Call& c) {
+  if (!c.payload.is_object() || !c.payload.contains("identifiers") || !c.payload["identifiers"].is_array() ||
+      c.payload["identifiers"].empty() || c.payload["identifiers"].size() > kMaxIdentifiers) {
+    return acme_problem("malformed", "newOrder needs \"identifiers\": 1 to 100 {\"type\": \"dns\", \"value\": NAME}");
+  }
+  const std::set<std::string> own(c.caller.names.begin(), c.caller.names.end());
+  std::set<std::string> names;
+  for (const auto& id : c.payload["identifiers"]) {
+    if (!id.is_object() || id.value("type", "") != "dns" || !id.contains("value") || !id["value"].is_string()) {
+      return acme_problem("rejectedIdentifier", "only identifiers of type \"dns\" are issued here: " + id.dump());
+    }
+    std::string name = id["value"];
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    if (name.rfind("*.", 0) == 0) {
+      return acme_problem("rejectedIdentifier", name + ": wildcard certificates are not issued; order each name");
+    }
+    if (!own.count(name)) {
+      std::string list;
+      for (const auto& n : c.caller.names) list += (list.empty() ? "" : ", ") + n;
+      return acme_problem("rejectedIdentifier", name + " is not a name of this instance; it may order: " + list);
+    }
+    names.insert(name);
+  }
+  Order o;
+  o.id = random_id();
+  o.account = c.account->id;
+  o.names.assign(names.begin(), names.end());
+  o.expires = now_s() + kOrderLifetime;
+  std::vector<Authorization> authz;
+  for (const auto& n : o.names) {
+    Authorization a{random_id(), o.id, n, "valid", random_id(32)};
+    o.authorizations.push_back(a.id);
+    authz.push_back(a);
+  }
+  store_.forget_old(now_s());
+  store_.orders[o.id] = o;
+  for (const auto& a : authz) store_.authorizations[a.id] = a;
+  if (auto st = store_.save(); !st) {
+    store_.orders.erase(o.id);
+    for (const auto& a : authz) store_.authorizations.erase(a.id);
+    return from_error(st.error());
+  }
+  log::info("acme.order.created", {{"instance", c.caller.instance}, {"order", o.id}, {"names", o.names.size()}});
+  Response r = json_response(201, order_json(o));
+  return std::move(r.with_header("Location", url("/acme/order/" + o.id)));
+}
+
+// The order named by the route's first parameter, if it belongs to the calling account.
+#define SEED_ACME_OWN_ORDER(c, var)                                                          \
+  auto var##_it = store_.orders.find((c).request.params[0]);                                 \
+  if (var##_it == store_.orders.end() || var##_it->second.account != (c).account->id) {      \
+    return acme_problem("notFound", "no order " + (c).request.params[0] + " for this account"); \
+  }                                                                                          \
+  Order& var = var##_it->second
+
+Response AcmeFacade::order(Call& c) {
+  SEED_ACME_OWN_ORDER(c, o);
+  return json_response(200, order_json(o));
+}
+
+Response AcmeFacade::authorization(Call& c) {
+  auto it = store_.authorizations.find(c.request.params[0]);
+  if (it == store_.authorizations.end() || store_.orders.count(it->second.order) == 0 ||
+      store_.orders[it->second.order].account != c.account->id) {
+    return acme_problem("notFound", "no authorization " + c.request.params[0] + " for this account");
+  }
+  const Authorization& a = it->second;
+  json chall{{"type", "dns-01"}, {"url", url("/acme/chall/" + a.id)}, {"token", a.token}, {"status", a.status}};
+  return json_response(200, {{"identifier", {{"type", "dns"}, {"value", a.name}}},
+                             {"status", a.status},
+                             {"expires", rfc3339(store_.orders[a.order].expires)},
+                             {"challenges", json::array({chall})}});
+}
+
+Response AcmeFacade::challenge(Call& c) {
+  auto it = store_.authorizations.find(c.request.params[0]);
+  if (it == store_.authorizations.end() || store_.orders.count(it->second.order) == 0 ||
+      store_.orders[it->second.order].account != c.account->id) {
+    return acme_problem("notFound", "no challenge " + c.request.params[0] + " for this account");
+  }
+  const Authorization& a = it->second;
+  // Nothing to validate toward the guest: the challenge is as valid as its authorization.
+  Response r = json_response(200, {{"type", "dns-01"}, {"url", url("/acme/chall/" + a.id)}, {"token", a.token},
+                                   {"status", a.status}});
+  return std::move(r.with_header("Link", "<" + url("/acme/authz/" + a.id) + ">;rel=\"up\""));
+}
+
+Response AcmeFacade::finalize(Call& c) {
+  SEED_ACME_OWN_ORDER(c, o);
+  if (o.status == "valid") return json_response(200, order_json(o));
+  if (o.status != "ready") return acme_problem("orderNotReady", "the order is " + o.status + ", not ready");
+  if (!c.payload.is_object() || !c.payload.contains("csr") || !c.payload["csr"].is_string()) {
+    return acme_problem("malformed", "finalize needs \"csr\": the base64url DER of a PKCS#10 request");
+  }
+  auto der = base64url_decode(c.payload["csr"].get<std::string>());
+  if (!der) return acme_problem("badCSR", "\"csr\" is not base64url");
+  auto csr = check_csr(*der);
+  if (!csr.ok()) return from_error(csr.error());
+  if (csr->names != std::set<std::string>(o.names.begin(), o.names.end())) {
+    std::string asked;
+    for (const auto& n : csr->names) asked += (asked.empty() ? "" : ", ") + n;
+    return acme_problem("badCSR", "the CSR asks for " + asked + " but the order is for exactly its identifiers");
+  }
+  if (csr->key_spki_der == spki_of_jwk(c.account->jwk)) {
+    return acme_problem("badCSR", "the certificate key must not be the account key; make a new key for the CSR");
+  }
+  auto pem = issuer_.issue(*csr, o.names);
+  if (!pem.ok()) return from_error(pem.error());
+  Certificate cert{random_id(), o.id, *pem, false};
+  store_.certificates[cert.id] = cert;
+  o.status = "valid";
+  o.certificate = cert.id;
+  if (auto st = store_.save(); !st) {
+    store_.certificates.erase(cert.id);
+    o.status = "ready";
+    o.certificate.clear();
+    return from_error(st.error());
+  }
+  log::info("acme.certificate.issued", {{"instance", c.caller.instance}, {"order", o.id}});
+  Response r = json_response(200, order_json(o));
+  return std::move(r.with_header("Location", url("/acme/order/" + o.id)));
+}
+
+Response AcmeFacade::certificate(Call& c) {
+  auto it = store_.certificates.find(c.request.params[0]);
+  if (it == store_.certificates.end() || store_.orders.count(it->second.order) == 0 ||
+      store_.orders[it->second.order].account != c.account->id) {
+    return acme_problem("notFound", "no certificate " + c.request.params[0] + " for this account");
+  }
+  Response r;
+  r.content_type = "application/pem-certificate-chain";
+  r.body = it->second.pem;
+  return r;
+}
+
+Response AcmeFacade::revoke(Call& c) {
+  if (!c.payload.is_object() || !c.payload.contains("certificate") || !c.payload["certificate"].is_string()) {
+    return acme_problem("malformed", "revokeCert needs \"certificate\": the base64url DER of the certificate");
+  }
+  auto der = base64url_decode(c.payload["certificate"].get<std::string>());
+  if (!der) return acme_problem("malformed", "\"certificate\" is not base64url");
+  for (auto& [id, cert] : store_.certificates) {
+    auto order = store_.orders.find(cert.order);
+    if (order == store_.orders.end() || order->second.account != c.account->id) continue;
+    // The stored chain's first PEM block is the leaf: compare its DER with the request's.
+    const std::string begin = "-----BEGIN CERTIFICATE-----", end = "-----END CERTIFICATE-----";
+    const size_t b = cert.pem.find(begin), e = cert.pem.find(end);
+    if (b == std::string::npos || e == std::string::npos) continue;
+    std::string body;
+    for (char ch : cert.pem.substr(b + begin.size(), e - b - begin.size())) {
+      if (ch != '\n' && ch != '\r') body += ch == '+' ? '-' : ch == '/' ? '_' : ch;
+    }
+    while (!body.empty() && body.back() == '=') body.pop_back();
+    if (base64url_decode(body) != der) continue;
+    if (cert.revoked) return acme_problem("alreadyRevoked", "this certificate is already revoked");
+    cert.revoked = true;
+    if (auto st = store_.save(); !st) {
+      cert.revoked = false;
+      return from_error(st.error());
+    }
+    return json_response(200, json::object());
+  }
+  return acme_problem("unauthorized", "this account holds no such certificate");
+}
+
+}  // namespace seed::api::acme
