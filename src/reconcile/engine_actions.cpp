@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "common/log.hpp"
+#include "common/reverter.hpp"
 #include "reconcile/clock.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/health_check.hpp"
@@ -64,37 +65,45 @@ Status Engine::apply_instance(int64_t plan_no, const std::vector<Action>& action
     }
     live.starting = true;
   }
-  std::vector<std::string> started;  // generations this plan started, for the undo
+  // One failure path, whichever step fails (an action, or the journal write around it): the
+  // loop only breaks, never returns, and what the plan started is undone below.
+  Reverter undo;  // stops the VMs this plan started, newest first
   std::optional<Error> failed;
   std::string failed_generation;
   for (const auto& a : actions) {
-    int64_t entry = 0;
-    {
-      std::lock_guard db(store_mu_);
-      entry = SEED_TRY(store_->journal_begin(plan_no, a, unix_now()));
+    failed_generation = a.generation;
+    Result<int64_t> entry = journal_begin(plan_no, a);
+    if (!entry) {
+      failed = std::move(entry).error();
+      break;
     }
     log::info("action.start", {{"action", describe(a)}});
     Status s = act(a, progress);
-    {
-      std::lock_guard db(store_mu_);
-      SEED_TRY(store_->journal_end(entry, s ? JournalState::done : JournalState::failed, s ? "" : s.error().describe(),
-                                   unix_now()));
+    // Registered as soon as the VM runs: a journal write failing next must not leak it.
+    if (s && a.kind == ActionKind::start_vm) {
+      undo.add([this, id, generation = a.generation] {
+        if (auto st = stop_vm(id, generation); !st) {
+          log::warn("undo.failed", {{"instance", id.str()}, {"error", st.error().describe()}});
+        }
+      });
     }
+    Status ended = journal_end(*entry, s);
     after_action();
     if (!s) {
       failed = s.error();
-      failed_generation = a.generation;
       log::warn("action.failed", {{"action", describe(a)}, {"error", s.error().describe()}});
       break;
     }
-    if (a.kind == ActionKind::start_vm) started.push_back(a.generation);
+    if (!ended) {
+      failed = ended.error();
+      break;
+    }
   }
   if (failed) {
-    // Undo: stop what this plan started, newest first; keep the first error.
-    for (auto it = started.rbegin(); it != started.rend(); ++it) {
-      if (auto s = stop_vm(id, *it); !s) log::warn("undo.failed", {{"instance", id.str()}, {"error", s.error().describe()}});
-    }
+    undo.revert();  // keep the first error
     (void)roll_back(id, failed_generation, *failed, progress);
+  } else {
+    undo.success();
   }
   std::lock_guard lock(state_mu_);
   if (auto it = live_.find(id); it != live_.end()) {
@@ -102,6 +111,21 @@ Status Engine::apply_instance(int64_t plan_no, const std::vector<Action>& action
     if (it->second.slots.empty() && !it->second.last_good && !failed) live_.erase(it);
   }
   if (failed) return *failed;
+  return {};
+}
+
+Result<int64_t> Engine::journal_begin(int64_t plan_no, const Action& a) {
+  std::lock_guard db(store_mu_);
+  auto entry = store_->journal_begin(plan_no, a, unix_now());
+  if (!entry) return std::move(entry).error().with("stage", "state").with("action", describe(a));
+  return entry;
+}
+
+Status Engine::journal_end(int64_t entry, const Status& outcome) {
+  std::lock_guard db(store_mu_);
+  auto s = store_->journal_end(entry, outcome ? JournalState::done : JournalState::failed,
+                               outcome ? "" : outcome.error().describe(), unix_now());
+  if (!s) return std::move(s).error().with("stage", "state");
   return {};
 }
 
@@ -114,8 +138,8 @@ Status Engine::act(const Action& a, const ProgressFn& progress) {
     }
     case ActionKind::create_volume: return ensure_volume(a.id, a.volume, a.size, false);
     case ActionKind::grow_volume: return ensure_volume(a.id, a.volume, a.size, true);
-    case ActionKind::start_tpm: return {};  // each slot's swtpm starts with its VM (start_vm)
-    case ActionKind::stop_tpm: return {};   // and stops with it (stop_vm)
+    case ActionKind::start_tpm:  // retired (plan_types.hpp): nothing to do
+    case ActionKind::stop_tpm: return {};
     case ActionKind::start_vm:
       if (progress) progress({"boot", "starting " + a.id.name});
       return start_vm(a.id, a.generation);

@@ -3,6 +3,8 @@
 // TPM state of the slot that ran last, writes the seed share, pins the closure with a GC
 // root, records the slot and starts the VM. If any step fails, what the earlier ones made
 // is undone in reverse.
+#include <unistd.h>
+
 #include <filesystem>
 #include <set>
 
@@ -61,11 +63,15 @@ Status Engine::start_vm(const InstanceId& id, const std::string& generation) {
         .with("stage", "boot");
   }
   const net::InstanceId nid = slot_net_id(id, letter);
+  // What the undo steps below touch is declared before the Reverter, or copied into them: on
+  // an early return locals are destroyed in reverse, so the Reverter, declared last, runs its
+  // steps while everything they name still exists.
+  Slot slot;  // holds the swtpm from the moment it starts
   Reverter undo;
   auto link = SEED_TRY(parts_.network->ensure_instance_link(nid));
   if (letter != 'a') {
     // The overlap slot's link exists only while its VM does (slot a's stays with the instance).
-    undo.add([&] {
+    undo.add([this, nid] {
       (void)parts_.network->remove_instance_link(nid);
       (void)parts_.network->release_address(nid);
     });
@@ -94,33 +100,40 @@ Status Engine::start_vm(const InstanceId& id, const std::string& generation) {
     in.volume_paths[vol] = SEED_TRY(parts_.volumes->mount({id.ns, id.name, vol}));
   }
 
-  std::optional<tpm::RunningVtpm> vtpm;
   const std::string idir = instance_dir(config_.state_dir, id);
   if (config_.with_tpm) {
     // One TPM identity per instance: a new slot starts from the state of the slot that ran
     // last (copied; swtpm serves one VM at a time), so the age key survives every deploy.
+    std::optional<std::string> was_current;
+    if (auto c = read_file(idir + "/tpm-current")) was_current = std::move(*c);
     std::string current = sibling ? std::string(1, *sibling) : "";
-    if (current.empty()) {
-      if (auto c = read_file(idir + "/tpm-current")) current = *c;
-    }
+    if (current.empty() && was_current) current = *was_current;
     auto mine = SEED_TRY(parts_.tpms->paths(slot_tpm_key(id, letter)));
     if (!current.empty() && current[0] != letter) {
       auto theirs = SEED_TRY(parts_.tpms->paths(slot_tpm_key(id, current[0])));
       if (fs::exists(theirs.dir)) SEED_TRY(copy_tree(theirs.dir, mine.dir));
     }
-    vtpm.emplace(SEED_TRY(parts_.tpms->start(slot_tpm_key(id, letter))));
-    undo.add([&] {
-      if (vtpm) vtpm->stop();
+    slot.tpm.emplace(SEED_TRY(parts_.tpms->start(slot_tpm_key(id, letter))));
+    undo.add([&slot] {
+      if (slot.tpm) slot.tpm->stop();
     });
     std::error_code ec;
     fs::create_directories(idir + "/tpm-share", ec);
     SEED_TRY(write_file_atomic(idir + "/tpm-current", std::string(1, letter)));
+    // The slot that ran last stays the one a later start copies from.
+    undo.add([path = idir + "/tpm-current", was_current] {
+      if (was_current) {
+        (void)write_file_atomic(path, *was_current);
+      } else {
+        ::unlink(path.c_str());
+      }
+    });
     in.tpm_share = idir + "/tpm-share";
-    in.tpm_socket = vtpm->ctrl_socket();
+    in.tpm_socket = slot.tpm->ctrl_socket();
   }
-  undo.add([&] {
+  undo.add([share = in.seed_share] {
     std::error_code ec;
-    fs::remove_all(in.seed_share, ec);
+    fs::remove_all(share, ec);
   });
   SEED_TRY(write_seed_share(in));
   auto spec = SEED_TRY(guest_vm_spec(in));
@@ -129,12 +142,11 @@ Status Engine::start_vm(const InstanceId& id, const std::string& generation) {
   std::error_code mk;
   fs::create_directories(config_.state_dir + "/gcroots", mk);
   SEED_TRY(nix_.add_root(want->plan.toplevel, gcroot));
-  undo.add([&] {
+  undo.add([gcroot] {
     std::error_code ec;
     fs::remove(gcroot, ec);
   });
 
-  Slot slot;
   slot.letter = letter;
   slot.generation = generation;
   slot.toplevel = want->plan.toplevel;
@@ -143,18 +155,13 @@ Status Engine::start_vm(const InstanceId& id, const std::string& generation) {
   slot.ipv4 = address.ipv4.str();
   slot.ipv6 = address.ipv6 ? address.ipv6->str() : "";
   slot.started_at = unix_now();
-  slot.tpm = std::move(vtpm);
-  vtpm.reset();
-  undo.add([&] {
-    if (slot.tpm) slot.tpm->stop();
-  });
   Live record_owner;
   record_owner.id = id;
   record_owner.source = want->source;
   // The record first: if seedd dies while the VMM starts, the next seedd finds and adopts
   // (or cleans up) this VM instead of leaking it.
   SEED_TRY(save_slot_record(config_.state_dir, record_of(record_owner, slot)));
-  undo.add([&] { (void)remove_slot_record(config_.state_dir, id, letter); });
+  undo.add([this, id, letter] { (void)remove_slot_record(config_.state_dir, id, letter); });
   auto vm = runner_->start(spec);
   if (!vm) return std::move(vm).error().with("instance", id.str()).with("generation", generation);
   slot.vm = std::move(*vm);
