@@ -23,12 +23,13 @@ std::string format_time(int64_t unix_seconds) {
   return buf;
 }
 
-// What to do next, for errors that arrive without a hint of their own.
+// What to do next, for errors that arrive without a hint of their own: each must fit every
+// error of its code (a conflict may be an ambiguous name, whose error carries its own hint,
+// or a vTPM state, or a volume).
 std::string default_hint(Errc code) {
   switch (code) {
     case Errc::not_found: return "`seedctl status` lists what is planted";
     case Errc::invalid_argument: return "check the argument and try again";
-    case Errc::conflict: return "name it unambiguously (see `seedctl status`)";
     case Errc::unavailable: return "check seedd's log: journalctl -u seedd";
     case Errc::timeout: return "try again; if it keeps timing out, check journalctl -u seedd";
     default: return "details are in seedd's log: journalctl -u seedd";

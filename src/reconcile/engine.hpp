@@ -122,7 +122,10 @@ class Engine final : public Service {
   Status apply(const Plan& plan, const ProgressFn& progress);
   Status apply_instance(int64_t plan_no, const std::vector<Action>& actions, const ProgressFn& progress);
   Status act(const Action& a, const ProgressFn& progress);
-  Status start_vm(const InstanceId& id, const std::string& generation);
+  // The journal around each action; a failure is tagged stage "state".
+  Result<int64_t> journal_begin(int64_t plan_no, const Action& a);
+  Status journal_end(int64_t entry, const Status& outcome);
+  Status start_vm(const InstanceId& id, const std::string& generation);  // engine_start_vm.cpp
   Status stop_vm(const InstanceId& id, const std::string& generation);
   Status healthy(const InstanceId& id, const std::string& generation);
   Status ensure_volume(const InstanceId& id, const std::string& volume, uint64_t size, bool grow);

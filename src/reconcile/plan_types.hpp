@@ -65,13 +65,14 @@ enum class ActionKind {
   ensure_tap,     // tap + address for the instance (idempotent)
   create_volume,  // volume, size
   grow_volume,    // volume, size (the new, larger size)
-  start_tpm,
+  start_tpm,      // retired: never planned (each slot's swtpm starts with its VM in start_vm)
   start_vm,       // generation
   await_healthy,  // generation: deadline-bound; failure rolls back and quarantines
   route,          // generation: DNS, ingress and firewall point at it
   unroute,
   stop_vm,        // generation
-  stop_tpm,
+  stop_tpm,       // retired: never planned (it stops with its VM in stop_vm); both stay so a
+                  // journal an older seedd wrote still reads
   remove_tap,     // releases the address too; volumes and TPM state are kept
 };
 

@@ -2,18 +2,12 @@
 
 #include <algorithm>
 
+#include "storage/size.hpp"
+
 namespace seed::reconcile {
 namespace {
 
-std::string human_bytes(uint64_t bytes) {
-  static constexpr const char* units[] = {"B", "Ki", "Mi", "Gi", "Ti"};
-  size_t u = 0;
-  while (u + 1 < std::size(units) && bytes % 1024 == 0 && bytes >= 1024) {
-    bytes /= 1024;
-    ++u;
-  }
-  return std::to_string(bytes) + units[u];
-}
+using storage::format_size;
 
 class Planner {
  public:
@@ -53,9 +47,9 @@ class Planner {
       auto have = o.volumes.find(name);
       if (have != o.volumes.end() && have->second > size) {
         problem(d.id, "storage",
-                "volume '" + name + "' is " + human_bytes(have->second) + " but the new generation asks for " +
-                    human_bytes(size) + "; volumes never shrink: ask for at least " +
-                    human_bytes(have->second) + ", or use a new volume name");
+                "volume '" + name + "' is " + format_size(have->second) + " but the new generation asks for " +
+                    format_size(size) + "; volumes never shrink: ask for at least " +
+                    format_size(have->second) + ", or use a new volume name");
         fine = false;
       }
     }
@@ -72,7 +66,6 @@ class Planner {
         act(ActionKind::grow_volume, d.id, {}, name, size);
       }
     }
-    if (!o.tpm) act(ActionKind::start_tpm, d.id);
   }
 
   void converge(const DesiredInstance& d, const ObservedInstance& o) {
@@ -96,7 +89,7 @@ class Planner {
       problem(d.id, "quarantine",
               "generation " + d.generation + " (" + d.toplevel +
                   ") failed its health check and is quarantined; the previous generation keeps "
-                  "running. Push a fix, or clear it with `seedctl quarantine clear`");
+                  "running. Push a fix, or ask the node owner to clear it (`seedctl quarantine clear`)");
       return;
     }
     if (!volumes_can_grow(d, o)) return;
@@ -145,7 +138,6 @@ class Planner {
   void remove(const ObservedInstance& o) {
     if (!o.routed_generation.empty()) act(ActionKind::unroute, o.id);
     for (const auto& vm : o.vms) act(ActionKind::stop_vm, o.id, vm.generation);
-    if (o.tpm) act(ActionKind::stop_tpm, o.id);
     if (o.tap) act(ActionKind::remove_tap, o.id);
   }
 

@@ -52,7 +52,7 @@ std::vector<Case> cases() {
   c.push_back({"fresh instance: everything from scratch",
                in({want(kWeb, "g1", Rollout::recreate, {{"data", Gi}})}),
                {"ensure_tap web.s-aaaaaaaaaaaa", "create_volume web.s-aaaaaaaaaaaa data=1073741824",
-                "start_tpm web.s-aaaaaaaaaaaa", "start_vm web.s-aaaaaaaaaaaa g1",
+                "start_vm web.s-aaaaaaaaaaaa g1",
                 "await_healthy web.s-aaaaaaaaaaaa g1", "route web.s-aaaaaaaaaaaa g1"},
                {}});
   c.push_back({"same generation running and routed: nothing",
@@ -150,21 +150,21 @@ std::vector<Case> cases() {
     o.volumes = {{"data", Gi}};
     c.push_back({"host rebooted (no tap, no TPM, VM gone): bring the host side back first",
                  in({want(kWeb, "g1", Rollout::recreate, {{"data", Gi}})}, {o}),
-                 {"ensure_tap web.s-aaaaaaaaaaaa", "start_tpm web.s-aaaaaaaaaaaa", "stop_vm web.s-aaaaaaaaaaaa g1",
+                 {"ensure_tap web.s-aaaaaaaaaaaa", "stop_vm web.s-aaaaaaaaaaaa g1",
                   "start_vm web.s-aaaaaaaaaaaa g1", "await_healthy web.s-aaaaaaaaaaaa g1", "route web.s-aaaaaaaaaaaa g1"},
                  {}});
   }
   c.push_back({"instance gone from the flake: unroute, stop, keep volumes",
                in({}, {running(kOld, "g9", {{"data", Gi}})}),
-               {"unroute old.s-bbbbbbbbbbbb", "stop_vm old.s-bbbbbbbbbbbb g9", "stop_tpm old.s-bbbbbbbbbbbb",
+               {"unroute old.s-bbbbbbbbbbbb", "stop_vm old.s-bbbbbbbbbbbb g9",
                 "remove_tap old.s-bbbbbbbbbbbb"},
                {}});
   c.push_back({"several instances: visited in id order, problems do not block others",
                in({want(kWeb, "g2", Rollout::recreate, {{"data", 1}}), want(kApi, "a1")},
                   {running(kWeb, "g1", {{"data", Gi}}), running(kOld, "g9")}),
-               {"ensure_tap api.s-aaaaaaaaaaaa", "start_tpm api.s-aaaaaaaaaaaa", "start_vm api.s-aaaaaaaaaaaa a1",
+               {"ensure_tap api.s-aaaaaaaaaaaa", "start_vm api.s-aaaaaaaaaaaa a1",
                 "await_healthy api.s-aaaaaaaaaaaa a1", "route api.s-aaaaaaaaaaaa a1",
-                "unroute old.s-bbbbbbbbbbbb", "stop_vm old.s-bbbbbbbbbbbb g9", "stop_tpm old.s-bbbbbbbbbbbb",
+                "unroute old.s-bbbbbbbbbbbb", "stop_vm old.s-bbbbbbbbbbbb g9",
                 "remove_tap old.s-bbbbbbbbbbbb"},
                {"storage"}});
   return c;

@@ -197,6 +197,15 @@ TEST_F(SeedctlCommands, RestartHumanJsonAndFailure) {
   auto f = seedctl({"restart", "db"});
   EXPECT_EQ(f.status.code, 1);
   EXPECT_EQ(f.err, "seedctl: boot: qemu exited at once\nhint: check seedd's log: journalctl -u seedd\n");
+
+  // issue 12 item 8: a conflict that has nothing to do with names (here the vTPM's) was
+  // answered with "name it unambiguously"; an error without a hint of its own gets one that
+  // fits any error of its code.
+  service_.errors["restart"] = make_error(Errc::conflict, "the vTPM state of instance aaaa.db is unusable").with("stage", "tpm");
+  auto c = seedctl({"restart", "db"});
+  EXPECT_EQ(c.status.code, 1);
+  EXPECT_EQ(c.err.find("unambiguous"), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find("hint: details are in seedd's log: journalctl -u seedd"), std::string::npos) << c.err;
 }
 
 TEST_F(SeedctlCommands, Unplant) {

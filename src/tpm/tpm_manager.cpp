@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "common/fd.hpp"
 #include "common/log.hpp"
 #include "tpm/provision.hpp"
 #include "tpm/state_backup.hpp"
@@ -23,6 +24,19 @@ SwtpmLaunch vm_launch(const TpmSettings& s, const TpmPaths& p) {
   l.log_file = p.log;
   l.terminate_on_disconnect = true;
   return l;
+}
+
+// The pid of a process holding swtpm's own lock on a state directory (swtpm takes an fcntl
+// write lock on <state>/.lock while it runs), if any.
+std::optional<pid_t> swtpm_lock_holder(const std::string& state_dir) {
+  const std::string path = state_dir + "/.lock";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return std::nullopt;
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  if (::fcntl(fd.get(), F_GETLK, &probe) != 0 || probe.l_type == F_UNLCK) return std::nullopt;
+  return probe.l_pid;
 }
 
 }  // namespace
@@ -45,10 +59,17 @@ Result<UniqueFd> TpmManager::lock(const TpmPaths& p) {
   if (!fd) return tag(errno_error("opening " + path, errno), p.instance);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
+      // Held by the swtpm of a running VM of the instance (it inherits the lock), by a check or
+      // restore in progress, or by an swtpm a killed seedd started but never recorded.
       return tag(make_error(Errc::in_use, "the vTPM of instance " + p.instance +
-                                              " is running (or being checked); stop its VM "
-                                              "first")
-                     .with("lock", path),
+                                              " is in use by another swtpm process: the one of "
+                                              "its running VM, a check in progress, or one an "
+                                              "earlier seedd left behind; its state was not "
+                                              "changed")
+                     .with("lock", path)
+                     .with("hint", "if the instance is not running (`seedctl status`), restart seedd "
+                                   "(systemctl restart seedd): it ends swtpm processes no instance "
+                                   "record names; then `seedctl restart` the instance"),
                  p.instance);
     }
     return tag(errno_error("locking " + path, errno), p.instance);
@@ -57,17 +78,39 @@ Result<UniqueFd> TpmManager::lock(const TpmPaths& p) {
 }
 
 Error TpmManager::corrupt(const TpmPaths& p, Error cause) {
+  // swtpm fails on a state another swtpm still holds: a process left behind (e.g. a health
+  // run's swtpm whose seedd was killed), not damaged state. Our own per-instance lock is held
+  // here, so it is not the swtpm of a running VM of ours.
+  if (auto holder = swtpm_lock_holder(p.state)) {
+    Error e = make_error(Errc::in_use, "the vTPM state of instance " + p.instance +
+                                           " is held by a stray swtpm process (pid " + std::to_string(*holder) +
+                                           ") that no VM uses, most likely left behind by a seedd that was "
+                                           "killed; the state itself is intact and was not changed");
+    e.context = cause.context;
+    e.with("state", p.state)
+        .with("pid", std::to_string(*holder))
+        .with("hint", "restart seedd (systemctl restart seedd): it ends swtpm processes no instance record "
+                      "names; then `seedctl restart` the instance");
+    return tag(std::move(e), p.instance);
+  }
   std::string what = has_backup(p)
-      ? "A backup of its last good state exists at " + p.backup + "; to use it, restore it "
-        "explicitly (TpmManager::restore_backup / `seedctl tpm restore " + p.instance +
-        "`); the current state is kept aside"
-      : "There is no backup; moving " + p.state + " away would give the instance a NEW TPM "
-        "identity and make secrets encrypted to its old age recipient unreadable";
+      ? "A backup of its last good state exists; the node owner can restore it (the current "
+        "state is kept aside, see docs/tpm.md)"
+      : "There is no backup; moving its state away would give the instance a NEW TPM identity "
+        "and make secrets encrypted to its old age recipient unreadable";
   Error e = make_error(Errc::conflict, "the vTPM state of instance " + p.instance +
                                            " is unusable (" + cause.message +
                                            "); it was not changed. " + what);
   e.context = cause.context;
   e.with("state", p.state).with("backup_available", has_backup(p) ? "yes" : "no");
+  if (has_backup(p)) {
+    e.with("backup", p.backup);
+    e.with("hint", "no seedctl command repairs a vTPM state: the node owner restores the backup by hand "
+                   "(docs/tpm.md, \"Unusable state\")");
+  } else {
+    e.with("hint", "no seedctl command repairs a vTPM state: the node owner decides by hand (docs/tpm.md, "
+                   "\"Unusable state\")");
+  }
   return tag(std::move(e), p.instance);
 }
 

@@ -171,6 +171,7 @@ TEST_F(SwtpmTest, CorruptStateIsReportedNeverReplacedAndRestoredOnlyOnRequest) {
   EXPECT_NE(r.error().message.find("instance team.db"), std::string::npos) << r.error().message;
   EXPECT_NE(r.error().message.find("restore"), std::string::npos) << r.error().message;
   EXPECT_EQ(r.error().get("backup_available").value_or(""), "yes");
+  EXPECT_EQ(r.error().describe().find("seedctl tpm"), std::string::npos) << "names a command that does not exist";
   // Nothing was replaced behind the owner's back, and nothing is left running.
   EXPECT_EQ(*read_file(state_file(inst)), garbage);
   EXPECT_FALSE(is_socket(manager_->paths(inst)->ctrl_socket));
@@ -222,6 +223,40 @@ TEST_F(SwtpmTest, SecondStartWhileRunningIsRefusedAndTheFirstKeepsRunning) {
   EXPECT_TRUE(first->process().running());
   EXPECT_TRUE(is_socket(first->ctrl_socket()));
   first->stop();
+}
+
+// issue 12 items 2(b) and 8: an swtpm left running on the state (as a health run's swtpm is
+// when seedd is killed during the check) is not unusable state, and the error names no
+// command that does not exist.
+TEST_F(SwtpmTest, AStraySwtpmOnTheStateIsNamedAsSuchNotAsUnusableState) {
+  std::string inst = copy_golden("team.stray");
+  SwtpmLaunch stray;
+  stray.state_dir = settings_.state_root + "/" + inst + "/state";
+  stray.ctrl_socket = tmp_.path() + "/stray.ctrl";
+  stray.log_file = tmp_.path() + "/stray.log";
+  stray.init_at_start = true;  // as a health run's swtpm: it takes the state's lock at once
+  auto child = start_swtpm(stray);
+  ASSERT_TRUE(child.ok()) << child.error().describe();
+  const std::string before = *read_file(state_file(inst));
+
+  auto r = manager_->start(inst);
+  ASSERT_FALSE(r.ok()) << "started beside another swtpm on the same state";
+  std::cout << "stray-swtpm error as the owner sees it:\n" << r.error().describe() << "\n";
+  EXPECT_EQ(r.error().code, Errc::in_use) << r.error().describe();
+  EXPECT_EQ(r.error().message.find("unusable"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("pid " + std::to_string(child->pid())), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().describe().find("seedctl tpm"), std::string::npos) << "names a command that does not exist";
+  EXPECT_NE(r.error().get("hint").value_or("").find("systemctl restart seedd"), std::string::npos)
+      << r.error().describe();
+  EXPECT_EQ(*read_file(state_file(inst)), before) << "the state was changed";
+  EXPECT_TRUE(child->running());
+  stop_swtpm(*child, stray);
+
+  // Once the stray is gone, the same state starts.
+  auto started = manager_->start(inst);
+  ASSERT_TRUE(started.ok()) << started.error().describe();
+  EXPECT_EQ(started->health().ek_fingerprint, golden_fingerprint_);
+  started->stop();
 }
 
 TEST_F(SwtpmTest, AdoptReattachesToTheRunningSwtpm) {

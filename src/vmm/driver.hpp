@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/error.hpp"
 #include "common/process.hpp"
@@ -15,7 +16,15 @@
 namespace seed::vmm {
 
 enum class VmState { created, running, paused, shutdown };
-std::string_view to_string(VmState state);
+inline std::string_view to_string(VmState state) {
+  switch (state) {
+    case VmState::created: return "created";
+    case VmState::running: return "running";
+    case VmState::paused: return "paused";
+    case VmState::shutdown: return "shutdown";
+  }
+  return "unknown";
+}
 
 // What a driver can do, so callers branch on capabilities instead of on driver names.
 // VmRunner reads the flags before it spawns anything (a TPM the driver cannot attach, a

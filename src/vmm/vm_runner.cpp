@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -46,16 +47,6 @@ Status check_driver_can_run(const VmmDriverInfo& driver, const VmSpec& spec, boo
 }
 
 }  // namespace
-
-std::string_view to_string(VmState state) {
-  switch (state) {
-    case VmState::created: return "created";
-    case VmState::running: return "running";
-    case VmState::paused: return "paused";
-    case VmState::shutdown: return "shutdown";
-  }
-  return "unknown";
-}
 
 RunningVm::~RunningVm() = default;
 
@@ -148,7 +139,7 @@ std::vector<std::string> VmRunner::recorded() const {
   return names;
 }
 
-Status VmRunner::prepare_host(RunningVm& vm) {
+Status VmRunner::prepare_runtime_dir(RunningVm& vm) {
   const auto& p = vm.paths_;
   std::error_code ec;
   if (fs::exists(p.record_file(), ec)) {
@@ -178,7 +169,7 @@ Result<std::unique_ptr<RunningVm>> VmRunner::launch(const VmSpec& spec,
   vm->paths_ = VmPaths::for_vm(settings_.runtime_dir, settings_.state_dir, spec.name);
   vm->driver_name_ = driver_.info().name;
   vm->can_snapshot_ = driver_.info().snapshot;
-  if (auto st = prepare_host(*vm); !st) {
+  if (auto st = prepare_runtime_dir(*vm); !st) {
     // Nothing of ours exists yet unless the directory was just made; never touch another VM's.
     if (st.error().code != Errc::already_exists) {
       std::error_code ec;

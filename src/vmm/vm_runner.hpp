@@ -95,7 +95,7 @@ class VmRunner {
  private:
   Result<std::unique_ptr<RunningVm>> launch(const VmSpec& spec,
                                             const std::optional<std::string>& snapshot_dir);
-  Status prepare_host(RunningVm& vm);
+  Status prepare_runtime_dir(RunningVm& vm);  // the VM's directories; refuses one already recorded
 
   Driver& driver_;
   RunnerSettings settings_;
