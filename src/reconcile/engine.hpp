@@ -121,7 +121,7 @@ class Engine final : public Service {
   Status apply(const Plan& plan, const ProgressFn& progress);
   Status apply_instance(int64_t plan_no, const std::vector<Action>& actions, const ProgressFn& progress);
   Status act(const Action& a, const ProgressFn& progress);
-  Status start_vm(const InstanceId& id, const std::string& generation);
+  Status start_vm(const InstanceId& id, const std::string& generation);  // engine_start_vm.cpp
   Status stop_vm(const InstanceId& id, const std::string& generation);
   Status healthy(const InstanceId& id, const std::string& generation);
   Status ensure_volume(const InstanceId& id, const std::string& volume, uint64_t size, bool grow);

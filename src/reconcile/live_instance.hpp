@@ -15,6 +15,7 @@
 #include "reconcile/meta.hpp"
 #include "reconcile/plan_types.hpp"
 #include "reconcile/service.hpp"
+#include "reconcile/slot_record.hpp"
 #include "tpm/tpm_manager.hpp"
 #include "vmm/vm_runner.hpp"
 
@@ -52,5 +53,11 @@ struct Live {
   std::optional<DesiredFull> last_good;
   std::optional<Failure> failure;
 };
+
+// The slot running `generation`, or null.
+Slot* slot_of(Live& live, const std::string& generation);
+
+// What a slot's record on disk says about it.
+SlotRecord record_of(const Live& live, const Slot& s);
 
 }  // namespace seed::reconcile

@@ -11,6 +11,10 @@ std::string instance_dir(const std::string& dir, const InstanceId& id) {
   return dir + "/instances/" + id.ns + "/" + id.name;
 }
 
+std::string seed_share_dir(const std::string& runtime_dir, const InstanceId& id, char letter) {
+  return instance_dir(runtime_dir, id) + "/seed-" + std::string(1, letter);
+}
+
 std::string slot_record_path(const std::string& state_dir, const InstanceId& id, char letter) {
   return instance_dir(state_dir, id) + "/slot-" + std::string(1, letter) + ".json";
 }

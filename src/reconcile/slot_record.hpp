@@ -33,6 +33,8 @@ struct SlotRecord {
 // <dir>/instances/<ns>/<name>: under the state dir, an instance's slot records, TPM share and
 // `tpm-current`; under the runtime dir, its seed shares.
 std::string instance_dir(const std::string& dir, const InstanceId& id);
+// The `seed` share of a slot: runtime files, rewritten on every start, removed on stop.
+std::string seed_share_dir(const std::string& runtime_dir, const InstanceId& id, char letter);
 std::string slot_record_path(const std::string& state_dir, const InstanceId& id, char letter);
 Status save_slot_record(const std::string& state_dir, const SlotRecord& record);
 Status remove_slot_record(const std::string& state_dir, const InstanceId& id, char letter);
