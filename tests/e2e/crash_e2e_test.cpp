@@ -199,7 +199,7 @@ TEST_P(CrashPointTest, KilledRightAfterASpawnTheNextSeeddEndsTheUnrecordedAndCon
 }
 
 INSTANTIATE_TEST_SUITE_P(InsideStartVm, CrashPointTest,
-                         ::testing::Values("tpm.check.spawned", "tpm.vm.spawned", "vm.logger.spawned",
+                         ::testing::Values("tpm.check.spawned", "tpm.vm.spawned", "slot.record", "vm.logger.spawned",
                                            "vm.virtiofsd.spawned", "vmm.spawned", "vm.vmm.launched"),
                          [](const auto& info) {
                            std::string name = info.param;
