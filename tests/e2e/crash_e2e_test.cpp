@@ -210,8 +210,9 @@ INSTANTIATE_TEST_SUITE_P(InsideStartVm, CrashPointTest,
 // kill -9 at random moments of deploys of a `recreate` instance (web) and a `rolling` one (api):
 // each round pushes a new generation of both, starts a crash child that deploys it, kills it
 // after a random delay, and has the next engine converge. The delays are drawn from a seeded
-// generator (printed; SEED_CRASH_SEED replays a run); SEED_CRASH_ROUNDS sets the number of
-// rounds (default 4: about 3 minutes under TCG on a 2-core machine).
+// generator (printed; SEED_CRASH_SEED replays its draws, scaled by this run's first deploy
+// time); SEED_CRASH_ROUNDS sets the number of rounds (default 4: each takes about 100 s under
+// TCG on a busy 2-core machine, 7 min in all).
 class RandomCrashTest : public CrashTest {
  protected:
   std::string two_instance_flake(unsigned round) {
