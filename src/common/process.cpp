@@ -21,6 +21,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "common/owned_processes.hpp"
 #include "common/proc_stat.hpp"
 
 extern char** environ;
@@ -258,7 +259,9 @@ Result<Child> spawn(const SpawnOptions& options) {
   for (auto& a : argv) plan.argv.push_back(a.data());
   plan.argv.push_back(nullptr);
   for (char** e = environ; *e != nullptr; ++e) plan.env_storage.emplace_back(*e);
-  for (const auto& e : options.env) {
+  std::vector<std::string> extra_env = options.env;
+  if (!options.owner.empty()) extra_env.push_back(owner_mark(options.owner));
+  for (const auto& e : extra_env) {
     auto key = e.substr(0, e.find('=') + 1);
     std::erase_if(plan.env_storage, [&](const std::string& s) { return s.starts_with(key); });
     plan.env_storage.push_back(e);

@@ -55,6 +55,10 @@ struct SpawnOptions {
   // flakes run unprivileged.
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
+  // Marks a long-lived helper as started by the seedd that owns this (its runtime directory):
+  // SEED_OWNER=<owner> in the child's environment, so a restarted seedd finds it even if it
+  // died before recording it (common/owned_processes.hpp). Empty: unmarked.
+  std::string owner;
 };
 
 struct ProcessRecord {

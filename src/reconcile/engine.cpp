@@ -94,7 +94,9 @@ Status Engine::adopt_all() {
     if (!vm || !meta) {
       // The VM died while seedd was away (its leftovers are cleaned by adopt) or the record
       // is from an incompatible seedd: forget the slot; the next plan starts what is missing.
+      // A VM still running under a record we cannot use is stopped: it holds the slot's tap.
       log::warn("vm.adopt.gone", {{"vm", r.vm_name}, {"error", !vm ? vm.error().describe() : meta.error().describe()}});
+      if (vm) (void)(*vm)->stop(config_.stop_grace);
       if (vtpm) vtpm->stop();
       (void)remove_slot_record(config_.state_dir, r.id, r.letter);
       continue;
@@ -119,7 +121,28 @@ Status Engine::adopt_all() {
     live.slots.push_back(std::move(slot));
     log::info("vm.adopted", {{"instance", r.id.str()}, {"vm", r.vm_name}, {"generation", r.generation}});
   }
+  end_strays();
   return {};
+}
+
+// The crash safety rule (docs/reconcile.md): a kill -9 can fall between a spawn and the record
+// that names the process. Every VMM, virtiofsd, console logger and swtpm carries its seedd's
+// owner mark, so once the records are adopted, every marked process no adopted slot owns is
+// one an earlier seedd never recorded (or one whose record was just dropped) and is ended:
+// nothing is left holding a tap, a vTPM lock or a socket the next start needs. (VMs are kept
+// by their own records, vm.json, which also name VMs started outside the engine.)
+void Engine::end_strays() {
+  std::set<pid_t> tpm_pids;
+  {
+    std::lock_guard lock(state_mu_);
+    for (const auto& [id, live] : live_) {
+      for (const auto& slot : live.slots) {
+        if (slot.tpm) tpm_pids.insert(slot.tpm->record().pid);
+      }
+    }
+  }
+  (void)runner_->end_strays();
+  (void)parts_.tpms->end_strays(tpm_pids);
 }
 
 void Engine::worker_loop() {

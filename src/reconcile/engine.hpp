@@ -141,6 +141,7 @@ class Engine final : public Service {
   void supervise_once();
   void worker_loop();
   Status adopt_all();
+  void end_strays();  // after adopt_all: ends what an earlier seedd started but never recorded
 
   // engine_views.cpp
   InstanceView view_of(const Live& live);

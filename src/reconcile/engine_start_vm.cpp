@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 
+#include "common/crash_point.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
 #include "common/reverter.hpp"
@@ -159,7 +160,9 @@ Status Engine::start_vm(const InstanceId& id, const std::string& generation) {
   record_owner.id = id;
   record_owner.source = want->source;
   // The record first: if seedd dies while the VMM starts, the next seedd finds and adopts
-  // (or cleans up) this VM instead of leaking it.
+  // (or cleans up) this VM instead of leaking it. Until then only its owner mark names the
+  // slot's swtpm (Engine::end_strays).
+  crash_point("slot.record");
   SEED_TRY(save_slot_record(config_.state_dir, record_of(record_owner, slot)));
   undo.add([this, id, letter] { (void)remove_slot_record(config_.state_dir, id, letter); });
   auto vm = runner_->start(spec);

@@ -50,6 +50,8 @@ Result<Child> start_swtpm(const SwtpmLaunch& launch) {
     o.stderr_mode = Output::null;
   }
   o.stdout_mode = Output::null;
+  o.owner = launch.owner;
+  o.kill_with_parent = launch.kill_with_parent;
   Child child = SEED_TRY(spawn(o));
   // swtpm checks its state directory and lock before serving: a failure shows up at once.
   auto early = child.wait(std::chrono::milliseconds(50));

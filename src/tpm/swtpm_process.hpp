@@ -29,6 +29,12 @@ struct SwtpmLaunch {
   bool init_at_start = false;
   // An fd the child keeps open for its whole life (the instance's vTPM lock), or -1.
   int hold_fd = -1;
+  // The owner mark (SpawnOptions::owner) by which a restarted seedd finds an swtpm it died
+  // too early to record (TpmManager::end_strays).
+  std::string owner;
+  // Killed when the thread that started it dies (PR_SET_PDEATHSIG): for the short health run,
+  // which must not outlive a seedd killed in the middle of it.
+  bool kill_with_parent = false;
 };
 
 // Errc::unavailable when swtpm is not installed; Errc::process_failed (with swtpm's log)

@@ -6,8 +6,10 @@
 
 #include <filesystem>
 
+#include "common/crash_point.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
+#include "common/owned_processes.hpp"
 #include "tpm/provision.hpp"
 #include "tpm/state_backup.hpp"
 
@@ -23,6 +25,7 @@ SwtpmLaunch vm_launch(const TpmSettings& s, const TpmPaths& p) {
   l.ctrl_socket = p.ctrl_socket;
   l.log_file = p.log;
   l.terminate_on_disconnect = true;
+  l.owner = s.run_root;
   return l;
 }
 
@@ -122,12 +125,15 @@ Result<TpmHealth> TpmManager::health_run(const TpmPaths& p) {
   l.ctrl_socket = p.check_socket + ".ctrl";  // where the swtpm TCTI looks for it
   l.log_file = p.run_dir + "/check.log";
   l.init_at_start = true;
+  l.owner = settings_.run_root;
+  l.kill_with_parent = true;
   ::unlink(l.log_file.c_str());
   auto child = start_swtpm(l);
   if (!child) {
     if (child.error().code == Errc::unavailable) return tag(std::move(child).error(), p.instance);
     return corrupt(p, std::move(child).error());
   }
+  crash_point("tpm.check.spawned");
   auto health = check_health(p.check_socket);
   stop_swtpm(*child, l);
   if (!health) {
@@ -166,6 +172,9 @@ Result<RunningVtpm> TpmManager::start(const std::string& instance) {
   auto child = start_swtpm(launch);
   launch.hold_fd = -1;
   if (!child) return tag(std::move(child).error().with("stage", "tpm-start"), instance);
+  // It holds the vTPM lock now, and only the caller's record (written after this returns)
+  // names it: a restarted seedd ends it by its owner mark (end_strays).
+  crash_point("tpm.vm.spawned");
   log::info("tpm.started", {{"instance", instance}, {"pid", static_cast<int>(child->pid())},
                             {"ek", health.ek_fingerprint}, {"ctrl", p.ctrl_socket}});
   return RunningVtpm(std::move(p), std::move(launch), std::move(*child), std::move(health),
@@ -187,6 +196,10 @@ Result<std::string> TpmManager::restore_backup(const std::string& instance) {
   SEED_TRY(prepare_dirs(p));
   UniqueFd held = SEED_TRY(lock(p));
   return tpm::restore_backup(p);
+}
+
+std::vector<ProcessRecord> TpmManager::end_strays(const std::set<pid_t>& keep) {
+  return seed::end_strays(settings_.run_root, keep);
 }
 
 Result<RunningVtpm> TpmManager::adopt(const std::string& instance, const ProcessRecord& record) {

@@ -19,7 +19,9 @@
 // the vTPM runs fails with Errc::in_use instead of sharing the state with a running guest.
 #pragma once
 
+#include <set>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
@@ -67,6 +69,11 @@ class TpmManager {
   Result<std::string> restore_backup(const std::string& instance);
   // Re-attaches to the VM's swtpm started by an earlier seedd.
   Result<RunningVtpm> adopt(const std::string& instance, const ProcessRecord& record);
+  // After a restart, once every swtpm worth keeping is adopted: ends every swtpm an earlier
+  // seedd started (marked with run_root) that is not in `keep`: a VM's swtpm started before
+  // a record named it (it holds the vTPM lock, so every later start would fail) or a health
+  // run cut off half-way. Returns what it ended.
+  std::vector<ProcessRecord> end_strays(const std::set<pid_t>& keep);
 
   Result<TpmPaths> paths(const std::string& instance) const {
     return paths_for(settings_, instance);

@@ -21,6 +21,7 @@ Result<Child> start_virtiofsd(const std::string& binary, const FsShare& share,
   o.stderr_mode = Output::file;
   o.stderr_file = paths.fs_log(share.tag);
   if (share.read_only) o.readonly_paths = {share.host_path};
+  o.owner = paths.owner;
   auto child = spawn(o);
   if (!child) {
     ::unlink(paths.fs_socket(share.tag).c_str());
@@ -42,6 +43,7 @@ Result<Child> start_console_logger(const std::string& binary, const VmPaths& pat
             start == LoggerStart::boot ? "boot" : "resume"};
   o.stderr_mode = Output::file;
   o.stderr_file = paths.dir + "/console-logger.log";
+  o.owner = paths.owner;
   auto child = spawn(o);
   if (!child) return std::move(child).error().with("stage", "prepare");
   return child;

@@ -10,10 +10,14 @@ namespace seed::vmm {
 struct VmPaths {
   std::string dir;          // <runtime_dir>/vm/<name>
   std::string console_dir;  // <state_dir>/console/<name>
+  // The runtime directory of the seedd running this VM: every process started for the VM (the
+  // VMM and its helpers) is marked with it (SpawnOptions::owner), so a restarted seedd finds
+  // one it died too early to record. Empty: unmarked (tests that drive a driver directly).
+  std::string owner;
 
   static VmPaths for_vm(const std::string& runtime_dir, const std::string& state_dir,
                         const std::string& name) {
-    return VmPaths{runtime_dir + "/vm/" + name, state_dir + "/console/" + name};
+    return VmPaths{runtime_dir + "/vm/" + name, state_dir + "/console/" + name, runtime_dir};
   }
 
   // The VMM's control socket: Cloud Hypervisor's API socket or QEMU's QMP socket. seedd binds

@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "common/crash_point.hpp"
 #include "common/json_reader.hpp"
 #include "common/log.hpp"
+#include "common/owned_processes.hpp"
 #include "common/unix_socket.hpp"
 #include "vmm/vm_helpers.hpp"
 #include "vmm/vm_spec_json.hpp"
@@ -129,6 +131,25 @@ Status RunningVm::snapshot(const std::string& dir) {
 VmRunner::VmRunner(Driver& driver, RunnerSettings settings)
     : driver_(driver), settings_(std::move(settings)) {}
 
+std::vector<ProcessRecord> VmRunner::end_strays() {
+  std::set<pid_t> keep;
+  for (const auto& name : recorded()) {
+    auto paths = VmPaths::for_vm(settings_.runtime_dir, settings_.state_dir, name);
+    auto text = read_file(paths.record_file());
+    auto json = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+    if (!json.is_object()) continue;
+    for (const char* key : {"vmm", "logger"}) {
+      if (json.contains(key) && json[key].contains("pid")) keep.insert(json[key]["pid"].get<pid_t>());
+    }
+    if (json.contains("fs") && json["fs"].is_object()) {
+      for (const auto& [tag, rec] : json["fs"].items()) {
+        if (rec.contains("pid")) keep.insert(rec["pid"].get<pid_t>());
+      }
+    }
+  }
+  return seed::end_strays(settings_.runtime_dir, keep);
+}
+
 std::vector<std::string> VmRunner::recorded() const {
   std::vector<std::string> names;
   std::error_code ec;
@@ -189,14 +210,18 @@ Result<std::unique_ptr<RunningVm>> VmRunner::launch(const VmSpec& spec,
     return with_stage(std::move(e), stage, spec.name);
   };
 
+  // Each process is recorded right after it is spawned; one that seedd dies too early to
+  // record carries the owner mark (VmPaths::owner), by which a restarted seedd ends it.
   auto logger = start_console_logger(settings_.console_logger_binary, vm->paths_, settings_.console);
   if (!logger) return fail(std::move(logger).error(), "prepare");
   vm->logger_ = std::move(*logger);
+  crash_point("vm.logger.spawned");
   if (auto st = vm->persist(); !st) return fail(std::move(st).error(), "prepare");
   for (const auto& share : spec.shares) {
     auto daemon = start_virtiofsd(settings_.virtiofsd_binary, share, vm->paths_);
     if (!daemon) return fail(std::move(daemon).error(), "prepare");
     vm->fs_daemons_.emplace(share.tag, std::move(*daemon));
+    crash_point("vm.virtiofsd.spawned");
     if (auto st = vm->persist(); !st) return fail(std::move(st).error(), "prepare");
   }
 
@@ -204,6 +229,7 @@ Result<std::unique_ptr<RunningVm>> VmRunner::launch(const VmSpec& spec,
   if (!launched) return fail(std::move(launched).error(), "spawn");
   vm->vmm_ = std::move(launched->process);
   vm->control_ = std::move(launched->control);
+  crash_point("vm.vmm.launched");  // the VMM answered its control socket; not recorded yet
   if (auto st = vm->persist(); !st) return fail(std::move(st).error(), "spawn");
 
   auto booted = snapshot ? vm->control_->restore(spec, vm->paths_, *snapshot)

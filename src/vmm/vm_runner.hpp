@@ -6,7 +6,8 @@
 //   boot    (the guest runs)
 // Every failure funnels into one stop path that removes what was made, best-effort, and keeps
 // the first error. What was started is recorded in <runtime>/vm/<name>/vm.json as it is
-// started, so a restarted seedd can re-adopt the VM, or clean up a start it did not finish.
+// started, so a restarted seedd can re-adopt the VM, or clean up a start it did not finish;
+// a process seedd died too early to record is found by its owner mark (end_strays).
 #pragma once
 
 #include <chrono>
@@ -88,6 +89,11 @@ class VmRunner {
   Result<std::unique_ptr<RunningVm>> adopt(const std::string& name);
   // Names of VMs with a record in the runtime directory.
   std::vector<std::string> recorded() const;
+  // After a restart, once the VMs are adopted (adopt() may replace a logger): ends every
+  // process an earlier seedd started for a VM (the VMM, virtiofsd, console logger; marked by
+  // VmPaths::owner) that no VM record names, e.g. a QEMU spawned before its vm.json named it,
+  // still holding its tap. Returns what it ended.
+  std::vector<ProcessRecord> end_strays();
 
   const RunnerSettings& settings() const { return settings_; }
   Driver& driver() { return driver_; }

@@ -1,6 +1,7 @@
 // The crash child: opens a test node's engine and plants a source with the fault hook set,
-// so the process _exit()s after N journaled actions, as if killed with -9 at that point.
-// Run by crash_e2e_test inside the test's network namespace (`ip netns exec`).
+// so the process _exit()s after N journaled actions (0: never), as if killed with -9 at that
+// point; or at the crash point SEED_CRASH_AT names (common/crash_point.hpp); or whenever the
+// test kills it. Run by crash_e2e_test inside the test's network namespace (nsenter --net).
 //   engine_crash_child ROOT URI N
 #include <cstdio>
 #include <cstdlib>

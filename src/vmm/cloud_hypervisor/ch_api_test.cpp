@@ -24,7 +24,7 @@ using testing::TempDir;
 class ChApiTest : public ::testing::Test {
  protected:
   std::string socket() const { return tmp_.path() + "/api.sock"; }
-  VmPaths paths() const { return VmPaths{tmp_.path() + "/vm/web", tmp_.path() + "/console/web"}; }
+  VmPaths paths() const { return VmPaths::for_vm(tmp_.path(), tmp_.path(), "web"); }
   std::map<std::string, std::string> vars() const {
     return {{"VM_DIR", paths().dir}, {"CONSOLE_PTY", "/dev/pts/7"}, {"SNAPSHOT_DIR", tmp_.path() + "/snap"}};
   }

@@ -54,7 +54,7 @@ class ChControlTest : public ::testing::Test {
     }
     if (master_ >= 0) ::close(master_);
   }
-  VmPaths paths() const { return VmPaths{tmp_.path() + "/vm/web", tmp_.path() + "/console/web"}; }
+  VmPaths paths() const { return VmPaths::for_vm(tmp_.path(), tmp_.path(), "web"); }
   std::string snapshot_dir() const { return tmp_.path() + "/snap"; }
   ExchangeFile file(const std::string& name) const {
     return load_exchanges(name, {{"VM_DIR", paths().dir}, {"CONSOLE_PTY", pty_}, {"SNAPSHOT_DIR", snapshot_dir()}});

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "common/crash_point.hpp"
 #include "common/log.hpp"
 #include "common/reverter.hpp"
 #include "common/unix_socket.hpp"
@@ -136,10 +137,12 @@ Result<LaunchedVmm> CloudHypervisorDriver::launch(const VmSpec& spec, const VmPa
   spawn_options.stdout_file = paths.vmm_log();
   spawn_options.stderr_mode = Output::file;
   spawn_options.stderr_file = paths.vmm_log();
+  spawn_options.owner = paths.owner;
   auto spawned = spawn(spawn_options);
   if (!spawned) return fail(std::move(spawned).error());
   child = std::move(*spawned);
   undo.add([&child] { child.terminate(milliseconds(1000)); });
+  crash_point("vmm.spawned");  // CH runs; vm.json names it only after the first ping
   // Only CH holds the socket from here on: if it dies, callers are refused at once instead
   // of waiting in the listen backlog of a socket nobody will ever accept on.
   listener->reset();

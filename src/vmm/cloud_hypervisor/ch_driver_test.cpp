@@ -42,7 +42,7 @@ class ChDriverTest : public ::testing::Test {
     ASSERT_EQ(::mkdir((tmp_.path() + "/vm").c_str(), 0700), 0);
     ASSERT_EQ(::mkdir(paths().dir.c_str(), 0700), 0);
   }
-  VmPaths paths() const { return VmPaths{tmp_.path() + "/vm/web", tmp_.path() + "/console/web"}; }
+  VmPaths paths() const { return VmPaths::for_vm(tmp_.path(), tmp_.path(), "web"); }
   VmSpec spec() const { return testing::golden_spec(); }
   ChDriverOptions options(const std::string& binary) const {
     ChDriverOptions o;

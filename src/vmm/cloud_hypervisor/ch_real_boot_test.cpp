@@ -102,7 +102,7 @@ TEST(ChRealBoot, BootsTheTestGuestToReady) {
   const std::string guest_dir = guest;
 
   testing::TempDir tmp;
-  VmPaths paths{tmp.path() + "/vm/chboot", tmp.path() + "/console/chboot"};
+  VmPaths paths = VmPaths::for_vm(tmp.path(), tmp.path(), "chboot");
   ASSERT_EQ(::mkdir((tmp.path() + "/vm").c_str(), 0700), 0);
   ASSERT_EQ(::mkdir(paths.dir.c_str(), 0700), 0);
 

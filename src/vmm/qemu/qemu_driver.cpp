@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "common/crash_point.hpp"
 #include "common/log.hpp"
 #include "common/reverter.hpp"
 #include "common/unix_socket.hpp"
@@ -149,9 +150,12 @@ Result<LaunchedVmm> QemuDriver::launch(const VmSpec& spec, const VmPaths& paths,
   options.stdout_file = paths.vmm_log();
   options.stderr_mode = Output::file;
   options.stderr_file = paths.vmm_log();
+  options.owner = paths.owner;
   auto child = spawn(options);
   if (!child) return std::move(child).error().with("stage", "spawn").with("vm", spec.name);
   revert.add([c = &*child] { c->terminate(1s); });
+  // QEMU runs (paused at -S) and holds the tap; vm.json names it only after the handshake.
+  crash_point("vmm.spawned");
   // QEMU holds the listening sockets now; keeping ours open would let a connect succeed even
   // after QEMU died.
   control.reset();
