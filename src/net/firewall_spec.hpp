@@ -36,8 +36,9 @@ struct FirewallSpec {
   std::string gateway6;  // the bridge's IPv6 address, with subnet6
   // Node addresses that exposed tcp/udp/dns ports are forwarded from.
   std::vector<std::string> public_addresses;
-  // Order matters: on a port conflict the instance listed first keeps the port, so the caller
-  // lists instances in a stable order (seedd: creation order).
+  // Order matters: on a port conflict the instance listed first keeps the port. seedd passes
+  // only the exposes of the instance holding each port (reconcile/port_claims.hpp), so this
+  // is a safety net there, never what decides.
   std::vector<FirewallInstance> instances;
 };
 
