@@ -4,7 +4,9 @@
 // and grpc are served by the shared ingress proxy: they claim the tcp port for the ingress as a
 // whole, so many instances can share 80/443 there, but no tcp/dns expose can take such a port
 // (and the other way round). The instance listed first keeps a contested port; every later
-// claim gets its own Errc::conflict error. Nothing is ever silently overridden.
+// claim gets its own Errc::conflict error. Nothing is ever silently overridden. (Which instance
+// may have a port at all, the first to claim it, is decided before this: the reconcile
+// engine's port_claims.hpp.)
 #pragma once
 
 #include <string>

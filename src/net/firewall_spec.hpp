@@ -58,8 +58,9 @@ struct FirewallSpec {
   // ACME facade, shoot: api.port). 0: no guest listener.
   uint16_t guest_api_port = 0;
   EgressPolicy egress;
-  // Order matters: on a port conflict the instance listed first keeps the port, so the caller
-  // lists instances in a stable order (seedd: creation order).
+  // Order matters: on a port conflict the instance listed first keeps the port. seedd passes
+  // only the exposes of the instance holding each port (reconcile/port_claims.hpp), so this
+  // is a safety net there, never what decides.
   std::vector<FirewallInstance> instances;
 };
 

@@ -48,6 +48,8 @@ class Network {
   // Stable across restarts; released only by release_address (when the instance is removed).
   Result<Assignment> allocate_address(const InstanceId& id);
   Status release_address(const InstanceId& id);
+  // Every instance holding an address (it got a tap and address and was not removed since).
+  const std::map<InstanceId, Assignment>& addresses() const { return addresses_.pool().assigned(); }
 
   // A firewall entry for an instance that has an address, filled from what Network knows.
   Result<FirewallInstance> firewall_instance(const InstanceId& id,

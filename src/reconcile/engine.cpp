@@ -171,9 +171,11 @@ void Engine::worker_loop() {
       }
     }
     if (!full.empty()) {
+      std::lock_guard lock(deploy_mu_);
+      // Looked up under the deploy lock: an unplant that ran while this waited for it has the
+      // last word (deploying the source now would start its instances again).
       auto source = source_of(full);
       if (!source) continue;  // unplanted meanwhile
-      std::lock_guard lock(deploy_mu_);
       if (auto s = deploy(*source, nullptr); !s) log::warn("deploy.failed", {{"source", full}, {"error", s.error().describe()}});
     } else {
       std::lock_guard lock(deploy_mu_);

@@ -180,6 +180,11 @@ Status Engine::act(const Action& a, const ProgressFn& progress) {
           SEED_TRY(save_slot_record(config_.state_dir, record_of(live, s)));
         }
       }
+      {
+        // The instance is going away: its public ports are free for whoever asks next.
+        std::lock_guard db(store_mu_);
+        SEED_TRY(store_->release_ports(a.id));
+      }
       return publish_routes();
     }
     case ActionKind::stop_vm: return stop_vm(a.id, a.generation);
@@ -187,6 +192,10 @@ Status Engine::act(const Action& a, const ProgressFn& progress) {
       for (char letter : {'a', 'b'}) {
         SEED_TRY(parts_.network->remove_instance_link(slot_net_id(a.id, letter)));
         SEED_TRY(parts_.network->release_address(slot_net_id(a.id, letter)));
+      }
+      {
+        std::lock_guard db(store_mu_);
+        SEED_TRY(store_->release_ports(a.id));  // also when it was never routed (no unroute)
       }
       std::lock_guard lock(state_mu_);
       if (auto it = live_.find(a.id); it != live_.end() && it->second.slots.empty()) it->second.last_good.reset();
@@ -230,13 +239,16 @@ Status Engine::stop_vm(const InstanceId& id, const std::string& generation) {
     if (auto s = parts_.network->remove_instance_link(slot_net_id(id, letter)); !s && first) first = s;
     if (auto s = parts_.network->release_address(slot_net_id(id, letter)); !s && first) first = s;
   }
-  std::lock_guard lock(state_mu_);
+  std::unique_lock lock(state_mu_);
   auto it = live_.find(id);
   if (it != live_.end()) {
     auto& slots = it->second.slots;
     slots.erase(std::remove_if(slots.begin(), slots.end(), [&](const Slot& s) { return s.letter == letter; }),
                 slots.end());
   }
+  lock.unlock();
+  // The stopped slot's firewall entry (its port chain) goes now, not at the next route change.
+  if (auto s = publish_routes(); !s && first) first = s;
   return first;
 }
 

@@ -8,6 +8,7 @@
 #include "reconcile/engine.hpp"
 #include "reconcile/generation.hpp"
 #include "reconcile/planner.hpp"
+#include "reconcile/slot_names.hpp"
 
 namespace seed::reconcile {
 
@@ -161,12 +162,21 @@ PlanInput Engine::plan_input(const std::string& ns) {
       if (v.id.ns == ns) volumes[{v.id.ns, v.id.instance}][v.id.volume] = v.size_bytes;
     }
   }
+  // An instance has a tap from ensure_tap until remove_tap, whether or not a VM of it ever
+  // ran: the address pool (on disk, so also after a restart of seedd) says which.
+  std::set<InstanceId> tapped;
+  for (const auto& [nid, assignment] : parts_.network->addresses()) {
+    for (char letter : {'a', 'b'}) {
+      if (slot_net_id({ns, nid.name}, letter) == nid) tapped.insert({ns, nid.name});
+    }
+  }
   std::set<InstanceId> seen;
   for (const auto& [id, live] : live_) {
     if (id.ns != ns) continue;
     seen.insert(id);
     ObservedInstance o;
     o.id = id;
+    o.tap = tapped.count(id) > 0;
     for (const auto& slot : live.slots) {
       o.vms.push_back({slot.generation, slot.vm ? VmState::running : VmState::exited});
       if (slot.routed) o.routed_generation = slot.generation;
@@ -178,12 +188,16 @@ PlanInput Engine::plan_input(const std::string& ns) {
     o.restart_after = live.restart_after;
     in.observed.push_back(std::move(o));
   }
-  // Volumes of instances that run nothing yet (first deploy, or after an unplant).
-  for (auto& [id, vols] : volumes) {
+  // Instances that run nothing: volumes (first deploy, or after an unplant) and taps (a first
+  // deploy that failed, or a restart of seedd since).
+  std::set<InstanceId> idle = tapped;
+  for (const auto& [id, vols] : volumes) idle.insert(id);
+  for (const auto& id : idle) {
     if (seen.count(id)) continue;
     ObservedInstance o;
     o.id = id;
-    o.volumes = vols;
+    o.volumes = volumes[id];
+    o.tap = tapped.count(id) > 0;
     in.observed.push_back(std::move(o));
   }
   std::sort(in.observed.begin(), in.observed.end(), [](const auto& a, const auto& b) { return a.id < b.id; });

@@ -2,10 +2,13 @@
 // (<name>.<ns>.<domain> → its address), ingress (http/grpc exposes by hostname on the
 // http/https ports) and the firewall (tcp/udp/dns exposes as port forwards, and every running
 // slot's anti-spoofing entry). All three are replaced as a whole, so a change is atomic per
-// component.
+// component. A public port is forwarded only to the instance holding it (port_claims.hpp); an
+// instance refused one runs without it and `status` says so (stage runtime).
 #include "common/log.hpp"
 #include "reconcile/engine.hpp"
+#include "reconcile/clock.hpp"
 #include "reconcile/guest_setup.hpp"
+#include "reconcile/port_claims.hpp"
 #include "reconcile/slot_names.hpp"
 
 namespace seed::reconcile {
@@ -18,21 +21,43 @@ Status Engine::publish_routes() {
     std::vector<net::Expose> exposes;
   };
   std::vector<FirewallEntry> firewall;
+  std::map<PublicPort, InstanceId> held;
+  {
+    std::lock_guard db(store_mu_);
+    held = SEED_TRY(store_->port_holders());
+  }
+  PortClaims claims;
   {
     std::lock_guard lock(state_mu_);
+    // Public ports go to whoever holds them (port_claims.hpp), never by namespace order.
+    std::map<InstanceId, std::map<std::string, ExposeMeta>> routed;
     for (const auto& [id, live] : live_) {
+      for (const auto& s : live.slots) {
+        if (s.routed) routed[id] = s.meta.expose;
+      }
+    }
+    claims = claim_ports(held, routed);
+    for (auto& [id, live] : live_) live.port_conflict.reset();
+    for (const auto& c : claims.conflicts) {
+      log::warn("port.conflict", {{"instance", c.id.str()}, {"port", c.port.str()}, {"holder", c.holder.str()}});
+      auto& f = live_[c.id].port_conflict;
+      if (!f) f = Failure{"runtime", conflict_message(c), unix_now()};
+      else f->message += "\n" + conflict_message(c);
+    }
+    for (const auto& [id, live] : live_) {
+      const auto refused = claims.refused.find(id);
       for (const auto& s : live.slots) {
         FirewallEntry fw{slot_net_id(id, s.letter), {}};
         if (s.routed) {
           dns.push_back({id.ns, id.name, s.ipv4, s.ipv6});
           const std::string host = instance_fqdn(id, config_.domain);
-          // Map order is by entry name, so port ownership does not depend on nix's output order.
           for (const auto& [entry, e] : s.meta.expose) {
             if (e.protocol == "http" || e.protocol == "grpc") {
               ingress.ports[config_.http_port][host] = {s.ipv4, e.port};
               if (e.port == 443) ingress.ports[config_.https_port][host] = {s.ipv4, e.port};
               continue;
             }
+            if (refused != claims.refused.end() && refused->second.count(entry)) continue;
             const auto proto = e.protocol == "udp"   ? net::ExposeProtocol::udp
                                : e.protocol == "dns" ? net::ExposeProtocol::dns
                                                      : net::ExposeProtocol::tcp;
@@ -43,9 +68,27 @@ Status Engine::publish_routes() {
       }
     }
   }
-  Status first;
+  // Who holds what is on disk before any port is forwarded, so a restarted seedd gives each
+  // port to the same instance.
+  Status saved;
+  {
+    std::lock_guard db(store_mu_);
+    for (const auto& [port, holder] : held) {
+      auto now = claims.holders.find(port);
+      if (now == claims.holders.end() || now->second != holder) {
+        if (auto s = store_->release_port(port); !s && saved) saved = s;
+      }
+    }
+    for (const auto& [port, holder] : claims.holders) {
+      auto before = held.find(port);
+      if (before != held.end() && before->second == holder) continue;
+      log::info("port.held", {{"instance", holder.str()}, {"port", port.str()}});
+      if (auto s = store_->hold_port(port, holder, unix_now()); !s && saved) saved = s;
+    }
+  }
+  Status first = saved;
   if (parts_.zone != nullptr) {
-    if (auto s = parts_.zone->replace(dns); !s) first = s;
+    if (auto s = parts_.zone->replace(dns); !s && first) first = s;
   }
   if (parts_.ingress != nullptr) {
     if (auto s = parts_.ingress->set_routes(ingress); !s && first) first = s;

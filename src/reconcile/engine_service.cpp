@@ -83,7 +83,7 @@ InstanceView Engine::view_of(const Live& live) {
   v.id = live.id;
   v.source = live.source;
   v.restarts = live.crashes;
-  v.failure = live.failure;
+  v.failure = live.failure ? live.failure : live.port_conflict;
   v.dns_names.push_back(instance_fqdn(live.id, config_.domain));
   const Slot* shown = nullptr;
   for (const auto& s : live.slots) {

@@ -52,6 +52,9 @@ struct Live {
   // rolled back to it.
   std::optional<DesiredFull> last_good;
   std::optional<Failure> failure;
+  // Public ports its routed generation exposes that another instance holds (stage runtime):
+  // recomputed by every publish_routes, shown by `status` when there is no other failure.
+  std::optional<Failure> port_conflict;
 };
 
 // The slot running `generation`, or null.

@@ -5,9 +5,10 @@
 namespace seed::reconcile {
 namespace {
 
-// Version 1 of the schema. A later version adds a migration step below; the version lives in
-// PRAGMA user_version so an older seedd refuses a newer database instead of misreading it.
-constexpr int kSchemaVersion = 1;
+// The schema: version 1, then one step per later version (each applied once, in order); the
+// version lives in PRAGMA user_version so an older seedd refuses a newer database instead of
+// misreading it.
+constexpr int kSchemaVersion = 2;
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE sources (
   canonical  TEXT PRIMARY KEY,
@@ -43,6 +44,17 @@ CREATE TABLE invites (
   code      TEXT PRIMARY KEY,
   uses_left INTEGER NOT NULL,
   expires   INTEGER NOT NULL  -- unix seconds, 0 = never
+);
+)sql";
+// 2: who holds each public port (a port stays with its first holder across restarts).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE port_holders (
+  transport TEXT NOT NULL CHECK (transport IN ('tcp', 'udp')),
+  port      INTEGER NOT NULL,
+  ns        TEXT NOT NULL,
+  name      TEXT NOT NULL,
+  since     INTEGER NOT NULL,
+  PRIMARY KEY (transport, port)
 );
 )sql";
 
@@ -98,7 +110,8 @@ Status StateStore::migrate() {
   }
   if (version == kSchemaVersion) return ok();
   auto tx = SEED_TRY(sql::Transaction::begin(*db_));
-  SEED_TRY(db_->exec(kSchemaV1));
+  if (version < 1) SEED_TRY(db_->exec(kSchemaV1));
+  if (version < 2) SEED_TRY(db_->exec(kSchemaV2));
   SEED_TRY(db_->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
   return tx.commit();
 }
@@ -300,6 +313,37 @@ Status StateStore::consume_invite(const std::string& code, int64_t now) {
   auto use = SEED_TRY(db_->prepare("UPDATE invites SET uses_left = uses_left - 1 WHERE code = ?"));
   SEED_TRY(use.bind(1, code).run());
   return tx.commit();
+}
+
+}  // namespace seed::reconcile
+
+namespace seed::reconcile {
+
+Result<std::map<PublicPort, InstanceId>> StateStore::port_holders() {
+  auto st = SEED_TRY(db_->prepare("SELECT transport, port, ns, name FROM port_holders"));
+  std::map<PublicPort, InstanceId> out;
+  while (SEED_TRY(st.step())) {
+    out[{st.text(0), static_cast<uint16_t>(st.integer(1))}] = {st.text(2), st.text(3)};
+  }
+  return out;
+}
+
+Status StateStore::hold_port(const PublicPort& port, const InstanceId& holder, int64_t now) {
+  // A port held by someone else is never taken over here: claim_ports decides that.
+  auto st = SEED_TRY(db_->prepare("INSERT INTO port_holders (transport, port, ns, name, since) VALUES (?, ?, ?, ?, ?)"));
+  auto r = st.bind(1, port.transport).bind(2, int64_t{port.port}).bind(3, holder.ns).bind(4, holder.name).bind(5, now).run();
+  if (!r) return std::move(r).error().with("port", port.str()).with("stage", "state");
+  return ok();
+}
+
+Status StateStore::release_port(const PublicPort& port) {
+  auto st = SEED_TRY(db_->prepare("DELETE FROM port_holders WHERE transport = ? AND port = ?"));
+  return st.bind(1, port.transport).bind(2, int64_t{port.port}).run();
+}
+
+Status StateStore::release_ports(const InstanceId& holder) {
+  auto st = SEED_TRY(db_->prepare("DELETE FROM port_holders WHERE ns = ? AND name = ?"));
+  return st.bind(1, holder.ns).bind(2, holder.name).run();
 }
 
 }  // namespace seed::reconcile

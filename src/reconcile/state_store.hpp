@@ -1,5 +1,5 @@
 // The node's durable state (SQLite, WAL): planted sources, per-source and per-instance
-// failures, the action journal, and the quarantine list. Everything here must survive a
+// failures, the action journal, the quarantine list and who holds which public port. Everything here must survive a
 // kill -9 of seedd at any instant; everything else (what runs) is observed afresh.
 #pragma once
 
@@ -31,6 +31,14 @@ struct Failure {
   std::string stage;  // eval, build, boot, runtime, storage, quarantine
   std::string message;
   int64_t at = 0;
+};
+
+// A public port of the node: what an exposed tcp/udp/dns entry takes (docs/reconcile.md).
+struct PublicPort {
+  std::string transport;  // "tcp" or "udp"
+  uint16_t port = 0;
+  auto operator<=>(const PublicPort&) const = default;
+  std::string str() const { return std::to_string(port) + "/" + transport; }
 };
 
 enum class JournalState { started, done, failed, reverted };
@@ -83,6 +91,13 @@ class StateStore {
   Result<std::vector<QuarantineEntry>> quarantine_list(int64_t now);  // only entries still in force
   Result<std::set<std::string>> quarantined_toplevels(int64_t now);
   Result<int> clear_quarantine(const std::optional<std::string>& toplevel);  // number cleared
+
+  // Public ports and the instance holding each: the first to claim one keeps it, across
+  // restarts of seedd, until it gives it up (port_claims.hpp).
+  Result<std::map<PublicPort, InstanceId>> port_holders();
+  Status hold_port(const PublicPort& port, const InstanceId& holder, int64_t now);
+  Status release_port(const PublicPort& port);
+  Status release_ports(const InstanceId& holder);  // everything it holds (it is removed)
 
   // Invites: codes the node owner hands out, each good for `uses` plants until `expires_at`
   // (0 = never). Consuming is atomic, so two plants racing for the last use cannot both win.

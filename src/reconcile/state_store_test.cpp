@@ -170,6 +170,45 @@ TEST_F(StateStoreTest, NewerSchemaIsRefusedNotMisread) {
   EXPECT_THAT(s.error().message, HasSubstr("newer than this seedd"));
 }
 
+// Who holds a public port must survive a restart of seedd, or the next one would hand the
+// port out by namespace order again.
+TEST_F(StateStoreTest, PortHoldersSurviveReopenAndAreReleased) {
+  const InstanceId web{"aaaaaaaaaaaaaa", "web"};
+  const InstanceId api{"zzzzzzzzzzzzzz", "api"};
+  {
+    auto s = open();
+    ASSERT_TRUE(s->hold_port({"tcp", 2222}, web, 1));
+    ASSERT_TRUE(s->hold_port({"udp", 2222}, api, 1));
+    ASSERT_TRUE(s->hold_port({"tcp", 53}, web, 1));
+    auto taken = s->hold_port({"tcp", 2222}, api, 2);
+    EXPECT_FALSE(taken) << "a held port is never taken over by the store";
+  }
+  auto s = open();
+  auto held = s->port_holders();
+  ASSERT_TRUE(held) << held.error().describe();
+  EXPECT_EQ(*held, (std::map<PublicPort, InstanceId>{{{"tcp", 53}, web}, {{"tcp", 2222}, web}, {{"udp", 2222}, api}}));
+  ASSERT_TRUE(s->release_port({"tcp", 53}));
+  ASSERT_TRUE(s->release_ports(web));
+  EXPECT_EQ(*s->port_holders(), (std::map<PublicPort, InstanceId>{{{"udp", 2222}, api}}));
+}
+
+// A database of the first schema (before port holders) is upgraded in place, its data kept.
+TEST_F(StateStoreTest, VersionOneDatabaseIsUpgraded) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->plant(source("silo:app"), "k", 1));
+  }
+  {
+    auto db = sql::Database::open(db_path());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->exec("DROP TABLE port_holders; PRAGMA user_version = 1"));
+  }
+  auto s = open();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->sources()->size(), 1u);
+  EXPECT_TRUE(s->hold_port({"tcp", 22}, {"aaaaaaaaaaaaaa", "web"}, 1));
+}
+
 TEST_F(StateStoreTest, GarbageFileIsAClearErrorAndIsLeftAlone) {
   const std::string garbage(4096, 'x');
   ASSERT_TRUE(write_file_atomic(db_path(), garbage));
