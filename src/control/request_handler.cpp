@@ -28,7 +28,6 @@ std::string default_hint(Errc code) {
   switch (code) {
     case Errc::not_found: return "`seedctl status` lists what is planted";
     case Errc::invalid_argument: return "check the argument and try again";
-    case Errc::conflict: return "name it unambiguously (see `seedctl status`)";
     case Errc::unavailable: return "check seedd's log: journalctl -u seedd";
     case Errc::timeout: return "try again; if it keeps timing out, check journalctl -u seedd";
     default: return "details are in seedd's log: journalctl -u seedd";
@@ -71,9 +70,9 @@ Result<Reply> logs(const Request& r, const HandlerContext& c, Session& session) 
   return Reply{{{"instance", id.str()}, {"followed", true}}, ""};
 }
 
-Result<Reply> restart(const Request& r, const HandlerContext& c) {
+Result<Reply> restart(const Request& r, const HandlerContext& c, Session& session) {
   InstanceId id = SEED_TRY(resolve_instance(r.instance, c.service));
-  SEED_TRY(c.service.restart(id));
+  SEED_TRY(c.service.restart(id, [&](const reconcile::Progress& p) { session.progress(p); }));
   return Reply{{{"instance", id.str()}, {"restarted", true}}, "restarted " + id.str() + "\n"};
 }
 
@@ -135,7 +134,7 @@ Result<Reply> dispatch(const Request& r, const HandlerContext& c, Session& sessi
     case Command::plant: return plant(r, c, session);
     case Command::status: return status(r, c);
     case Command::logs: return logs(r, c, session);
-    case Command::restart: return restart(r, c);
+    case Command::restart: return restart(r, c, session);
     case Command::unplant: return unplant(r, c);
     case Command::quarantine_list: return quarantine_list(c);
     case Command::quarantine_clear: return quarantine_clear(r, c);

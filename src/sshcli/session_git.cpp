@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <chrono>
 
+#include "common/exit_code.hpp"
 #include "common/log.hpp"
-#include "sshcli/exit_code.hpp"
 #include "sshcli/session.hpp"
 
 namespace seed::sshcli {
