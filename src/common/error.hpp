@@ -2,7 +2,8 @@
 //
 // An Error carries a code callers branch on (the sentinel errors of a driver), a one-line
 // message for humans, and ordered key=value context (stage, file, instance, captured stderr).
-// Codes are mapped to HTTP statuses and SSH exit codes in exactly one place each, later on.
+// A code becomes a process exit status in exactly one place, common/exit_code.hpp (the SSH CLI
+// and seedctl share it); the control socket carries codes by name (to_string).
 #pragma once
 
 #include <optional>

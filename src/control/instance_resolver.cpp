@@ -66,7 +66,7 @@ Result<reconcile::InstanceId> match_instance(const InstanceSpec& spec,
   if (found.size() > 1) {
     std::string list;
     for (const auto* i : found) list += (list.empty() ? "" : ", ") + describe(*i);
-    return resolve_error(Errc::conflict, "\"" + text + "\" is ambiguous: " + list, text)
+    return resolve_error(Errc::invalid_argument, "\"" + text + "\" is ambiguous: " + list, text)
         .with("hint", "name it as name.namespace or source/name");
   }
   return found.front()->id;

@@ -23,7 +23,8 @@ struct InstanceSpec {
 Result<InstanceSpec> parse_instance_spec(std::string_view text);
 
 // Picks the one instance of `sources` the spec names. not_found lists what exists; an
-// ambiguous name is Errc::conflict listing every candidate as "name.namespace (source)".
+// ambiguous name is Errc::invalid_argument (the caller must name it more fully, as over SSH)
+// listing every candidate as "name.namespace (source)".
 Result<reconcile::InstanceId> match_instance(const InstanceSpec& spec,
                                              const std::vector<reconcile::SourceView>& sources);
 

@@ -57,7 +57,7 @@ TEST(InstanceMatch, UniqueNameResolves) {
 TEST(InstanceMatch, AmbiguousNameListsEveryCandidate) {
   auto id = match_instance({.name = "web"}, node);
   ASSERT_FALSE(id.ok());
-  EXPECT_EQ(id.error().code, Errc::conflict);
+  EXPECT_EQ(id.error().code, Errc::invalid_argument);
   EXPECT_NE(id.error().message.find("web.aaaa (github:a/app)"), std::string::npos) << id.error().message;
   EXPECT_NE(id.error().message.find("web.bbbb (git+file:///srv/b)"), std::string::npos) << id.error().message;
 }

@@ -84,9 +84,9 @@ Result<Reply> logs(const Request& r, const HandlerContext& c, Session& session) 
   return Reply{{{"instance", id.str()}, {"followed", true}}, ""};
 }
 
-Result<Reply> restart(const Request& r, const HandlerContext& c) {
+Result<Reply> restart(const Request& r, const HandlerContext& c, Session& session) {
   InstanceId id = SEED_TRY(resolve_instance(r.instance, c.service));
-  SEED_TRY(c.service.restart(id));
+  SEED_TRY(c.service.restart(id, [&](const reconcile::Progress& p) { session.progress(p); }));
   return Reply{{{"instance", id.str()}, {"restarted", true}}, "restarted " + id.str() + "\n"};
 }
 
@@ -148,7 +148,7 @@ Result<Reply> dispatch(const Request& r, const HandlerContext& c, Session& sessi
     case Command::plant: return plant(r, c, session);
     case Command::status: return status(r, c);
     case Command::logs: return logs(r, c, session);
-    case Command::restart: return restart(r, c);
+    case Command::restart: return restart(r, c, session);
     case Command::unplant: return unplant(r, c);
     case Command::quarantine_list: return quarantine_list(c);
     case Command::quarantine_clear: return quarantine_clear(r, c);

@@ -95,7 +95,7 @@ class Engine final : public Service {
   Status trigger(std::string_view source) override;
   Result<std::vector<SourceView>> status(std::optional<std::string_view> source) override;
   Result<std::string> authorized_keys(std::string_view uri) override;
-  Status restart(const InstanceId& id) override;
+  Status restart(const InstanceId& id, const ProgressFn& progress) override;
   Result<std::vector<LogEntry>> logs(const InstanceId& id, const LogQuery& query) override;
   Status follow_logs(const InstanceId& id, const LogQuery& query,
                      const std::function<void(const LogEntry&)>& on_entry,

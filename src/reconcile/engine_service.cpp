@@ -182,7 +182,7 @@ Result<Live*> Engine::find_live(const InstanceId& id) {
   return &it->second;
 }
 
-Status Engine::restart(const InstanceId& id) {
+Status Engine::restart(const InstanceId& id, const ProgressFn& progress) {
   std::lock_guard lock(deploy_mu_);
   std::vector<std::string> generations;
   {
@@ -197,8 +197,9 @@ Status Engine::restart(const InstanceId& id) {
     std::lock_guard db(store_mu_);
     (void)store_->clear_failure(id.str());
   }
+  if (progress) progress({"stop", "stopping " + id.name});
   for (const auto& g : generations) SEED_TRY(stop_vm(id, g));
-  return converge(id.ns, nullptr);
+  return converge(id.ns, progress);
 }
 
 namespace {

@@ -50,8 +50,9 @@ struct SourceView {
   std::vector<InstanceView> instances;
 };
 
-// Progress of a plant or a triggered deploy: stage is one of fetch, eval, build, boot, healthy,
-// done; message is one human line ("building web", "web is healthy").
+// Progress of a plant, a restart or a triggered deploy: stage is one of fetch, eval, build,
+// stop (a restart), boot, healthy, done; message is one human line ("building web",
+// "web is healthy").
 struct Progress {
   std::string stage;
   std::string message;
@@ -110,8 +111,9 @@ class Service {
   // missing. Errc::invalid_argument for a URI nix rejects, stage "fetch".
   virtual Result<std::string> authorized_keys(std::string_view uri) = 0;
 
-  // Restarts the instance's running generation (clears a `failed` state too).
-  virtual Status restart(const InstanceId& id) = 0;
+  // Restarts the instance's running generation (clears a `failed` state too); returns when it
+  // is running again (or failed). `progress` (may be empty) hears the boot as it happens.
+  virtual Status restart(const InstanceId& id, const ProgressFn& progress) = 0;
   // The instance's log entries (console lines, journal entries, boot markers) in the order
   // they arrived, the last `query.lines` that pass the query's filters.
   virtual Result<std::vector<LogEntry>> logs(const InstanceId& id, const LogQuery& query) = 0;

@@ -49,7 +49,9 @@ std::string usage_text() {
          "  ssh-host-key                          the SSH host key's SHA256 fingerprint\n"
          "<instance> is name, name.namespace or source/name. --json prints the result as JSON.\n"
          "The socket defaults to " + std::string(default_socket) + ".\n"
-         "Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 seedd unreachable.\n";
+         "Exit codes (as ssh <node> uses them): 0 ok, 1 failed, 2 usage or invalid input,\n"
+         "3 permission denied, 4 not found, 5 unavailable (seedd unreachable, busy): retry later,\n"
+         "6 conflict (already exists, in use).\n";
 }
 
 Result<CliOptions> parse_cli(const std::vector<std::string>& args, int64_t now) {

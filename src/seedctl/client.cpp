@@ -60,7 +60,7 @@ std::optional<int> handle_line(const control::ResponseLine& line, const CliOptio
       if (o.json) std::fprintf(out, "%s\n", line.body.dump(2).c_str());
       else std::fputs(line.text.c_str(), out);
       return exit_ok;
-    case LineKind::error: print_error(err, line.error); return exit_failed;
+    case LineKind::error: print_error(err, line.error); return exit_code(line.error.code);
   }
   return exit_failed;
 }
@@ -73,11 +73,11 @@ int run_client(const CliOptions& o, std::FILE* out, std::FILE* err) {
     std::fprintf(err, "seedctl: cannot reach seedd at %s: %s\n", o.socket.c_str(), fd.error().message.c_str());
     std::fprintf(err, "hint: seedd must be running (systemctl status seedd), and its socket is for root only; "
                       "use --socket if seedd's config names another path\n");
-    return exit_unreachable;
+    return fd.error().code == Errc::permission_denied ? exit_denied : exit_retry_later;
   }
   if (!send_all(fd->get(), control::encode_request(o.request) + "\n")) {
     std::fprintf(err, "seedctl: cannot send to seedd at %s: %s\n", o.socket.c_str(), std::strerror(errno));
-    return exit_unreachable;
+    return exit_retry_later;
   }
   // The write side stays open: seedd takes a hang-up as "stop following".
   std::string buffer;
@@ -90,21 +90,22 @@ int run_client(const CliOptions& o, std::FILE* out, std::FILE* err) {
       auto line = control::decode_response(raw);
       if (!line) {
         print_error(err, line.error());
-        return exit_failed;
+        return exit_code(line.error().code);
       }
       if (auto code = handle_line(*line, o, out, err, raw)) return *code;
     }
     if (buffer.size() > max_response_line) {
       print_error(err, make_error(Errc::protocol, "seedd sent a line longer than 256 MiB").with("stage", "control"));
-      return exit_failed;
+      return exit_code(Errc::protocol);
     }
     ssize_t n = ::recv(fd->get(), chunk, sizeof chunk, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      print_error(err, make_error(Errc::unavailable, "seedd closed the connection before it answered")
-                           .with("stage", "control")
-                           .with("hint", "seedd may have stopped or crashed: journalctl -u seedd"));
-      return exit_failed;
+      Error closed = make_error(Errc::unavailable, "seedd closed the connection before it answered")
+                         .with("stage", "control")
+                         .with("hint", "seedd may have stopped or crashed: journalctl -u seedd");
+      print_error(err, closed);
+      return exit_code(closed.code);
     }
     buffer.append(chunk, static_cast<size_t>(n));
   }

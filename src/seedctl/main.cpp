@@ -14,11 +14,11 @@ int main(int argc, char** argv) {
   auto options = seed::seedctl::parse_cli(args, static_cast<int64_t>(::time(nullptr)));
   if (!options) {
     std::fprintf(stderr, "seedctl: %s\n\n%s", options.error().message.c_str(), seed::seedctl::usage_text().c_str());
-    return seed::seedctl::exit_usage;
+    return seed::exit_usage;
   }
   if (options->help) {
     std::fputs(seed::seedctl::usage_text().c_str(), stdout);
-    return seed::seedctl::exit_ok;
+    return seed::exit_ok;
   }
   return seed::seedctl::run_client(*options, stdout, stderr);
 }

@@ -72,7 +72,7 @@ TEST_F(SeedctlCommands, StatusHumanAndJson) {
 
 TEST_F(SeedctlCommands, StatusOfUnknownSourceFailsWithStageAndHint) {
   auto r = seedctl({"status", "github:nobody/none"});
-  EXPECT_EQ(r.status.code, 1);
+  EXPECT_EQ(r.status.code, 4);  // not_found
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err.rfind("seedctl: status: source github:nobody/none is not planted\n", 0), 0u) << r.err;
   EXPECT_NE(r.err.find("hint: `seedctl status` lists"), std::string::npos) << r.err;
@@ -116,7 +116,7 @@ TEST_F(SeedctlCommands, PlantFailureShowsTheServiceStage) {
                                  .with("stage", "eval")
                                  .with("hint", "export seeds.<name> from the flake");
   auto r = seedctl({"plant", "github:me/broken"});
-  EXPECT_EQ(r.status.code, 1);
+  EXPECT_EQ(r.status.code, 1);  // process_failed
   EXPECT_EQ(r.err, "seedctl: eval: error: attribute 'seeds' missing\nhint: export seeds.<name> from the flake\n");
 }
 
@@ -150,7 +150,7 @@ TEST_F(SeedctlCommands, LogsByEachSpelling) {
 
 TEST_F(SeedctlCommands, AmbiguousInstanceListsTheCandidates) {
   auto r = seedctl({"restart", "web"});
-  EXPECT_EQ(r.status.code, 1);
+  EXPECT_EQ(r.status.code, 2);  // invalid_argument: name it fully, as `ssh <node> restart web` says too
   EXPECT_EQ(r.err.rfind("seedctl: resolve: \"web\" is ambiguous: web.aaaa (github:a/app), web.bbbb (git+file:///srv/b)\n", 0), 0u)
       << r.err;
   EXPECT_NE(r.err.find("hint: name it as name.namespace or source/name"), std::string::npos);
@@ -195,7 +195,7 @@ TEST_F(SeedctlCommands, RestartHumanJsonAndFailure) {
 
   service_.errors["restart"] = make_error(Errc::unavailable, "qemu exited at once").with("stage", "boot");
   auto f = seedctl({"restart", "db"});
-  EXPECT_EQ(f.status.code, 1);
+  EXPECT_EQ(f.status.code, 5);  // unavailable: retry later
   EXPECT_EQ(f.err, "seedctl: boot: qemu exited at once\nhint: check seedd's log: journalctl -u seedd\n");
 
   // issue 12 item 8: a conflict that has nothing to do with names (here the vTPM's) was
@@ -237,7 +237,7 @@ TEST_F(SeedctlCommands, QuarantineListAndClear) {
   EXPECT_EQ(service_.calls().back(), "quarantine_clear *");
   service_.quarantine_cleared = 0;
   auto none = seedctl({"quarantine", "clear", "/nix/store/zzz"});
-  EXPECT_EQ(none.status.code, 1);
+  EXPECT_EQ(none.status.code, 4);  // not_found
   EXPECT_EQ(none.err.rfind("seedctl: quarantine: /nix/store/zzz is not quarantined\n", 0), 0u) << none.err;
 }
 
@@ -258,7 +258,7 @@ TEST_F(SeedctlCommands, InviteCreate) {
 
 TEST_F(SeedctlCommands, SshHostKeyFingerprint) {
   auto missing = seedctl({"ssh-host-key"});
-  EXPECT_EQ(missing.status.code, 1);
+  EXPECT_EQ(missing.status.code, 4);  // not_found: no key file yet
   EXPECT_NE(missing.err.find("seedctl: ssh-host-key: "), std::string::npos) << missing.err;
   EXPECT_NE(missing.err.find("hint: "), std::string::npos) << missing.err;
 
@@ -288,10 +288,10 @@ TEST_F(SeedctlCommands, UsageErrorsExitTwoWithoutCallingSeedd) {
   EXPECT_NE(help.out.find("Exit codes"), std::string::npos);
 }
 
-TEST_F(SeedctlCommands, UnreachableSeeddExitsThreeNamingTheSocket) {
+TEST_F(SeedctlCommands, UnreachableSeeddExitsFiveNamingTheSocket) {
   auto r = run(captured({seedctl_path(), "--socket", dir_.path() + "/nobody.sock", "status"}));
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->status.code, 3);
+  EXPECT_EQ(r->status.code, 5);  // unavailable: retry later
   EXPECT_NE(r->err.find("cannot reach seedd at " + dir_.path() + "/nobody.sock"), std::string::npos) << r->err;
   EXPECT_NE(r->err.find("seedd must be running"), std::string::npos) << r->err;
 }

@@ -82,6 +82,14 @@ TEST_F(AbuseSshTest, GiantCommandLineIsRefusedWithAClearError) {
   auto r = ssh("alice", "status " + std::string(100000, 'x'));
   EXPECT_EQ(r.status.code, 2);
   EXPECT_NE(r.err.find("bytes long"), std::string::npos) << r.err;
+  // --json gets the JSON error document too, as every other error does.
+  auto j = ssh("alice", "status --json " + std::string(100000, 'x'));
+  EXPECT_EQ(j.status.code, 2);
+  auto doc = json::parse(j.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << j.out;
+  EXPECT_EQ(doc["schema"], 1);
+  EXPECT_EQ(doc["error"]["code"], "invalid_argument");
+  EXPECT_NE(doc["error"]["message"].get<std::string>().find("bytes long"), std::string::npos) << doc;
   EXPECT_EQ(ssh("alice", "help").status.code, 0);
 }
 
@@ -174,6 +182,13 @@ TEST_F(RateLimitedSshTest, KeyOverItsRateIsToldWhenToRetry) {
   auto limited = ssh("alice", "help");
   EXPECT_EQ(limited.status.code, 5);
   EXPECT_NE(limited.err.find("retry in"), std::string::npos) << limited.err;
+  auto j = ssh("alice", "status --json");
+  EXPECT_EQ(j.status.code, 5);
+  auto doc = json::parse(j.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << j.out;
+  EXPECT_EQ(doc["error"]["code"], "unavailable");
+  EXPECT_EQ(doc["error"]["context"]["key"], keys_["alice"].fingerprint);
+  EXPECT_FALSE(doc["error"]["context"]["retry_after_s"].get<std::string>().empty());
   EXPECT_EQ(ssh("bob", "help").status.code, 0);  // other keys are unaffected
 }
 

@@ -64,6 +64,37 @@ std::string unique_alias(const std::string& canonical, const std::vector<Resolve
 
 }  // namespace
 
+Error owner_not_listed(const KeyIdentity& who, const std::string& canonical) {
+  std::string name = canonical.substr(canonical.find(':') + 1);
+  return make_error(Errc::permission_denied, canonical + " has no .authorized_keys listing your key " + who.fingerprint +
+                                                 ": only keys listed there see and manage its instances")
+      .with("source", canonical)
+      .with("key", who.fingerprint)
+      .with("stage", "access")
+      .with("hint", "add your public key (" + who.type + " ...) as a line of .authorized_keys at the top of its "
+                    "default branch, commit, and git push <node>:" + name + ".git (you own it, so the push is accepted)");
+}
+
+std::vector<reconcile::SourceView> Access::owned_unlisted(const KeyIdentity& who, const std::string& repo) {
+  std::vector<reconcile::SourceView> out;
+  auto all = service_.status(std::nullopt);
+  if (!all) return out;
+  for (auto& source : *all) {
+    const std::string& canonical = source.record.canonical;
+    if (!canonical.starts_with("silo:")) continue;
+    if (!repo.empty()) {
+      auto aliases = repo_aliases(canonical);
+      if (std::find(aliases.begin(), aliases.end(), repo) == aliases.end()) continue;
+    }
+    auto owner = silo_.owner(canonical.substr(5));
+    if (!owner || *owner != who.openssh()) continue;
+    auto keys = silo_.authorized_keys(canonical.substr(5));
+    if (keys && authorized_keys_list(*keys, who)) continue;
+    out.push_back(std::move(source));
+  }
+  return out;
+}
+
 Result<std::string> Access::authorized_keys(const std::string& canonical) {
   if (canonical.starts_with("silo:")) return silo_.authorized_keys(canonical.substr(5));
   return service_.authorized_keys(canonical);
@@ -88,6 +119,7 @@ Result<std::vector<reconcile::SourceView>> Access::visible(const KeyIdentity& wh
   }
   if (repo.empty()) return out;
   if (out.empty()) {
+    if (auto own = owned_unlisted(who, repo); !own.empty()) return owner_not_listed(who, own.front().record.canonical);
     return make_error(Errc::not_found, "none of your repos is called '" + repo + "'")
         .with("repo", repo)
         .with("hint", "`status` lists the repos whose .authorized_keys holds your key");
@@ -121,6 +153,11 @@ Result<ResolvedInstance> Access::resolve(const KeyIdentity& who, std::string_vie
     }
   }
   if (found.empty()) {
+    for (const auto& own : owned_unlisted(who, repo)) {
+      for (const auto& i : own.instances) {
+        if (i.id.name == name) return owner_not_listed(who, own.record.canonical);
+      }
+    }
     return make_error(Errc::not_found, "no instance '" + name + "' in " + (repo.empty() ? "your repos" : "repo '" + repo + "'"))
         .with("instance", std::string(target))
         .with("hint", "`status` lists your instances");

@@ -216,4 +216,11 @@ Result<Command> parse_command(std::string_view line) {
   return c;
 }
 
+Error command_too_long(size_t bytes, size_t max_bytes) {
+  return make_error(Errc::invalid_argument, "the command is " + std::to_string(bytes) +
+                                                " bytes long; this node accepts at most " + std::to_string(max_bytes))
+      .with("size", std::to_string(bytes))
+      .with("hint", "run `help` for the commands");
+}
+
 }  // namespace seed::sshcli

@@ -39,6 +39,9 @@ Result<std::vector<std::string>> split_words(std::string_view line);
 // ("git-receive-pack 'my-app.git'") come here too and are checked for a valid Silo name.
 Result<Command> parse_command(std::string_view line);
 
+// A command longer than the node accepts (Errc::invalid_argument), refused before parsing.
+Error command_too_long(size_t bytes, size_t max_bytes);
+
 // A Silo repository name from what git sends: "my-app.git", "/my-app.git", "my-app" → "my-app".
 // Rules (the same as `silo:NAME`): 1-63 of a-z 0-9 - _ ., not starting with '.' or '-', no "..".
 Result<std::string> silo_repo_name(std::string_view git_path);

@@ -5,6 +5,14 @@
 
 namespace seed::sshcli {
 
+Error rate_limited(const std::string& fingerprint, std::chrono::milliseconds retry_after) {
+  auto seconds = std::to_string((retry_after.count() + 999) / 1000);
+  return make_error(Errc::unavailable, "too many commands from key " + fingerprint + "; retry in " + seconds + " s")
+      .with("key", fingerprint)
+      .with("retry_after_s", seconds)
+      .with("hint", "wait " + seconds + " s, then run it again");
+}
+
 void RateLimiter::refill(Bucket& b, Clock::time_point now) const {
   double elapsed = std::chrono::duration<double>(now - b.last).count();
   if (elapsed > 0) {

@@ -9,7 +9,12 @@
 #include <mutex>
 #include <string>
 
+#include "common/error.hpp"
+
 namespace seed::sshcli {
+
+// What a key over its rate is told (Errc::unavailable: exit 5, retry later).
+Error rate_limited(const std::string& fingerprint, std::chrono::milliseconds retry_after);
 
 class RateLimiter {
  public:

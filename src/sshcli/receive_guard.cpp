@@ -43,7 +43,15 @@ Status ReceiveGuard::line(std::string_view p) {
   }
   auto zero = [](std::string_view oid) { return oid.find_first_not_of('0') == std::string_view::npos; };
   if (zero(p.substr(0, s1))) ++created_;
-  if (zero(p.substr(s1 + 1, s2 - s1 - 1))) ++deleted_;
+  if (zero(p.substr(s1 + 1, s2 - s1 - 1))) {
+    if (ref == limits_.default_branch) {
+      return refused("deleting " + std::string(ref) + " is not allowed: it is the repository's default branch "
+                     "(HEAD), the one clones check out and a planted repository deploys from")
+          .with("hint", "push new commits to it instead (git push --force <node>:REPO.git BRANCH:" +
+                            std::string(ref.substr(ref.rfind('/') + 1)) + " replaces it)");
+    }
+    ++deleted_;
+  }
   if (limits_.existing_refs + created_ > limits_.max_refs + deleted_) {
     return refused("the repository would hold more than " + std::to_string(limits_.max_refs) +
                    " refs; delete old branches or tags first");

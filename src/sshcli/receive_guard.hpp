@@ -1,7 +1,9 @@
 // Bounds what one `git push` may send, checked on the bytes as they arrive from the client,
 // before git-receive-pack acts on them: the number of ref updates and the refs they name (the
 // pkt-line command list at the start of the stream), and the total size. git's own
-// receive.maxInputSize bounds the pack as well; this also covers what comes before it.
+// receive.maxInputSize bounds the pack as well; this also covers what comes before it. Deleting
+// the default branch is refused here too, with the reason (git's own refusal tells the tenant
+// to change receive.denyDeleteCurrent, a server setting they cannot change).
 #pragma once
 
 #include <cstddef>
@@ -18,6 +20,7 @@ struct ReceiveLimits {
   uint64_t max_bytes = 256ull << 20;       // everything the client sends
   size_t max_refs = 10000;                 // refs the repository may hold after the push
   size_t existing_refs = 0;                // refs it holds before
+  std::string default_branch;              // what HEAD names: it may be updated, never deleted
 };
 
 class ReceiveGuard {

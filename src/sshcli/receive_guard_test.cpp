@@ -55,5 +55,20 @@ TEST(ReceiveGuard, RefusesTooManyUpdatesOddRefsAndOversizedPushes) {
   EXPECT_FALSE(garbage.feed("zzzz").ok());
 }
 
+TEST(ReceiveGuard, RefusesDeletingTheDefaultBranchAndSaysWhy) {
+  ReceiveLimits limits;
+  limits.default_branch = "refs/heads/main";
+  ReceiveGuard other(limits);
+  EXPECT_TRUE(other.feed(pkt(kA + " " + kZero + " refs/heads/feature\n")).ok());  // any other branch may go
+  ReceiveGuard head(limits);
+  auto st = head.feed(pkt(kA + " " + kZero + " refs/heads/main\n"));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("deleting refs/heads/main is not allowed: it is the repository's default branch"),
+            std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().get("hint").value_or("").find("BRANCH:main"), std::string::npos);
+  ReceiveGuard update(limits);
+  EXPECT_TRUE(update.feed(pkt(kA + " " + kB + " refs/heads/main\n")).ok());  // updating it is fine
+}
+
 }  // namespace
 }  // namespace seed::sshcli

@@ -5,8 +5,8 @@
 #include <chrono>
 #include <thread>
 
+#include "common/exit_code.hpp"
 #include "common/log.hpp"
-#include "sshcli/exit_code.hpp"
 #include "sshcli/output_queue.hpp"
 
 namespace seed::sshcli {
@@ -174,22 +174,18 @@ int Session::dispatch() {
     write(false, help_text());
     return 0;
   }
+  // Errors before the command is parsed honour a --json anywhere in it, as the parser's do.
+  bool json = command_.find("--json") != std::string::npos;
+  ChannelOutput direct(this);
   std::chrono::milliseconds retry{0};
   if (!ctx_.limiter.allow(who_.fingerprint, Clock::now(), retry)) {
-    fail("error: too many commands from key " + who_.fingerprint + "; retry in " +
-         std::to_string((retry.count() + 999) / 1000) + " s");
-    return exit_code(Errc::unavailable);
+    return report_error(rate_limited(who_.fingerprint, retry), json, direct);
   }
   if (command_.size() > ctx_.config.max_command_bytes) {
-    fail("error: the command is " + std::to_string(command_.size()) + " bytes long; this node accepts at most " +
-         std::to_string(ctx_.config.max_command_bytes) + " (run `help` for the commands)");
-    return exit_code(Errc::invalid_argument);
+    return report_error(command_too_long(command_.size(), ctx_.config.max_command_bytes), json, direct);
   }
   auto command = parse_command(command_);
-  if (!command) {
-    ChannelOutput direct(this);
-    return report_error(command.error(), command_.find("--json") != std::string::npos, direct);
-  }
+  if (!command) return report_error(command.error(), json, direct);
   if (command->kind == CommandKind::receive_pack || command->kind == CommandKind::upload_pack) {
     return run_git(*command);
   }
@@ -279,8 +275,6 @@ bool Session::write(bool is_stderr, std::string_view data) {
   }
   return true;
 }
-
-void Session::fail(std::string_view message) { write(true, std::string(message) + "\n"); }
 
 void Session::finish(int code) {
   if (code < 0 || !alive()) return;  // the client is gone: nobody to tell

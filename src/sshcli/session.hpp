@@ -75,7 +75,6 @@ class Session {
   void input(std::string_view data);
   // Writes to the channel with the idle deadline armed: a client that stops reading is dropped.
   bool write(bool is_stderr, std::string_view data);
-  void fail(std::string_view message);
   void finish(int exit_code);
   bool alive() const;
 

@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <chrono>
 
+#include "common/exit_code.hpp"
 #include "common/log.hpp"
-#include "sshcli/exit_code.hpp"
 #include "sshcli/session.hpp"
 
 namespace seed::sshcli {
@@ -77,7 +77,7 @@ int Session::run_git(const Command& command) {
     access = *granted;
     ctx_.silo.remove_quarantine(name);
     guard.emplace(ReceiveLimits{ctx_.config.max_ref_updates, ctx_.config.silo.max_pack_bytes + (1u << 20),
-                                ctx_.config.silo.max_refs, access.refs});
+                                ctx_.config.silo.max_refs, access.refs, access.head});
   } else if (!ctx_.silo.exists(name)) {
     return report_error(make_error(Errc::not_found, "no Silo repository '" + name + "'")
                             .with("stage", "silo")
@@ -119,8 +119,12 @@ int Session::run_git(const Command& command) {
     report_error(*guard_error_, false, direct);
     code = exit_code(guard_error_->code);
   }
-  if (push && access.created && code != 0) ctx_.silo.remove_if_empty(name);  // a refused first push leaves nothing
-  if (push && code == 0) {
+  // What the push did is read from the refs: receive-pack exits 0 when it refused everything.
+  bool updated = push && ctx_.silo.settle_push(name, access);
+  if (push && !updated && code == 0 && guard && guard->commands() > 0) {
+    code = report_error(nothing_pushed(name, access.created), false, direct);
+  }
+  if (updated) {
     if (auto st = ctx_.silo.finish_push(name); !st) log::warn("sshcli.silo_head", {{"repo", name}, {"error", st.error().describe()}});
     auto triggered = ctx_.service.trigger("silo:" + name);
     if (!triggered && triggered.error().code != Errc::not_found) {

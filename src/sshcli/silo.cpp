@@ -47,17 +47,32 @@ Result<RepoPtr> open_repo(const std::string& path) {
   return RepoPtr(raw);
 }
 
-Result<size_t> count_refs(git_repository* repo, const std::string& path) {
+Result<RefSnapshot> snapshot_refs(git_repository* repo, const std::string& path) {
   git_reference_iterator* raw = nullptr;
   if (git_reference_iterator_new(&raw, repo) != 0) return libgit2_error("cannot list refs", path);
   IterPtr it(raw);
-  size_t n = 0;
+  RefSnapshot out;
   git_reference* ref = nullptr;
   while (git_reference_next(&ref, it.get()) == 0) {
-    git_reference_free(ref);
-    ++n;
+    RefPtr owned(ref);
+    std::string target;
+    if (git_reference_type(ref) == GIT_REFERENCE_SYMBOLIC) {
+      target = std::string("-> ") + git_reference_symbolic_target(ref);
+    } else if (const git_oid* oid = git_reference_target(ref); oid != nullptr) {
+      target = git_oid_tostr_s(oid);
+    }
+    out.emplace(git_reference_name(ref), std::move(target));
   }
-  return n;
+  return out;
+}
+
+// The branch HEAD names, whether or not it exists yet; "" for a detached HEAD.
+std::string head_branch(git_repository* repo) {
+  git_reference* raw = nullptr;
+  if (git_reference_lookup(&raw, repo, "HEAD") != 0) return "";
+  RefPtr head(raw);
+  if (git_reference_type(head.get()) != GIT_REFERENCE_SYMBOLIC) return "";
+  return git_reference_symbolic_target(head.get());
 }
 
 }  // namespace
@@ -146,7 +161,7 @@ Result<PushAccess> Silo::create(const std::string& name, const KeyIdentity& who)
     return errno_error("move the new repository to " + path(name), errno);
   }
   cleanup.dir.clear();
-  return PushAccess{path(name), true, 0};
+  return PushAccess{path(name), true, 0, {}, std::string("refs/heads/") + opts.initial_head};
 }
 
 Result<PushAccess> Silo::prepare_push(const std::string& name, const KeyIdentity& who) {
@@ -163,7 +178,9 @@ Result<PushAccess> Silo::prepare_push(const std::string& name, const KeyIdentity
         .with("hint", "ask someone with access to add your public key to .authorized_keys and push it");
   }
   auto repo = SEED_TRY(open_repo(path(name)));
-  return PushAccess{path(name), false, SEED_TRY(count_refs(repo.get(), path(name)))};
+  PushAccess access{path(name), false, 0, SEED_TRY(snapshot_refs(repo.get(), path(name))), head_branch(repo.get())};
+  access.refs = access.before.size();
+  return access;
 }
 
 Result<UniqueFd> Silo::lock_push(const std::string& name, std::chrono::milliseconds wait) {
@@ -191,13 +208,30 @@ void Silo::remove_quarantine(const std::string& name) {
 }
 
 void Silo::remove_if_empty(const std::string& name) {
-  auto repo = open_repo(path(name));
-  if (!repo) return;
-  auto refs = count_refs(repo->get(), path(name));
-  if (!refs || *refs != 0) return;
-  repo->reset();
+  auto now = refs(name);
+  if (!now || !now->empty()) return;
   std::error_code ec;
   std::filesystem::remove_all(path(name), ec);
+}
+
+Result<RefSnapshot> Silo::refs(const std::string& name) const {
+  auto repo = SEED_TRY(open_repo(path(name)));
+  return snapshot_refs(repo.get(), path(name));
+}
+
+bool Silo::settle_push(const std::string& name, const PushAccess& access) {
+  auto now = refs(name);
+  bool changed = !now || *now != access.before;
+  if (access.created && !changed) remove_if_empty(name);
+  return changed;
+}
+
+Error nothing_pushed(const std::string& name, bool created) {
+  return make_error(Errc::invalid_argument, created ? "nothing was pushed, so silo:" + name + " was not created"
+                                                    : "nothing was pushed to silo:" + name)
+      .with("repo", name)
+      .with("stage", "silo")
+      .with("hint", "git's messages above say why every ref update was refused; fix that and push again");
 }
 
 Status Silo::finish_push(const std::string& name) {

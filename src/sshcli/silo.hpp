@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "common/error.hpp"
@@ -21,10 +22,15 @@ struct SiloLimits {
   size_t max_authorized_keys_bytes = 1 << 20;
 };
 
+// Every ref of a repository: name → object id (hex), or the target of a symbolic ref.
+using RefSnapshot = std::map<std::string, std::string>;
+
 struct PushAccess {
   std::string path;   // the bare repository
   bool created = false;
   size_t refs = 0;    // refs it holds now
+  RefSnapshot before; // ... and what they point at, to tell afterwards what the push changed
+  std::string head;   // the default branch HEAD names ("refs/heads/main"), "" when detached
 };
 
 class Silo {
@@ -60,11 +66,21 @@ class Silo {
   // Removes a repository that holds no refs (a first push that failed).
   void remove_if_empty(const std::string& name);
 
+  // After git-receive-pack has exited: whether the push changed any ref. receive-pack exits 0
+  // even when it refused the pack (too large, failed fsck) or every ref, so the refs are what
+  // decide. A first push that made no ref has its repository removed: nobody squats the name.
+  // A repository that cannot be read counts as changed (it is kept and redeployed).
+  bool settle_push(const std::string& name, const PushAccess& access);
+
  private:
   Result<PushAccess> create(const std::string& name, const KeyIdentity& who);
+  Result<RefSnapshot> refs(const std::string& name) const;
 
   std::string root_;
   SiloLimits limits_;
 };
+
+// What a push that changed no ref tells the client (after git's own reasons).
+Error nothing_pushed(const std::string& name, bool created);
 
 }  // namespace seed::sshcli

@@ -73,9 +73,11 @@ TEST_F(SiloGitTest, FirstPushCreatesAndOwnsOthersNeedAuthorizedKeys) {
   commit(wt, "add bob");
   ASSERT_EQ(git("alice", wt, {"push", "-q", "ssh://node/my-app.git", "master"}).status.code, 0);
   EXPECT_EQ(git("bob", bob_wt, {"pull", "-q", "--rebase", "origin", "master"}).status.code, 0);
+  std::ofstream(bob_wt + "/README") << "bob was here\n";  // (the rebase dropped bob's now empty commit)
+  commit(bob_wt, "readme", "bob");
   auto accepted = git("bob", bob_wt, {"push", "-q", "origin", "HEAD:master"});
   EXPECT_EQ(accepted.status.code, 0) << accepted.err;
-  // Not planted: every push asked for a trigger, and not_found was taken calmly.
+  // Not planted: every push that changed a ref asked for a trigger, and not_found was taken calmly.
   EXPECT_EQ(service_.count("trigger silo:my-app"), 3u);
 }
 
@@ -135,6 +137,90 @@ TEST_F(SiloGitTest, RefsOutsideBranchesAndTagsAreRefused) {
   EXPECT_TRUE(wait_idle());
   EXPECT_FALSE(std::filesystem::exists(config_.silo_root + "/fresh.git"));
   EXPECT_TRUE(wait_idle());
+}
+
+TEST_F(SiloGitTest, DeletingTheDefaultBranchIsRefusedWithTheReason) {
+  std::string wt = make_repo("del", {"alice"});
+  ASSERT_EQ(git("alice", wt, {"push", "-q", "node:del.git", "master", "master:feature"}).status.code, 0);
+  auto r = git("alice", wt, {"push", "node:del.git", ":master"});
+  EXPECT_NE(r.status.code, 0);
+  EXPECT_NE(r.err.find("deleting refs/heads/master is not allowed: it is the repository's default branch"),
+            std::string::npos) << r.err;
+  // git's own refusal would tell the tenant to change a setting of the server's repository.
+  EXPECT_EQ(r.err.find("denyDeleteCurrent"), std::string::npos) << r.err;
+  EXPECT_FALSE(head_of("del").empty());
+  auto other = git("alice", wt, {"push", "-q", "node:del.git", ":feature"});  // other branches may go
+  EXPECT_EQ(other.status.code, 0) << other.err;
+}
+
+// A push git-receive-pack refuses (pack over receive.maxInputSize, an object failing fsck)
+// still ends with its exit status 0; what the push changed is read from the refs.
+class SiloRefusedPushTest : public SiloGitTest {
+ protected:
+  void adjust(ServerConfig& c) override { c.silo.max_pack_bytes = 64 << 10; }
+  // A commit of `bytes` random (incompressible) bytes.
+  void commit_random(const std::string& wt, size_t bytes) {
+    std::ifstream random("/dev/urandom", std::ios::binary);
+    std::string data(bytes, '\0');
+    random.read(data.data(), static_cast<std::streamsize>(data.size()));
+    std::ofstream(wt + "/blob.bin", std::ios::binary) << data;
+    commit(wt, "random");
+  }
+  // A branch `branch` whose commit fails git fsck (an author line without an email).
+  void commit_broken(const std::string& wt, const std::string& branch) {
+    auto tree = git("alice", wt, {"rev-parse", "HEAD^{tree}"});
+    std::string body = "tree " + tree.out.substr(0, tree.out.find('\n')) +
+                       "\nauthor nobody 1700000000 +0000\ncommitter nobody 1700000000 +0000\n\nbroken\n";
+    std::ofstream(wt + "/broken.txt") << body;
+    auto oid = git("alice", wt, {"hash-object", "-t", "commit", "--literally", "-w", wt + "/broken.txt"});
+    ASSERT_EQ(oid.status.code, 0) << oid.err;
+    ASSERT_EQ(git("alice", wt, {"update-ref", "refs/heads/" + branch, oid.out.substr(0, oid.out.find('\n'))}).status.code, 0);
+  }
+};
+
+TEST_F(SiloRefusedPushTest, ARefusedFirstPushLeavesTheNameFree) {
+  std::string wt = make_repo("big", {"alice"});
+  commit_random(wt, 256 << 10);
+  auto refused = git("alice", wt, {"push", "node:taken.git", "master"});
+  EXPECT_NE(refused.status.code, 0);
+  EXPECT_NE(refused.err.find("exceeds maximum allowed size"), std::string::npos) << refused.err;  // git's reason
+  EXPECT_NE(refused.err.find("nothing was pushed, so silo:taken was not created"), std::string::npos) << refused.err;
+  EXPECT_TRUE(wait_idle());
+  EXPECT_FALSE(std::filesystem::exists(config_.silo_root + "/taken.git"));
+  EXPECT_EQ(service_.count("trigger"), 0u);
+
+  // The same with a commit that fails fsck.
+  std::string bad = make_repo("bad", {"alice"});
+  commit_broken(bad, "master");
+  auto unfsckable = git("alice", bad, {"push", "node:taken.git", "master"});
+  EXPECT_NE(unfsckable.status.code, 0);
+  EXPECT_TRUE(wait_idle());
+  EXPECT_FALSE(std::filesystem::exists(config_.silo_root + "/taken.git"));
+
+  // Nobody squats the name: bob's first push creates it, and bob owns it.
+  std::string bob_wt = make_repo("small", {"bob"});
+  auto bob = git("bob", bob_wt, {"push", "-q", "node:taken.git", "master"});
+  ASSERT_EQ(bob.status.code, 0) << bob.err;
+  auto owner = run_checked(testing::cmd({"git", "--git-dir", config_.silo_root + "/taken.git", "config", "seed.owner"}));
+  ASSERT_TRUE(owner.ok());
+  EXPECT_EQ(owner->out, keys_["bob"].openssh() + "\n");
+  EXPECT_EQ(service_.count("trigger silo:taken"), 1u);
+}
+
+TEST_F(SiloRefusedPushTest, ARefusedLaterPushTriggersNothing) {
+  std::string wt = make_repo("later", {"alice"});
+  ASSERT_EQ(git("alice", wt, {"push", "-q", "node:later.git", "master"}).status.code, 0);
+  ASSERT_EQ(service_.count("trigger silo:later"), 1u);
+  std::string before = head_of("later");
+  commit_broken(wt, "broken");
+  auto refused = git("alice", wt, {"push", "node:later.git", "broken"});
+  EXPECT_NE(refused.status.code, 0);
+  EXPECT_NE(refused.err.find("nothing was pushed to silo:later"), std::string::npos) << refused.err;
+  EXPECT_TRUE(wait_idle());
+  EXPECT_EQ(head_of("later"), before);
+  EXPECT_EQ(service_.count("trigger silo:later"), 1u);  // nothing changed: no redeploy
+  // A push with nothing new ("Everything up-to-date") is no refusal.
+  EXPECT_EQ(git("alice", wt, {"push", "-q", "node:later.git", "master"}).status.code, 0);
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/time_text.hpp"
+#include "common/exit_code.hpp"
+#include "common/log.hpp"
 #include "reconcile/flake_source.hpp"
 #include "reconcile/service_json.hpp"
-#include "sshcli/exit_code.hpp"
+#include "sshcli/tenant_error.hpp"
 
 namespace seed::sshcli {
 namespace {
@@ -47,7 +49,12 @@ std::string help_text() {
   return out;
 }
 
-int report_error(const Error& e, bool as_json, CommandOutput& o) {
+int report_error(const Error& full, bool as_json, CommandOutput& o) {
+  Error e = for_tenant(full);
+  if (e.describe() != full.describe()) {
+    // What the tenant was not shown stays in the node's log, for the node owner.
+    log::info("sshcli.error_redacted", {{"code", to_string(full.code)}, {"error", full.describe()}});
+  }
   std::string text = "error: " + e.message;
   auto stage = e.get("stage");
   auto hint = e.get("hint");
@@ -109,7 +116,15 @@ Status TenantCommands::plant(const Command& c, const KeyIdentity& who, CommandOu
   auto existing = service_.status(source.canonical);
   bool planted = existing && !existing->empty();
   if (!existing && existing.error().code != Errc::not_found) return std::move(existing).error();
-  if (!planted) SEED_TRY(service_.consume_invite(c.invite));
+  if (!planted) {
+    if (auto used = service_.consume_invite(c.invite); !used) {
+      // An unknown code is refused like a used or expired one: the caller lacks a valid invite
+      // (exit 3, permission denied), it is not a thing that could be looked up.
+      Error e = std::move(used).error();
+      if (e.code == Errc::not_found) e.code = Errc::permission_denied;
+      return e;
+    }
+  }
 
   auto progress = [&](const reconcile::Progress& p) {
     if (c.json) {
@@ -118,7 +133,7 @@ Status TenantCommands::plant(const Command& c, const KeyIdentity& who, CommandOu
       o.out("[" + p.stage + "] " + p.message + "\n");
     }
   };
-  auto view = SEED_TRY(service_.plant(source.canonical, who.fingerprint, progress));
+  auto view = for_tenant(SEED_TRY(service_.plant(source.canonical, who.fingerprint, progress)));
   if (c.json) {
     line(o, {{"type", "result"}, {"schema", 1}, {"source", reconcile::to_json(view)}});
   } else {
@@ -138,10 +153,15 @@ Status TenantCommands::plant(const Command& c, const KeyIdentity& who, CommandOu
 
 Status TenantCommands::status(const Command& c, const KeyIdentity& who, CommandOutput& o) {
   auto sources = SEED_TRY(access_.visible(who, c.repo));
+  for (auto& s : sources) s = for_tenant(std::move(s));
   if (c.json) {
     line(o, reconcile::status_json(sources));
   } else if (sources.empty()) {
     o.out("no planted repo lists your key " + who.fingerprint + " in its .authorized_keys\n");
+    for (const auto& own : access_.owned_unlisted(who, c.repo)) {
+      o.out("you own " + own.record.canonical + ", but it has no .authorized_keys listing your key: add your public key "
+            "there and git push it to see and manage its instances\n");
+    }
   } else {
     o.out(reconcile::status_text(sources));
   }
@@ -180,14 +200,19 @@ Status TenantCommands::logs(const Command& c, const KeyIdentity& who, CommandOut
 
 Status TenantCommands::restart(const Command& c, const KeyIdentity& who, CommandOutput& o) {
   auto r = SEED_TRY(access_.resolve(who, c.target));
-  SEED_TRY(service_.restart(r.instance.id));
+  // Said before the restart starts (it waits for the boot), then its progress as it happens;
+  // --json stays one document.
+  if (!c.json) o.out("restarting " + r.instance.id.name + " (" + r.source.record.canonical + ")\n");
+  SEED_TRY(service_.restart(r.instance.id, [&](const reconcile::Progress& p) {
+    if (!c.json) o.out("[" + p.stage + "] " + p.message + "\n");
+  }));
   if (c.json) {
     json j = instance_ref(r);
     j["schema"] = 1;
     j["restarted"] = true;
     line(o, j);
   } else {
-    o.out("restarting " + r.instance.id.name + " (" + r.source.record.canonical + ")\n");
+    o.out("restarted " + r.instance.id.name + "\n");
   }
   return ok();
 }

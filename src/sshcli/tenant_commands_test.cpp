@@ -2,6 +2,9 @@
 // invites, and the human and --json forms of every command.
 #include "sshcli/tenant_commands.hpp"
 
+#include <mutex>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -124,14 +127,77 @@ TEST_F(TenantCommandsTest, LogsAndKeysHumanAndJson) {
   EXPECT_EQ(run("keys app/db", kAlice, missing), 4);  // the service's own not_found passes through
 }
 
+TEST_F(TenantCommandsTest, ErrorsShowNoNodePath) {
+  // The engine's error names the recipient file on the node; the tenant sees the instance only.
+  Capture c;
+  EXPECT_EQ(run("keys app/db --json", kAlice, c), 4);
+  auto context = json::parse(c.out_)["error"]["context"];
+  EXPECT_EQ(context["instance"], "db.s-aaaaaaaaaaaa");
+  EXPECT_FALSE(context.contains("path")) << context;
+  EXPECT_EQ((c.out_ + c.err_).find("/var/lib"), std::string::npos) << c.out_ << c.err_;
+}
+
+TEST_F(TenantCommandsTest, LogsJsonLinesHaveNoCarriageReturn) {
+  service_.set_logs("db.s-aaaaaaaaaaaa", {"booting\r", "ready\r"});  // a serial console's CR LF
+  Capture j;
+  EXPECT_EQ(run("logs app/db --json", kAlice, j), 0);
+  EXPECT_EQ(json::parse(j.out_)["lines"], json::array({"booting", "ready"}));
+  Capture human;  // the human form passes the console's bytes through
+  EXPECT_EQ(run("logs app/db", kAlice, human), 0);
+  EXPECT_EQ(human.out_, "booting\r\nready\r\n");
+
+  // -f: the follower thread writes while this one waits for the line.
+  struct Locked : Capture {
+    std::mutex mu;
+    void out(std::string_view d) override {
+      std::lock_guard l(mu);
+      Capture::out(d);
+    }
+    bool has(std::string_view s) {
+      std::lock_guard l(mu);
+      return out_.find(s) != std::string::npos;
+    }
+  } f;
+  auto cmd = parse_command("logs app/db -f --json --lines 1");
+  std::atomic<bool> cancelled{false};
+  std::thread t([&] { EXPECT_EQ(commands_.run(*cmd, kAlice, f, cancelled), 0); });
+  while (service_.followers() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  service_.append_log("db.s-aaaaaaaaaaaa", "later\r\n");
+  while (!f.has("later")) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  cancelled = true;
+  t.join();
+  EXPECT_EQ(f.out_, "{\"line\":\"ready\"}\n{\"line\":\"later\"}\n");
+}
+
+TEST_F(TenantCommandsTest, RestartSaysSoFirstThenShowsProgress) {
+  // What was printed before the service's restart began (it returns only after the boot).
+  struct Watch : Capture {
+    RecordingService* service = nullptr;
+    std::vector<size_t> restarts_seen;
+    void out(std::string_view d) override {
+      restarts_seen.push_back(service->count("restart"));
+      Capture::out(d);
+    }
+  } w;
+  w.service = &service_;
+  EXPECT_EQ(run("restart db", kAlice, w), 0);
+  ASSERT_FALSE(w.restarts_seen.empty());
+  EXPECT_EQ(w.restarts_seen.front(), 0u);  // "restarting db" came before the restart
+  EXPECT_EQ(w.out_, "restarting db (github:alice/app)\n[stop] stop db\n[boot] boot db\n[healthy] healthy db\nrestarted db\n");
+  Capture j;  // --json stays one document
+  EXPECT_EQ(run("restart db --json", kAlice, j), 0);
+  EXPECT_EQ(json::parse(j.out_)["restarted"], true);
+}
+
 TEST_F(TenantCommandsTest, PlantNeedsAuthorityAndAValidInvite) {
   service_.set_authorized_keys("github:alice/new", kAlice.openssh() + "\n");
   service_.set_plant_result("github:alice/new", make_source("github:alice/new", "s-nnnnnnnnnnnn", {"web"}));
   service_.add_invite("good", 1, 0);
   service_.add_invite("old", 1, 1000);  // expired in 1970
 
-  Capture unknown;
-  EXPECT_EQ(run("plant github:alice/new nope", kAlice, unknown), 4);
+  Capture unknown;  // refused like a used or expired one: exit 3, which the table lists for invites
+  EXPECT_EQ(run("plant github:alice/new nope --json", kAlice, unknown), 3);
+  EXPECT_EQ(json::parse(unknown.out_)["error"]["code"], "permission_denied");
   Capture expired;
   EXPECT_EQ(run("plant github:alice/new old", kAlice, expired), 3);
   EXPECT_NE(expired.err_.find("expired"), std::string::npos);
@@ -172,6 +238,43 @@ TEST_F(TenantCommandsTest, UsedInviteIsRefused) {
   auto doc = json::parse(c.out_);
   EXPECT_EQ(doc["error"]["code"], "permission_denied");
   EXPECT_EQ(service_.count("plant"), 0u);
+}
+
+TEST_F(TenantCommandsTest, OwnerOfAPlantedSiloRepoWithoutTheirKeyIsToldHowToFixIt) {
+  // alice pushed silo:mine first (she owns it) but its .authorized_keys does not list her.
+  ASSERT_TRUE(silo_.prepare_push("mine", kAlice).ok());
+  service_.add_source(make_source("silo:mine", "s-mmmmmmmmmmmm", {"site"}));
+
+  for (const char* cmd : {"status mine --json", "logs mine/site", "logs site", "restart site"}) {
+    Capture owner;
+    EXPECT_EQ(run(cmd, kAlice, owner), 3) << cmd;
+    EXPECT_NE(owner.err_.find("silo:mine has no .authorized_keys listing your key " + kAlice.fingerprint),
+              std::string::npos) << cmd << ": " << owner.err_;
+    EXPECT_NE(owner.err_.find("git push <node>:mine.git"), std::string::npos) << owner.err_;
+  }
+  Capture status;
+  EXPECT_EQ(run("status blog", kAlice, status), 0);  // her other repos are unaffected
+  EXPECT_EQ(service_.count("restart"), 0u);
+
+  // A stranger learns nothing: not found, exactly as for a repo that does not exist.
+  for (const char* cmd : {"status mine", "logs mine/site", "restart site"}) {
+    Capture stranger;
+    EXPECT_EQ(run(cmd, kMallory, stranger), 4) << cmd;
+    EXPECT_EQ(stranger.err_.find("authorized_keys listing"), std::string::npos) << stranger.err_;
+    EXPECT_EQ(stranger.err_.find("silo:mine"), std::string::npos) << stranger.err_;
+  }
+  Capture stranger_status;
+  EXPECT_EQ(run("status", kMallory, stranger_status), 0);
+  EXPECT_EQ(stranger_status.out_.find("mine"), std::string::npos) << stranger_status.out_;
+
+  // `status` of an owner who sees nothing else names their hidden repo.
+  ASSERT_TRUE(silo_.prepare_push("hers", kMallory).ok());
+  service_.add_source(make_source("silo:hers", "s-hhhhhhhhhhhh", {"api"}));
+  Capture own_status;
+  EXPECT_EQ(run("status", kMallory, own_status), 0);
+  EXPECT_NE(own_status.out_.find("you own silo:hers, but it has no .authorized_keys listing your key"), std::string::npos)
+      << own_status.out_;
+  EXPECT_EQ(own_status.out_.find("mine"), std::string::npos) << own_status.out_;
 }
 
 TEST_F(TenantCommandsTest, HelpHumanAndJson) {

@@ -254,7 +254,7 @@ TEST_F(EngineTest, RepeatedCrashesMarkTheInstanceFailedUntilRestart) {
   EXPECT_EQ(in_ns([&] { return instance(uri, "web"); }).state, reconcile::InstanceState::failed);
 
   // The owner's restart clears it: the same generation runs and is served again.
-  in_ns([&] { ASSERT_TRUE(engine_->restart(web.id)); });
+  in_ns([&] { ASSERT_TRUE(engine_->restart(web.id, nullptr)); });
   const auto back = in_ns([&] { return instance(uri, "web"); });
   EXPECT_EQ(back.state, reconcile::InstanceState::running);
   EXPECT_FALSE(back.failure);

@@ -97,7 +97,7 @@ class RecordingService final : public reconcile::Service {
     record("authorized_keys " + std::string(uri));
     return std::string();
   }
-  Status restart(const reconcile::InstanceId& id) override {
+  Status restart(const reconcile::InstanceId& id, const reconcile::ProgressFn&) override {
     record("restart " + id.str());
     if (auto e = error_for("restart")) return *e;
     return ok();

@@ -108,8 +108,13 @@ class RecordingService : public reconcile::Service {
     auto it = keys_.find(std::string(uri));
     return it == keys_.end() ? std::string() : it->second;
   }
-  Status restart(const reconcile::InstanceId& id) override {
+  // Reports the stages the engine reports, recording each as a call too, so a test sees what
+  // the caller printed before the restart began.
+  Status restart(const reconcile::InstanceId& id, const reconcile::ProgressFn& progress) override {
     record("restart " + id.str());
+    for (const char* stage : {"stop", "boot", "healthy"}) {
+      if (progress) progress({stage, std::string(stage) + " " + id.name});
+    }
     return ok();
   }
   // Lines set with set_logs (and appended ones) are console entries.
@@ -162,7 +167,12 @@ class RecordingService : public reconcile::Service {
     record("keys " + id.str());
     std::lock_guard l(mu_);
     auto it = recipients_.find(id.str());
-    if (it == recipients_.end()) return make_error(Errc::not_found, "no vTPM");
+    if (it == recipients_.end()) {
+      // As tpm::read_age_recipient reports it: with the node's path in the context.
+      return make_error(Errc::not_found, "instance " + id.str() + " has not published its age recipient yet")
+          .with("instance", id.str())
+          .with("path", "/var/lib/seed/instances/" + id.str() + "/tpm-share/age-recipient");
+    }
     return it->second;
   }
   Result<std::vector<reconcile::QuarantineEntry>> quarantine_list() override { return std::vector<reconcile::QuarantineEntry>{}; }

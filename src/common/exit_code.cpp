@@ -1,30 +1,30 @@
-#include "sshcli/exit_code.hpp"
+#include "common/exit_code.hpp"
 
-namespace seed::sshcli {
+namespace seed {
 
-int exit_code(Errc code) {
+ExitCode exit_code(Errc code) {
   switch (code) {
     case Errc::invalid_argument:
     case Errc::cannot_shrink:
-      return 2;
+      return exit_usage;
     case Errc::permission_denied:
-      return 3;
+      return exit_denied;
     case Errc::not_found:
-      return 4;
+      return exit_not_found;
     case Errc::unavailable:
     case Errc::timeout:
-      return 5;
+      return exit_retry_later;
     case Errc::already_exists:
     case Errc::in_use:
     case Errc::conflict:
-      return 6;
+      return exit_conflict;
     case Errc::io:
     case Errc::process_failed:
     case Errc::protocol:
     case Errc::internal:
-      return 1;
+      return exit_failed;
   }
-  return 1;
+  return exit_failed;  // not reached: -Wswitch makes a new Errc pick its row above
 }
 
-}  // namespace seed::sshcli
+}  // namespace seed
