@@ -102,6 +102,28 @@ TEST_F(NixCliTest, IndirectInputResolvesThroughTheNodesRegistry) {
   EXPECT_FALSE(fs::exists(dir_ + "/flake.lock"));  // the tenant's tree is never written
 }
 
+// How `.authorized_keys` of a non-Silo source is read (Engine::authorized_keys): the flake's
+// tree in the store. `nix flake` takes the flake flags only after `metadata`.
+TEST_F(NixCliTest, SourcePathIsTheFlakesTreeWithItsAuthorizedKeys) {
+  ASSERT_TRUE(write_file_atomic(dir_ + "/.authorized_keys", "ssh-ed25519 AAAAC3Nz alice\n"));
+  write_flake(kFlake);
+  auto path = NixCli(settings_).source_path(ref());
+  ASSERT_TRUE(path) << path.error().describe();
+  EXPECT_THAT(*path, StartsWith("/nix/store/"));
+  auto keys = read_file(*path + "/.authorized_keys");
+  ASSERT_TRUE(keys) << keys.error().describe();
+  EXPECT_EQ(*keys, "ssh-ed25519 AAAAC3Nz alice\n");
+  EXPECT_FALSE(fs::exists(dir_ + "/flake.lock"));
+}
+
+TEST_F(NixCliTest, SourcePathOfAMissingFlakeIsStageFetch) {
+  auto path = NixCli(settings_).source_path("git+file://" + tmp_.path() + "/nothing-here");
+  ASSERT_FALSE(path);
+  EXPECT_EQ(path.error().get("stage"), "fetch");
+  EXPECT_THAT(path.error().message, HasSubstr("nix fetch of git+file://"));
+  EXPECT_THAT(path.error().message, ::testing::Not(HasSubstr("unrecognised flag")));
+}
+
 TEST_F(NixCliTest, BuildGivesTheToplevelStorePath) {
   write_flake(kFlake);
   auto top = NixCli(settings_).build_toplevel(ref(), "web");
