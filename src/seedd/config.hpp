@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "control/control_config.hpp"
+#include "net/dns/server.hpp"
 #include "net/ingress/server.hpp"
 #include "seedd/node_config.hpp"
 #include "vmm/driver_factory.hpp"
@@ -36,6 +37,10 @@ struct Config {
   // The ingress's limits ("ingress": {"max_connections", "max_per_source", "header_timeout_s",
   // "connect_timeout_s", "idle_timeout_s"}); its listeners come from `listen`.
   net::ingress::ServerConfig ingress;
+  // The DNS server's TCP limits ("dns": {"max_tcp_connections", "max_tcp_per_source",
+  // "tcp_idle_timeout_s", "tcp_message_timeout_s", "tcp_max_life_s"}); its listeners come
+  // from `listen`.
+  net::dns::ServerConfig dns;
 };
 
 // Defaults for the paths of helper binaries that ship beside seedd.
