@@ -346,6 +346,31 @@ TEST_F(DnsServerReal, BadUdpPacketsGetFormerrOrNothingAndTheServerCarriesOn) {
   EXPECT_EQ(short_answer(pub, {"web.team.seed.test", "A"}), "10.0.0.2\n");
 }
 
+// Issue 13.6, as dig, kdig and a raw sender see it: DO is echoed (RFC 3225 §3), and a query
+// with two OPT records gets FORMERR carrying the question and an OPT (RFC 6891 §7, as nsd does).
+TEST_F(DnsServerReal, DoBitEchoedAndBadOptFormerrKeepsQuestionAndOpt) {
+  EXPECT_THAT(dig(pub, {"+dnssec", "web.team.seed.test", "A"}), HasSubstr("EDNS: version: 0, flags: do; udp: 1232"));
+  EXPECT_THAT(kdig(pub, {"+dnssec", "+tcp", "web.team.seed.test", "A"}), HasSubstr("flags: do"));
+  EXPECT_THAT(dig(pub, {"+edns", "web.team.seed.test", "A"}), HasSubstr("EDNS: version: 0, flags:; udp: 1232"));
+
+  testing::QueryOptions o;
+  o.edns_size = 1232;
+  auto twice = testing::make_query("web.team.seed.test", rrtype::a, o);
+  std::vector<uint8_t> opt(twice.end() - 11, twice.end());
+  twice.insert(twice.end(), opt.begin(), opt.end());
+  twice[11] = 2;  // arcount: two OPTs
+  RawUdp c("127.0.0.7");
+  c.send_to(pub, twice);
+  auto replies = c.collect(300ms);
+  ASSERT_EQ(replies.size(), 1u);
+  auto m = parse_message(replies[0]);
+  ASSERT_TRUE(m.ok()) << m.error().describe();
+  EXPECT_EQ(m->header.rcode, uint8_t(Rcode::formerr));
+  ASSERT_EQ(m->questions.size(), 1u);
+  EXPECT_EQ(m->questions[0].name.to_text(), "web.team.seed.test.");
+  EXPECT_TRUE(m->edns.has_value());
+}
+
 TEST_F(DnsServerReal, ForwardedRepliesMustMatchIdAndQuestion) {
   ServerConfig c;
   c.guest_listen = {"127.0.0.13:53"};
