@@ -37,6 +37,30 @@ class SiloTest : public EngineTest {
     EXPECT_TRUE(r->status.success()) << argv[0] << " failed: " << r->err;
     return r->out;
   }
+  // A tenant key (<root>/key) and the SSH front end on the namespace's loopback.
+  void start_ssh() {
+    SpawnOptions keygen;
+    keygen.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", root() + "/key"};
+    ASSERT_TRUE(run_checked(keygen));
+    in_ns([&] {
+      sshcli::ServerConfig sc;
+      sc.listen_address = "127.0.0.1";
+      sc.port = 0;
+      sc.host_key_dir = root() + "/state/ssh";
+      sc.silo_root = config_.state_dir + "/silo";
+      ssh_ = std::make_unique<sshcli::Server>();
+      auto s = ssh_->start(sc, *engine_);
+      ASSERT_TRUE(s) << s.error().describe();
+    });
+  }
+  // `ssh <node> <words...>` with the tenant's key, as the real OpenSSH client runs it.
+  std::string tenant_ssh(const std::vector<std::string>& words) {
+    std::vector<std::string> argv = {"ssh", "-i", root() + "/key", "-p", std::to_string(ssh_->port()), "-o",
+                                     "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
+                                     "LogLevel=ERROR", "127.0.0.1"};
+    argv.insert(argv.end(), words.begin(), words.end());
+    return run_in_ns(argv);
+  }
   std::string ssh_command() const {
     return "ssh -i " + root() + "/key -p " + std::to_string(ssh_ ? ssh_->port() : 0) +
            " -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR";
@@ -46,19 +70,8 @@ class SiloTest : public EngineTest {
 
 TEST_F(SiloTest, PushPlantServePushAgainNewGenerationRuns) {
   open_engine();
-  SpawnOptions keygen;
-  keygen.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", root() + "/key"};
-  ASSERT_TRUE(run_checked(keygen));
-  in_ns([&] {
-    sshcli::ServerConfig sc;
-    sc.listen_address = "127.0.0.1";
-    sc.port = 0;
-    sc.host_key_dir = root() + "/state/ssh";
-    sc.silo_root = config_.state_dir + "/silo";
-    ssh_ = std::make_unique<sshcli::Server>();
-    auto s = ssh_->start(sc, *engine_);
-    ASSERT_TRUE(s) << s.error().describe();
-  });
+  start_ssh();
+  ASSERT_TRUE(ssh_);
 
   // The tenant's repository: the flake and .authorized_keys with their key.
   fs::create_directories(root() + "/app");
@@ -69,9 +82,7 @@ TEST_F(SiloTest, PushPlantServePushAgainNewGenerationRuns) {
 
   auto invite = engine_->create_invite(1, 0);
   ASSERT_TRUE(invite);
-  const std::string planted = run_in_ns({"ssh", "-i", root() + "/key", "-p", std::to_string(ssh_->port()), "-o",
-                                         "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
-                                         "LogLevel=ERROR", "127.0.0.1", "plant", "silo:my-app", invite->code});
+  const std::string planted = tenant_ssh({"plant", "silo:my-app", invite->code});
   auto web = in_ns([&] { return instance("silo:my-app", "web"); });
   ASSERT_EQ(web.state, reconcile::InstanceState::running);
   EXPECT_THAT(planted, HasSubstr(web.dns_names.front()));
@@ -90,9 +101,31 @@ TEST_F(SiloTest, PushPlantServePushAgainNewGenerationRuns) {
   EXPECT_NE(web.generation, gen1) << "the push did not lead to a new generation";
   EXPECT_THAT(http_get("http://127.0.0.1:8000/instance.json", web.dns_names.front()), HasSubstr(web.generation));
   // `ssh node status --json` shows it to the tenant.
-  const std::string status = run_in_ns({"ssh", "-i", root() + "/key", "-p", std::to_string(ssh_->port()), "-o",
-                                        "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
-                                        "LogLevel=ERROR", "127.0.0.1", "status", "--json"});
+  const std::string status = tenant_ssh({"status", "--json"});
+  EXPECT_THAT(status, HasSubstr(web.generation));
+}
+
+// Issue 13.2: a source outside Silo. Its .authorized_keys is read through `nix flake
+// metadata` (Engine::authorized_keys), which refused Seed's own flags, so such a plant always
+// failed and the source was hidden from `status`.
+TEST_F(SiloTest, GitFileSourceWithAuthorizedKeysPlantsOverSsh) {
+  open_engine();
+  start_ssh();
+  ASSERT_TRUE(ssh_);
+  fs::create_directories(root() + "/app");
+  ASSERT_TRUE(write_file_atomic(root() + "/app/.authorized_keys", *read_file(root() + "/key.pub")));
+  const std::string uri = write_flake(web_flake(""), "app");
+  ASSERT_TRUE(uri.starts_with("git+file://"));
+
+  auto invite = engine_->create_invite(1, 0);
+  ASSERT_TRUE(invite);
+  const std::string planted = tenant_ssh({"plant", uri, invite->code});
+  auto web = in_ns([&] { return instance(uri, "web"); });
+  ASSERT_EQ(web.state, reconcile::InstanceState::running);
+  EXPECT_THAT(planted, HasSubstr(web.dns_names.front()));
+  // The tenant sees it: `status` reads the same .authorized_keys.
+  const std::string status = tenant_ssh({"status", "--json"});
+  EXPECT_THAT(status, HasSubstr(uri));
   EXPECT_THAT(status, HasSubstr(web.generation));
 }
 
