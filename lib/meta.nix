@@ -34,8 +34,9 @@ let
     grpc = [ "tcp" ];
   };
   acmeProtocols = [ "http" "grpc" ];
-  # A bare port (`seed.expose.web = 8080;`) and an entry that names no protocol and is not a
-  # well-known service are HTTP: the common case, and the one that gets ingress and TLS.
+  # An entry that names no protocol (a bare port, `seed.expose.web = 8080;`, or an attrset
+  # without `protocol`) takes its well-known service's protocol, and is HTTP when the name is
+  # not a well-known service: the common case, and the one that gets ingress and TLS.
   defaultProtocol = "http";
   wellKnown = import ./services.nix;
 
@@ -149,7 +150,9 @@ let
   normExpose = name: v:
     let
       known = wellKnown.${name} or null;
-      raw = if isInt v then { port = v; protocol = defaultProtocol; } else if isAttrs v then v else { };
+      # A bare port replaces only the port: `seed.expose.dns = 5353` is still DNS (TCP and
+      # UDP), `seed.expose.ssh = 2222` still TCP. Other names fall back to http below.
+      raw = if isInt v then { port = v; } else if isAttrs v then v else { };
       port = field raw "port";
       protocol = field raw "protocol";
       enable = field raw "enable";

@@ -95,12 +95,14 @@ in
         (n: s: "${n} = ${toString s.vcpus} vCPU / ${toString s.memory_mib} MiB") rules.sizes) + ".";
     };
     expose = mkOption {
-      type = types.attrsOf (types.coercedTo port (p: { port = p; protocol = rules.defaultProtocol; }) exposeEntry);
+      # A bare port sets only the port: the protocol then comes from the name (lib/meta.nix).
+      type = types.attrsOf (types.coercedTo port (p: { port = p; }) exposeEntry);
       default = { };
       example = lib.literalExpression ''{ https.enable = true; myapp = { port = 9090; protocol = "tcp"; }; http = 8080; }'';
       description = ''
         Ports to expose. Names found in the well-known table (lib/services.nix: http, https, ssh,
-        dns, postgresql, ...) need only `enable = true`; a bare port is `{ port; protocol = "http"; }`.
+        dns, postgresql, ...) need only `enable = true`; a bare port is `{ port; }`: it keeps the
+        name's well-known protocol (`dns = 5353` is still DNS) and is `http` for other names.
         Exposed ports are opened in the guest firewall.
       '';
     };
@@ -114,7 +116,7 @@ in
       type = types.attrsOf (types.coercedTo types.str (s: { service = s; }) connectEntry);
       default = { };
       example = lib.literalExpression ''{ redis = "my-redis"; db = { service = "postgres"; port = 5432; }; }'';
-      description = "Other instances to reach: SEED_<NAME>_HOST in /run/seed/env and the file /etc/seed/connect/<name>.";
+      description = "Other instances to reach: SEED_<NAME>_HOST (the service as written) and SEED_<NAME>_FQDN (its full name) in /run/seed/env, and the file /etc/seed/connect/<name>.";
     };
     rollout = mkOption {
       type = types.enum rules.rollouts;

@@ -39,6 +39,13 @@ std::string instance_fqdn(const InstanceId& id, const std::string& domain) {
   return id.name + "." + id.ns + "." + domain;
 }
 
+std::string connect_fqdn(const std::string& ns, const std::string& service, const std::string& domain) {
+  // A name with a dot is a DNS name already (`auth.example.org`); a label is an instance of
+  // the same namespace.
+  if (service.find('.') != std::string::npos) return service;
+  return instance_fqdn({ns, service}, domain);
+}
+
 Status write_seed_share(const GuestInputs& in) {
   SEED_TRY(make_dir(in.seed_share));
   SEED_TRY(make_dir(in.seed_share + "/connect"));
@@ -46,8 +53,11 @@ Status write_seed_share(const GuestInputs& in) {
 
   std::string env = "SEED_FQDN=" + fqdn + "\n";
   for (const auto& [conn, c] : in.meta.connect) {
-    env += (c.env.empty() ? "SEED_" + env_name(conn) + "_HOST" : c.env) + "=" +
-           instance_fqdn({in.id.ns, c.service}, in.domain) + "\n";
+    // _HOST is the service as written (`my-redis`): the guest's search domain resolves an
+    // instance name, and a DNS name is used as it is. _FQDN spells the instance's full name
+    // for programs that do not use the search domain.
+    env += (c.env.empty() ? "SEED_" + env_name(conn) + "_HOST" : c.env) + "=" + c.service + "\n";
+    env += "SEED_" + env_name(conn) + "_FQDN=" + connect_fqdn(in.id.ns, c.service, in.domain) + "\n";
   }
   for (const auto& [k, v] : in.env_extra) env += k + "=" + v + "\n";
   SEED_TRY(write_file_atomic(in.seed_share + "/env", env));

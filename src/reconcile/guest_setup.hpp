@@ -40,6 +40,9 @@ struct GuestInputs {
 Result<std::string> read_kernel_params(const std::string& toplevel);
 
 std::string instance_fqdn(const InstanceId& id, const std::string& domain);
+// The full name a `seed.connect` service reaches: `<service>.<ns>.<domain>` for an instance
+// name, the service itself when it is a DNS name (has a dot).
+std::string connect_fqdn(const std::string& ns, const std::string& service, const std::string& domain);
 
 // Writes env, network.json, instance.json and connect/<conn> into `seed_share` (created if
 // missing; every file replaced atomically).

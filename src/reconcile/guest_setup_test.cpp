@@ -49,7 +49,6 @@ TEST_F(GuestSetupTest, SeedShareCarriesTheContractFiles) {
   auto env = read_file(in_.seed_share + "/env");
   ASSERT_TRUE(env);
   EXPECT_THAT(*env, HasSubstr("SEED_FQDN=web.s-abcdefghijkl.seed.example.org\n"));
-  EXPECT_THAT(*env, HasSubstr("SEED_DB_HOST=postgres.s-abcdefghijkl.seed.example.org\n"));
   auto net = nlohmann::json::parse(*read_file(in_.seed_share + "/network.json"));
   EXPECT_EQ(net["interfaces"][0]["mac"], "02:00:00:00:00:01");
   EXPECT_EQ(net["interfaces"][0]["addresses"][0], "10.88.0.5/24");
@@ -61,6 +60,24 @@ TEST_F(GuestSetupTest, SeedShareCarriesTheContractFiles) {
   EXPECT_EQ(inst["generation"], "g1");
   EXPECT_EQ(inst["fqdn"], "web.s-abcdefghijkl.seed.example.org");
   EXPECT_EQ(*read_file(in_.seed_share + "/connect/db"), "postgres:5432\n");
+}
+
+// Issue 13.8, the reference's contract: SEED_<X>_HOST is the service as the tenant wrote it
+// (`my-redis`, resolved through the search domain), SEED_<X>_FQDN the full name.
+TEST_F(GuestSetupTest, ConnectEnvHasTheServiceNameAndItsFullName) {
+  in_.meta.connect["redis"] = ConnectMeta{"my-redis", std::nullopt, "SEED_REDIS_HOST", "/etc/seed/connect/redis", "my-redis"};
+  in_.meta.connect["auth-server"] =
+      ConnectMeta{"auth.example.org", std::nullopt, "SEED_AUTH_SERVER_HOST", "/etc/seed/connect/auth-server", "auth.example.org"};
+  ASSERT_TRUE(write_seed_share(in_));
+  auto env = read_file(in_.seed_share + "/env");
+  ASSERT_TRUE(env);
+  EXPECT_THAT(*env, HasSubstr("SEED_REDIS_HOST=my-redis\n"));
+  EXPECT_THAT(*env, HasSubstr("SEED_REDIS_FQDN=my-redis.s-abcdefghijkl.seed.example.org\n"));
+  EXPECT_THAT(*env, HasSubstr("SEED_DB_HOST=postgres\n"));  // the port is in connect/db, not here
+  EXPECT_THAT(*env, HasSubstr("SEED_DB_FQDN=postgres.s-abcdefghijkl.seed.example.org\n"));
+  EXPECT_THAT(*env, HasSubstr("SEED_AUTH_SERVER_HOST=auth.example.org\n"));
+  EXPECT_THAT(*env, HasSubstr("SEED_AUTH_SERVER_FQDN=auth.example.org\n"));  // a DNS name already
+  EXPECT_EQ(*read_file(in_.seed_share + "/connect/redis"), "my-redis\n");
 }
 
 TEST_F(GuestSetupTest, SpecHasSharesNicTpmAndMountHints) {

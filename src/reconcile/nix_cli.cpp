@@ -55,17 +55,21 @@ std::string nix_error_summary(const std::string& stderr_text) {
   return last;
 }
 
-Result<std::string> NixCli::run_nix(std::vector<std::string> args, const char* stage, const std::string& flake_ref,
-                                    std::chrono::seconds timeout, bool cap_memory) const {
+Result<std::string> NixCli::run_nix(const std::vector<std::string>& subcommand, const std::vector<std::string>& args,
+                                    const char* stage, const std::string& flake_ref, std::chrono::seconds timeout,
+                                    bool cap_memory) const {
   SpawnOptions o;
-  // args[0] is the subcommand; flake flags are only accepted after it.
-  o.argv = {settings_.binary, args[0], "--extra-experimental-features", "nix-command flakes",
-            // A tenant's flake may not change how nix runs (substituters, sandbox, hooks).
-            "--option", "accept-flake-config", "false", "--no-write-lock-file"};
+  // Flake flags are accepted only after the whole subcommand: `nix flake metadata
+  // --no-write-lock-file` works, `nix flake --no-write-lock-file metadata` is refused.
+  o.argv = {settings_.binary};
+  o.argv.insert(o.argv.end(), subcommand.begin(), subcommand.end());
+  o.argv.insert(o.argv.end(), {"--extra-experimental-features", "nix-command flakes",
+                               // A tenant's flake may not change how nix runs (substituters, sandbox, hooks).
+                               "--option", "accept-flake-config", "false", "--no-write-lock-file"});
   if (!settings_.flake_registry.empty()) {
     o.argv.insert(o.argv.end(), {"--option", "flake-registry", settings_.flake_registry});
   }
-  o.argv.insert(o.argv.end(), args.begin() + 1, args.end());
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
   o.env = settings_.env;
   o.stdout_mode = Output::capture;
   o.uid = settings_.uid;
@@ -104,7 +108,7 @@ Result<std::string> NixCli::run_nix(std::vector<std::string> args, const char* s
 Result<nlohmann::json> NixCli::eval_metas(const std::string& flake_ref) const {
   // tarball-ttl 0: every evaluation sees the source as it is now (a new commit on a branch,
   // a new GitHub release), not what nix fetched within the last hour.
-  auto out = SEED_TRY(run_nix({"eval", "--option", "tarball-ttl", "0", "--json", flake_ref + "#seeds", "--apply",
+  auto out = SEED_TRY(run_nix({"eval"}, {"--option", "tarball-ttl", "0", "--json", flake_ref + "#seeds", "--apply",
                                "builtins.mapAttrs (name: s: s.meta)"},
                               "eval", flake_ref, settings_.eval_timeout, true));
   auto j = nlohmann::json::parse(out, nullptr, false);
@@ -124,7 +128,7 @@ Result<std::string> NixCli::build_toplevel(const std::string& flake_ref, const s
         .with("stage", "build")
         .with("flake", flake_ref);
   }
-  auto out = SEED_TRY(run_nix({"build", "--no-link", "--json", flake_ref + "#seeds." + instance + ".toplevel"},
+  auto out = SEED_TRY(run_nix({"build"}, {"--no-link", "--json", flake_ref + "#seeds." + instance + ".toplevel"},
                               "build", flake_ref, settings_.build_timeout, false));
   // nix 2.8 has no --print-out-paths: the JSON is [{"drvPath": ..., "outputs": {"out": ...}}].
   auto j = nlohmann::json::parse(out, nullptr, false);
@@ -139,7 +143,10 @@ Result<std::string> NixCli::build_toplevel(const std::string& flake_ref, const s
 }
 
 Result<std::string> NixCli::source_path(const std::string& flake_ref) const {
-  auto out = SEED_TRY(run_nix({"flake", "metadata", "--json", flake_ref}, "fetch", flake_ref, settings_.eval_timeout, true));
+  // tarball-ttl 0, as for eval: a key removed from .authorized_keys stops working once the
+  // keys cache expires, not an hour later when nix would fetch the source again.
+  auto out = SEED_TRY(run_nix({"flake", "metadata"}, {"--option", "tarball-ttl", "0", "--json", flake_ref}, "fetch",
+                              flake_ref, settings_.eval_timeout, true));
   auto j = nlohmann::json::parse(out, nullptr, false);
   if (!j.is_object() || !j.contains("path") || !j["path"].is_string()) {
     return make_error(Errc::protocol, "nix flake metadata of " + flake_ref + " did not report a path")
@@ -150,7 +157,7 @@ Result<std::string> NixCli::source_path(const std::string& flake_ref) const {
 }
 
 Status NixCli::add_root(const std::string& store_path, const std::string& link) const {
-  SEED_TRY(run_nix({"build", "--out-link", link, store_path}, "boot", store_path, settings_.build_timeout, false));
+  SEED_TRY(run_nix({"build"}, {"--out-link", link, store_path}, "boot", store_path, settings_.build_timeout, false));
   return {};
 }
 

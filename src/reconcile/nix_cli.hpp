@@ -55,8 +55,10 @@ class NixCli {
   Result<std::string> source_path(const std::string& flake_ref) const;
 
  private:
-  Result<std::string> run_nix(std::vector<std::string> args, const char* stage, const std::string& flake_ref,
-                              std::chrono::seconds timeout, bool cap_memory) const;
+  // `nix <subcommand...> <Seed's fixed flags> <args...>`.
+  Result<std::string> run_nix(const std::vector<std::string>& subcommand, const std::vector<std::string>& args,
+                              const char* stage, const std::string& flake_ref, std::chrono::seconds timeout,
+                              bool cap_memory) const;
   NixSettings settings_;
 };
 

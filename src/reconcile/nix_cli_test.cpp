@@ -6,14 +6,17 @@
 #include <gtest/gtest.h>
 
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
 #include "common/fd.hpp"
 #include "common/process.hpp"
 #include "common/testing/temp_dir.hpp"
+#include "net/dns/testing/netns.hpp"
 
 namespace seed::reconcile {
 namespace {
@@ -100,6 +103,86 @@ TEST_F(NixCliTest, IndirectInputResolvesThroughTheNodesRegistry) {
   ASSERT_TRUE(metas) << metas.error().describe();
   EXPECT_EQ((*metas)["web"]["size"], "s");
   EXPECT_FALSE(fs::exists(dir_ + "/flake.lock"));  // the tenant's tree is never written
+}
+
+// How `.authorized_keys` of a non-Silo source is read (Engine::authorized_keys): the flake's
+// tree in the store. `nix flake` takes the flake flags only after `metadata`.
+TEST_F(NixCliTest, SourcePathIsTheFlakesTreeWithItsAuthorizedKeys) {
+  ASSERT_TRUE(write_file_atomic(dir_ + "/.authorized_keys", "ssh-ed25519 AAAAC3Nz alice\n"));
+  write_flake(kFlake);
+  auto path = NixCli(settings_).source_path(ref());
+  ASSERT_TRUE(path) << path.error().describe();
+  EXPECT_THAT(*path, StartsWith("/nix/store/"));
+  auto keys = read_file(*path + "/.authorized_keys");
+  ASSERT_TRUE(keys) << keys.error().describe();
+  EXPECT_EQ(*keys, "ssh-ed25519 AAAAC3Nz alice\n");
+  EXPECT_FALSE(fs::exists(dir_ + "/flake.lock"));
+}
+
+// The GitHub path of the same read (`plant github:you/app`), with nix's real github fetcher
+// and no network: nix 2.8 consults no flake registry for a direct `github:` reference, so
+// api.github.com is pointed (through /etc/hosts in a private mount namespace, inside a private
+// network namespace) at a local HTTPS stand-in serving the flake's git repository
+// (testdata/github_api_standin.py says what it cannot catch).
+TEST_F(NixCliTest, SourcePathOfAGithubSourceThroughALocalStandIn) {
+  for (const char* tool : {"python3", "openssl", "unshare", "ip"}) {
+    ASSERT_TRUE(find_executable(tool)) << tool << " is not installed (scripts/install-deps)";
+  }
+  auto netns = net::dns::testing::NetnsScope::enter("seed-gh");
+  ASSERT_TRUE(netns) << netns.error().describe();
+  ASSERT_TRUE(write_file_atomic(dir_ + "/.authorized_keys", "ssh-ed25519 AAAAC3Nz bob\n"));
+  write_flake(kFlake);
+  SpawnOptions commit;  // the stand-in serves commits, as GitHub does
+  commit.argv = {"git", "-C", dir_, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "v"};
+  ASSERT_TRUE(run_checked(commit));
+
+  const std::string cert = tmp_.path() + "/cert.pem", key = tmp_.path() + "/key.pem";
+  SpawnOptions req;
+  req.argv = {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+              "-subj", "/CN=api.github.com", "-addext", "subjectAltName=DNS:api.github.com"};
+  ASSERT_TRUE(run_checked(req));
+  const char* src = std::getenv("SEED_SOURCE_DIR");
+  SpawnOptions serve;
+  serve.argv = {"python3", std::string(src ? src : ".") + "/src/reconcile/testdata/github_api_standin.py", dir_, "443",
+                cert, key};
+  serve.stdout_mode = Output::capture;
+  auto server = spawn(serve);
+  ASSERT_TRUE(server) << server.error().describe();
+  struct Stop {
+    Child& c;
+    ~Stop() { c.terminate(); }
+  } stop{*server};
+  char ready[6] = {};
+  size_t got = 0;
+  while (got < 5) {  // "ready": it listens
+    ssize_t n = ::read(server->stdout_pipe().get(), ready + got, 5 - got);
+    ASSERT_GT(n, 0) << "the stand-in exited before it was ready";
+    got += size_t(n);
+  }
+  ASSERT_EQ(std::string(ready), "ready");
+
+  ASSERT_TRUE(write_file_atomic(tmp_.path() + "/hosts", "127.0.0.1 api.github.com\n"));
+  const std::string wrapper = tmp_.path() + "/nix-with-hosts";
+  ASSERT_TRUE(write_file_atomic(wrapper, "#!/bin/sh\nexec unshare -m sh -c 'mount --bind \"$0\" /etc/hosts && exec nix \"$@\"' " +
+                                             tmp_.path() + "/hosts \"$@\"\n"));
+  ASSERT_EQ(::chmod(wrapper.c_str(), 0755), 0);
+  settings_.binary = wrapper;
+  // http2 off: the stand-in speaks HTTP/1.1 only (nix's curl otherwise waits on it).
+  settings_.env = {"NIX_CONFIG=build-users-group =\nsubstituters =\nsandbox = true\nhttp2 = false\n",
+                   "HOME=" + tmp_.path(), "NIX_SSL_CERT_FILE=" + cert};
+  auto path = NixCli(settings_).source_path("github:you/app");
+  ASSERT_TRUE(path) << path.error().describe();
+  auto keys = read_file(*path + "/.authorized_keys");
+  ASSERT_TRUE(keys) << keys.error().describe();
+  EXPECT_EQ(*keys, "ssh-ed25519 AAAAC3Nz bob\n");
+}
+
+TEST_F(NixCliTest, SourcePathOfAMissingFlakeIsStageFetch) {
+  auto path = NixCli(settings_).source_path("git+file://" + tmp_.path() + "/nothing-here");
+  ASSERT_FALSE(path);
+  EXPECT_EQ(path.error().get("stage"), "fetch");
+  EXPECT_THAT(path.error().message, HasSubstr("nix fetch of git+file://"));
+  EXPECT_THAT(path.error().message, ::testing::Not(HasSubstr("unrecognised flag")));
 }
 
 TEST_F(NixCliTest, BuildGivesTheToplevelStorePath) {

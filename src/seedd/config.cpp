@@ -80,6 +80,29 @@ void read_ssh_limits(JsonReader& in, sshcli::ServerConfig& out, std::vector<std:
   out.max_sessions_per_source = max_per_source;
 }
 
+// "dns": {"max_tcp_connections", "max_tcp_per_source", "tcp_idle_timeout_s",
+// "tcp_message_timeout_s", "tcp_max_life_s"}, each 1..a sane bound, as for the ingress.
+void read_dns_limits(JsonReader& in, net::dns::ServerConfig& out, std::vector<std::string>& problems) {
+  auto seconds = [](std::chrono::milliseconds ms) { return static_cast<uint64_t>(ms.count() / 1000); };
+  uint64_t max_connections = out.max_tcp_connections, max_per_source = out.max_tcp_per_source;
+  uint64_t idle_s = seconds(out.tcp_idle_timeout), message_s = seconds(out.tcp_message_timeout),
+           life_s = seconds(out.tcp_max_life);
+  in.get("max_tcp_connections", max_connections).get("max_tcp_per_source", max_per_source);
+  in.get("tcp_idle_timeout_s", idle_s).get("tcp_message_timeout_s", message_s).get("tcp_max_life_s", life_s);
+  auto within = [&](const char* key, uint64_t value, uint64_t max) {
+    if (value == 0 || value > max) {
+      problems.push_back(std::string("dns.") + key + ": must be between 1 and " + std::to_string(max) + ", got " +
+                         std::to_string(value));
+    }
+    return std::min(value, max);
+  };
+  out.max_tcp_connections = within("max_tcp_connections", max_connections, 65'536);
+  out.max_tcp_per_source = within("max_tcp_per_source", max_per_source, 65'536);
+  out.tcp_idle_timeout = std::chrono::seconds(within("tcp_idle_timeout_s", idle_s, 3600));
+  out.tcp_message_timeout = std::chrono::seconds(within("tcp_message_timeout_s", message_s, 3600));
+  out.tcp_max_life = std::chrono::seconds(within("tcp_max_life_s", life_s, 86400));
+}
+
 }  // namespace
 
 Config default_config() {
@@ -124,6 +147,7 @@ Result<Config> parse_config(std::string_view text, const std::string& where) {
   read_ingress_limits(r.object("ingress"), c.ingress, problems);
   check_listen_addresses(c.listen, problems);
   read_ssh_limits(r.object("ssh"), c.ssh, problems);
+  read_dns_limits(r.object("dns"), c.dns, problems);
   if (c.control.socket_path.empty() || c.control.socket_path[0] != '/') {
     problems.push_back("control.socket: must be an absolute path");
   }

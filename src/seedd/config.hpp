@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "control/control_config.hpp"
+#include "net/dns/server.hpp"
 #include "net/ingress/server.hpp"
 #include "seedd/node_config.hpp"
 #include "sshcli/server.hpp"
@@ -40,6 +41,10 @@ struct Config {
   // The SSH front end's limits ("ssh": {"max_sessions", "max_per_source"}, beside the node's
   // "port"); its address, port and directories are set by node.cpp.
   sshcli::ServerConfig ssh;
+  // The DNS server's TCP limits ("dns": {"max_tcp_connections", "max_tcp_per_source",
+  // "tcp_idle_timeout_s", "tcp_message_timeout_s", "tcp_max_life_s"}); its listeners come
+  // from `listen`.
+  net::dns::ServerConfig dns;
 };
 
 // Defaults for the paths of helper binaries that ship beside seedd.

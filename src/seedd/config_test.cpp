@@ -264,6 +264,26 @@ TEST(Config, SshLimitsSitBesideTheNodesPort) {
   EXPECT_THAT(parse_fail(R"({"ssh": {"max_per_sorce": 5}})").message, HasSubstr("did you mean 'max_per_source'"));
 }
 
+TEST(Config, DnsTcpLimitsAreReadAndBounded) {
+  Config d = parse_ok("{}");
+  EXPECT_EQ(d.dns.max_tcp_connections, 256u);
+  EXPECT_EQ(d.dns.max_tcp_per_source, 16u);
+  EXPECT_EQ(d.dns.tcp_message_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(d.dns.tcp_max_life, std::chrono::seconds(120));
+  Config c = parse_ok(R"({"dns": {"max_tcp_connections": 100, "max_tcp_per_source": 4, "tcp_idle_timeout_s": 3,
+    "tcp_message_timeout_s": 2, "tcp_max_life_s": 60}})");
+  EXPECT_EQ(c.dns.max_tcp_connections, 100u);
+  EXPECT_EQ(c.dns.max_tcp_per_source, 4u);
+  EXPECT_EQ(c.dns.tcp_idle_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(c.dns.tcp_message_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c.dns.tcp_max_life, std::chrono::seconds(60));
+  EXPECT_TRUE(c.dns.public_listen.empty());  // those come from `listen`
+  Error e = parse_fail(R"({"dns": {"max_tcp_per_source": 0, "tcp_max_life_s": 99999999}})");
+  EXPECT_THAT(e.message, HasSubstr("dns.max_tcp_per_source: must be between 1 and 65536, got 0"));
+  EXPECT_THAT(e.message, HasSubstr("dns.tcp_max_life_s: must be between 1 and 86400"));
+  EXPECT_THAT(parse_fail(R"({"dns": {"max_tcp_conections": 5}})").message, HasSubstr("max_tcp_conections"));
+}
+
 TEST(Config, BadNodeValuesAreAllReportedAtOnce) {
   Error e = parse_fail(R"({"domain": "Seed_Example", "public_addresses": ["example.org"],
     "storage": {"backend": "lvm"}, "network": {"subnet": "10.100.0.0/33", "bridge": "a-very-long-bridge-name"},

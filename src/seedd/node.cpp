@@ -124,7 +124,7 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   zc.domain = domain;
   zc.nameservers = {{"ns1." + domain, config.node.public_addresses.empty() ? gateway : config.node.public_addresses[0], ""}};
   node->zone = SEED_TRY(starting("dns zone", net::dns::ZoneStore::create(zc)));
-  net::dns::ServerConfig dc;
+  net::dns::ServerConfig dc = config.dns;
   dc.public_listen = config.listen.dns.empty() ? on_each(config.node.public_addresses, "53") : config.listen.dns;
   dc.guest_listen = {gateway + ":53"};
   SEED_TRY(starting("bridge", parts.network->ensure_bridge()));  // the guest listener binds the bridge address

@@ -39,17 +39,11 @@ class SiloTest : public EngineTest {
     EXPECT_TRUE(r->status.success()) << argv[0] << " failed: " << r->err;
     return r->out;
   }
-  std::string ssh_command() const {
-    return "ssh -i " + root() + "/key -p " + std::to_string(ssh_ ? ssh_->port() : 0) +
-           " -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR";
-  }
-  // The tenant's way in: a key, the SSH server, `git push` of the web flake to Silo as
-  // my-app, `ssh node plant silo:my-app <invite>`. Returns plant's output.
-  std::string push_and_plant() {
-    open_engine();
+  // A tenant key (<root>/key) and the SSH front end on the namespace's loopback.
+  void start_ssh() {
     SpawnOptions keygen;
     keygen.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", root() + "/key"};
-    EXPECT_TRUE(run_checked(keygen));
+    ASSERT_TRUE(run_checked(keygen));
     in_ns([&] {
       sshcli::ServerConfig sc;
       sc.listen_address = "127.0.0.1";
@@ -60,13 +54,25 @@ class SiloTest : public EngineTest {
       auto s = ssh_->start(sc, *engine_);
       ASSERT_TRUE(s) << s.error().describe();
     });
+  }
+  // `ssh <node> <words...>` with the tenant's key, as the real OpenSSH client runs it.
+  std::string tenant_ssh(const std::vector<std::string>& words) { return run_in_ns(ssh_argv(words)); }
+  std::string ssh_command() const {
+    return "ssh -i " + root() + "/key -p " + std::to_string(ssh_ ? ssh_->port() : 0) +
+           " -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR";
+  }
+  // The tenant's way in: a key, the SSH server, `git push` of the web flake to Silo as
+  // my-app, `ssh node plant silo:my-app <invite>`. Returns plant's output.
+  std::string push_and_plant() {
+    open_engine();
+    start_ssh();
     fs::create_directories(root() + "/app");
     EXPECT_TRUE(write_file_atomic(root() + "/app/.authorized_keys", *read_file(root() + "/key.pub")));
     write_flake(web_flake(""), "app");
     run_in_ns({"git", "-C", root() + "/app", "push", "-q", remote(), "main"});
     auto invite = engine_->create_invite(1, 0);
     EXPECT_TRUE(invite);
-    return run_in_ns(ssh_argv({"plant", "silo:my-app", invite ? invite->code : ""}));
+    return tenant_ssh({"plant", "silo:my-app", invite ? invite->code : ""});
   }
   std::string remote() const { return "ssh://git@127.0.0.1:" + std::to_string(ssh_->port()) + "/my-app.git"; }
   // The real OpenSSH client running one tenant command.
@@ -122,7 +128,31 @@ TEST_F(SiloTest, PushPlantServePushAgainNewGenerationRuns) {
   EXPECT_NE(web.generation, gen1) << "the push did not lead to a new generation";
   EXPECT_THAT(http_get("http://127.0.0.1:8000/instance.json", web.dns_names.front()), HasSubstr(web.generation));
   // `ssh node status --json` shows it to the tenant.
-  const std::string status = run_in_ns(ssh_argv({"status", "--json"}));
+  const std::string status = tenant_ssh({"status", "--json"});
+  EXPECT_THAT(status, HasSubstr(web.generation));
+}
+
+// Issue 13.2: a source outside Silo. Its .authorized_keys is read through `nix flake
+// metadata` (Engine::authorized_keys), which refused Seed's own flags, so such a plant always
+// failed and the source was hidden from `status`.
+TEST_F(SiloTest, GitFileSourceWithAuthorizedKeysPlantsOverSsh) {
+  open_engine();
+  start_ssh();
+  ASSERT_TRUE(ssh_);
+  fs::create_directories(root() + "/app");
+  ASSERT_TRUE(write_file_atomic(root() + "/app/.authorized_keys", *read_file(root() + "/key.pub")));
+  const std::string uri = write_flake(web_flake(""), "app");
+  ASSERT_TRUE(uri.starts_with("git+file://"));
+
+  auto invite = engine_->create_invite(1, 0);
+  ASSERT_TRUE(invite);
+  const std::string planted = tenant_ssh({"plant", uri, invite->code});
+  auto web = in_ns([&] { return instance(uri, "web"); });
+  ASSERT_EQ(web.state, reconcile::InstanceState::running);
+  EXPECT_THAT(planted, HasSubstr(web.dns_names.front()));
+  // The tenant sees it: `status` reads the same .authorized_keys.
+  const std::string status = tenant_ssh({"status", "--json"});
+  EXPECT_THAT(status, HasSubstr(uri));
   EXPECT_THAT(status, HasSubstr(web.generation));
 }
 

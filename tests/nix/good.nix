@@ -48,6 +48,12 @@
     system = "aarch64-linux";
     seed = { size = "xl"; expose.postgresql.enable = true; expose.syslog.enable = true; };
   };
+  # A bare port on a well-known name replaces only its port (issue 13.8): dns stays DNS over
+  # TCP and UDP (and gets no ACME), ssh stays TCP, ntp UDP; an unknown name is still http.
+  bare-ports = {
+    name = "edge";
+    seed = { expose = { dns = 5353; ssh = 2222; ntp = 1123; web = 8080; }; };
+  };
   acme-forced = {
     name = "mail";
     seed = { size = "l"; expose.smtp.enable = true; acme = true; health.command = [ "systemctl" "is-active" "postfix" ]; };

@@ -106,5 +106,22 @@ TEST_F(NixModule, AcmeDefaultFollowsTheProtocolsAndCanBeOverridden) {
   }
 }
 
+// Issue 13.8 through the option type: a bare port on a well-known name keeps the name's
+// protocol (the type's coercion used to write protocol = "http" before lib/meta.nix saw it).
+TEST_F(NixModule, BarePortKeepsTheWellKnownProtocol) {
+  auto r = run_nix({"nix-instantiate", "--eval", "--strict", "--json", "--readonly-mode", "-E",
+                    "let lib = import " + lib_ + "; c = (lib.evalModules { modules = [ "
+                    "(import " + source_dir() + "/tests/nix/stubs.nix { inherit lib; }) "
+                    "(import " + source_dir() + "/nixos-module/guest/options.nix) "
+                    "{ seed.name = \"x\"; seed.expose = { dns = 5353; ssh = 2222; web = 8080; }; } ]; }).config; "
+                    "in { dns = c.seed.meta.expose.dns.protocol; ssh = c.seed.meta.expose.ssh.protocol; "
+                    "web = c.seed.meta.expose.web.protocol; port = c.seed.meta.expose.dns.port; "
+                    "udp = c.networking.firewall.allowedUDPPorts; }"},
+                   home_.path());
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  ASSERT_TRUE(r->ok) << r->err;
+  EXPECT_EQ(r->out, R"({"dns":"dns","port":5353,"ssh":"tcp","udp":[5353],"web":"http"})");
+}
+
 }  // namespace
 }  // namespace seed::nixtest

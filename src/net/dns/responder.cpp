@@ -46,6 +46,7 @@ class Builder {
     h_.rd = q.header.rd;
     h_.cd = q.header.cd;
     edns_ = q.edns.has_value();
+    dnssec_ok_ = edns_ && q.edns->dnssec_ok;
     // Room for the OPT record is kept back from the start so it always fits.
     if (edns_) w_.set_limit(w_.limit() - opt_size);
     w_.u16(0), w_.u16(0), w_.u16(0), w_.u16(0), w_.u16(0), w_.u16(0);  // header, filled at end
@@ -82,9 +83,10 @@ class Builder {
     h_.rcode = uint8_t(code & 0x0f);
     if (edns_) {
       w_.set_limit(w_.limit() + opt_size);
-      // OPT: our payload size, the upper rcode bits, version 0, DO echoed as 0 (no DNSSEC).
+      // OPT: our payload size, the upper rcode bits, version 0, and the query's DO bit copied
+      // (RFC 3225 §3: it says the client can take DNSSEC records; the zone has none to add).
       w_.u8(0), w_.u16(rrtype::opt), w_.u16(uint16_t(advertised_)),
-          w_.u32(uint32_t(code >> 4) << 24), w_.u16(0);
+          w_.u32(uint32_t(code >> 4) << 24 | (dnssec_ok_ ? 0x8000u : 0u)), w_.u16(0);
       ++h_.arcount;
     }
     h_.encode(w_.data());
@@ -97,6 +99,7 @@ class Builder {
   WireWriter w_;
   Header h_;
   bool edns_ = false;
+  bool dnssec_ok_ = false;
   bool truncated_ = false;
   size_t advertised_ = 1232;
   WireWriter::Mark body_{};
@@ -204,8 +207,17 @@ Outcome respond(const ZoneSnapshot& snap, std::span<const uint8_t> query, const 
   b.set_advertised(limits.max_udp_payload);
   b.header().ra = caller.guest && caller.can_forward && q.header.rd;
 
+  if (fault && fault->fault == WireFault::bad_opt) {
+    // A malformed or repeated OPT (RFC 6891 §6.1.1, §7): FORMERR, still with the question (the
+    // questions precede every record, so they parsed) and with an OPT of our own, which tells
+    // the client we speak EDNS and it was the OPT that was wrong.
+    if (!q.edns) q.edns = Edns{};
+    Builder formerr(out, classic_udp_limit, q, q.header.qdcount == 1);
+    formerr.set_advertised(limits.max_udp_payload);
+    return formerr.finish(Rcode::formerr);
+  }
   if (fault) {
-    if (fault->fault == WireFault::bad_opt) q.edns.reset();
+    q.edns.reset();  // what else the packet held is unknown: the bare header's FORMERR
     return Builder(out, classic_udp_limit, q, false).finish(Rcode::formerr);
   }
   if (q.header.opcode != 0) return b.finish(Rcode::notimp);

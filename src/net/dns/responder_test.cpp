@@ -230,6 +230,59 @@ TEST_F(DnsResponder, FormerrForMalformedQueriesAndSilenceForResponses) {
   EXPECT_EQ(respond(store_->snapshot(), runt, {}, limits_, out_).action, Action::drop);
 }
 
+// The raw OPT TTL field of a response (ext-rcode, version, DO + Z), read from the last
+// additional record, which is where the responder writes its OPT.
+uint32_t opt_ttl(const std::vector<uint8_t>& packet) { return uint32_t(packet[packet.size() - 6]) << 24 |
+  uint32_t(packet[packet.size() - 5]) << 16 | uint32_t(packet[packet.size() - 4]) << 8 | packet[packet.size() - 3]; }
+
+// RFC 3225 §3: the DO bit of the query is copied into the response, whatever the rcode.
+TEST_F(DnsResponder, DnssecOkBitIsEchoed) {
+  QueryOptions o = opts_edns(1232);
+  o.dnssec_ok = true;
+  Message m = ask(make_query("web.team.seed.test", rrtype::a, o));
+  ASSERT_TRUE(m.edns);
+  EXPECT_TRUE(m.edns->dnssec_ok);
+  EXPECT_EQ(m.answers.size(), 1u);
+  EXPECT_EQ(opt_ttl(out_), 0x8000u);  // version 0, no other bit
+
+  Message nx = ask(make_query("nothing.seed.test", rrtype::a, o));
+  EXPECT_EQ(nx.header.rcode, uint8_t(Rcode::nxdomain));
+  ASSERT_TRUE(nx.edns);
+  EXPECT_TRUE(nx.edns->dnssec_ok);
+
+  Message plain = ask(make_query("web.team.seed.test", rrtype::a, opts_edns(1232)));
+  ASSERT_TRUE(plain.edns);
+  EXPECT_FALSE(plain.edns->dnssec_ok);  // not set when not asked
+}
+
+// RFC 6891 §7: a malformed OPT is FORMERR; like nsd, the answer keeps the question and carries
+// our OPT. Both a second OPT and an OPT whose options overrun its data.
+TEST_F(DnsResponder, FormerrForABadOptKeepsTheQuestionAndAddsAnOpt) {
+  QueryOptions o = opts_edns(1232);
+  o.dnssec_ok = true;
+  auto twice = make_query("web.team.seed.test", rrtype::a, o);
+  std::vector<uint8_t> opt(twice.end() - 11, twice.end());
+  twice.insert(twice.end(), opt.begin(), opt.end());
+  twice[11] = 2;  // arcount 2: two OPT records
+  Message m = ask(twice);
+  EXPECT_EQ(m.header.rcode, uint8_t(Rcode::formerr));
+  EXPECT_EQ(m.header.id, 0x4242);
+  ASSERT_EQ(m.questions.size(), 1u);
+  EXPECT_EQ(m.questions[0].type, rrtype::a);
+  ASSERT_TRUE(m.edns);
+  EXPECT_EQ(m.edns->udp_size, 1232);
+  EXPECT_TRUE(m.edns->dnssec_ok);
+
+  auto overrun = make_query("web.team.seed.test", rrtype::a, opts_edns(1232));
+  overrun.back() = 4;  // RDLENGTH 4 ...
+  for (uint8_t b : {0, 10, 0, 9}) overrun.push_back(b);  // ... one option claiming 9 bytes of data
+  Message bad = ask(overrun);
+  EXPECT_EQ(bad.header.rcode, uint8_t(Rcode::formerr));
+  ASSERT_EQ(bad.questions.size(), 1u);
+  ASSERT_TRUE(bad.edns);
+  EXPECT_EQ(bad.edns->version, 0);
+}
+
 TEST_F(DnsResponder, GuestShortNamesResolveInTheCallersNamespace) {
   Caller team{true, false, "team", true};
   Caller other{true, false, "other", true};

@@ -8,6 +8,8 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <unordered_map>
 
 #include "common/log.hpp"
@@ -37,11 +39,13 @@ struct TcpConn {
   UniqueFd fd;
   bool guest = false;
   sockaddr_storage peer{};
+  std::string source;  // the peer's address: the per-source cap's key
   std::vector<uint8_t> in = std::vector<uint8_t>(2 + max_message);
   size_t in_len = 0;
   std::vector<uint8_t> out;
   size_t out_off = 0;
-  Clock::time_point last;
+  Clock::time_point opened, last;
+  std::optional<Clock::time_point> message_began;  // set while part of a message is buffered
   uint32_t events = 0;  // what epoll watches now
 };
 
@@ -247,27 +251,49 @@ class Server::Loop {
       UniqueFd fd(::accept4(l.fd.get(), reinterpret_cast<sockaddr*>(&peer), &len,
                             SOCK_NONBLOCK | SOCK_CLOEXEC));
       if (!fd) return;
-      if (conns_.size() >= config_.max_tcp_connections) {
+      std::string source = address_string(peer);
+      auto from_source = per_source_.find(source);
+      if (conns_.size() >= config_.max_tcp_connections ||
+          (from_source != per_source_.end() && from_source->second >= config_.max_tcp_per_source)) {
         stats_.tcp_rejected.fetch_add(1, std::memory_order_relaxed);
-        continue;  // closed right away: the cap bounds memory and fds
+        continue;  // closed right away: the caps bound memory and fds, and one host's share
       }
       uint64_t id = next_conn_++;
       TcpConn c;
       c.fd = std::move(fd);
       c.guest = l.guest;
       c.peer = peer;
-      c.last = Clock::now();
+      c.source = source;
+      c.opened = c.last = Clock::now();
       c.events = EPOLLIN;
       if (!watch(c.fd.get(), EPOLLIN, tag(k_tcp_conn, id))) continue;
       conns_.emplace(id, std::move(c));
+      ++per_source_[source];
       stats_.tcp_accepted.fetch_add(1, std::memory_order_relaxed);
       stats_.tcp_open.store(conns_.size(), std::memory_order_relaxed);
     }
   }
 
   void close_conn(uint64_t id) {
-    conns_.erase(id);  // closing the fd removes it from epoll
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    forget(it);
     stats_.tcp_open.store(conns_.size(), std::memory_order_relaxed);
+  }
+
+  // Erases the connection (closing the fd removes it from epoll) and its per-source count.
+  std::unordered_map<uint64_t, TcpConn>::iterator forget(std::unordered_map<uint64_t, TcpConn>::iterator it) {
+    auto src = per_source_.find(it->second.source);
+    if (src != per_source_.end() && --src->second == 0) per_source_.erase(src);
+    return conns_.erase(it);
+  }
+
+  // Why a connection must close now, or nullptr.
+  const char* expired(const TcpConn& c, Clock::time_point now) const {
+    if (now - c.opened > config_.tcp_max_life) return "life";
+    if (c.message_began && now - *c.message_began > config_.tcp_message_timeout) return "message";
+    if (now - c.last > config_.tcp_idle_timeout) return "idle";
+    return nullptr;
   }
 
   void set_events(TcpConn& c, uint64_t id) {
@@ -320,13 +346,21 @@ class Server::Loop {
         size_t off = 0;
         while (c.in_len - off >= 2) {
           size_t len = size_t(c.in[off]) << 8 | c.in[off + 1];
-          if (len == 0) return close_conn(id);
+          // Shorter than a header is no DNS message; nothing after it can be framed reliably.
+          if (len < header_size) return close_conn(id);
           if (c.in_len - off < 2 + len) break;
           if (!handle_tcp_message(id, c, {c.in.data() + off + 2, len})) return;
           off += 2 + len;
         }
         std::memmove(c.in.data(), c.in.data() + off, c.in_len - off);
         c.in_len -= off;
+        // The message deadline runs from the first byte of each message, not from the last
+        // byte received: a byte every few seconds must not keep a slot forever.
+        if (c.in_len == 0) {
+          c.message_began.reset();
+        } else if (off > 0 || !c.message_began) {
+          c.message_began = c.last;
+        }
       }
     }
     auto again = conns_.find(id);
@@ -354,8 +388,10 @@ class Server::Loop {
 
   void sweep(Clock::time_point now) {
     for (auto it = conns_.begin(); it != conns_.end();) {
-      if (now - it->second.last > config_.tcp_idle_timeout) {
-        it = conns_.erase(it);
+      if (const char* why = expired(it->second, now)) {
+        stats_.tcp_timed_out.fetch_add(1, std::memory_order_relaxed);
+        log::debug("dns.tcp_closed", {{"source", it->second.source}, {"reason", why}});
+        it = forget(it);
       } else {
         ++it;
       }
@@ -378,6 +414,7 @@ class Server::Loop {
   UniqueFd epoll_, wake_;
   std::vector<Listener> udp_, tcp_listen_;
   std::unordered_map<uint64_t, TcpConn> conns_;
+  std::unordered_map<std::string, size_t> per_source_;  // open connections per peer address
   uint64_t next_conn_ = 1;
   std::unique_ptr<Forwarder> forwarder_;
   std::array<std::vector<uint8_t>, udp_batch> udp_in_, udp_out_;

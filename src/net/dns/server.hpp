@@ -31,8 +31,15 @@ struct ServerConfig {
   std::string upstream;  // guests' resolver, "ADDRESS:PORT"; empty: non-zone names REFUSED
   std::chrono::milliseconds upstream_timeout{2000};
   size_t max_forwards_in_flight = 512;
+  // TCP (RFC 7766) is where one client can hold server resources: every connection is
+  // bounded in number, per source address, in time between messages, in time to deliver one
+  // message once it has begun, and in total life. A client that hits a bound is closed and
+  // reconnects, as RFC 7766 §6.2.3 expects of it.
   size_t max_tcp_connections = 256;
-  std::chrono::milliseconds tcp_idle_timeout{10000};
+  size_t max_tcp_per_source = 16;                        // per client IP address
+  std::chrono::milliseconds tcp_idle_timeout{10000};     // no message begun, nothing to send
+  std::chrono::milliseconds tcp_message_timeout{5000};   // first byte of a message → its last
+  std::chrono::milliseconds tcp_max_life{120000};        // accept → close, however busy
   RateLimitConfig rate_limit;
   ResponderLimits limits;
   // Guest source address → its tenant namespace. Trustworthy because the bridge's
@@ -43,7 +50,8 @@ struct ServerConfig {
 
 struct ServerStats {
   std::atomic<uint64_t> udp_queries{0}, tcp_queries{0}, answered{0}, formerr{0}, rate_limited{0},
-      forwarded{0}, upstream_failures{0}, tcp_accepted{0}, tcp_rejected{0}, tcp_open{0};
+      forwarded{0}, upstream_failures{0}, tcp_accepted{0}, tcp_rejected{0}, tcp_open{0},
+      tcp_timed_out{0};
 };
 
 class Server {

@@ -10,6 +10,8 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "common/process.hpp"
@@ -95,7 +97,10 @@ class DnsServerReal : public ::testing::Test {
     c.guest_listen = {"127.0.0.10:53"};
     c.upstream = "127.0.0.20:53";
     c.tcp_idle_timeout = 400ms;
+    c.tcp_message_timeout = 1s;
+    c.tcp_max_life = 3s;
     c.max_tcp_connections = 8;
+    c.max_tcp_per_source = 4;
     c.namespace_of = [](const sockaddr_storage& src) -> std::optional<std::string> {
       std::string a = address_string(src);
       if (a == "127.0.0.2") return "team";
@@ -341,6 +346,31 @@ TEST_F(DnsServerReal, BadUdpPacketsGetFormerrOrNothingAndTheServerCarriesOn) {
   EXPECT_EQ(short_answer(pub, {"web.team.seed.test", "A"}), "10.0.0.2\n");
 }
 
+// Issue 13.6, as dig, kdig and a raw sender see it: DO is echoed (RFC 3225 §3), and a query
+// with two OPT records gets FORMERR carrying the question and an OPT (RFC 6891 §7, as nsd does).
+TEST_F(DnsServerReal, DoBitEchoedAndBadOptFormerrKeepsQuestionAndOpt) {
+  EXPECT_THAT(dig(pub, {"+dnssec", "web.team.seed.test", "A"}), HasSubstr("EDNS: version: 0, flags: do; udp: 1232"));
+  EXPECT_THAT(kdig(pub, {"+dnssec", "+tcp", "web.team.seed.test", "A"}), HasSubstr("flags: do"));
+  EXPECT_THAT(dig(pub, {"+edns", "web.team.seed.test", "A"}), HasSubstr("EDNS: version: 0, flags:; udp: 1232"));
+
+  testing::QueryOptions o;
+  o.edns_size = 1232;
+  auto twice = testing::make_query("web.team.seed.test", rrtype::a, o);
+  std::vector<uint8_t> opt(twice.end() - 11, twice.end());
+  twice.insert(twice.end(), opt.begin(), opt.end());
+  twice[11] = 2;  // arcount: two OPTs
+  RawUdp c("127.0.0.7");
+  c.send_to(pub, twice);
+  auto replies = c.collect(300ms);
+  ASSERT_EQ(replies.size(), 1u);
+  auto m = parse_message(replies[0]);
+  ASSERT_TRUE(m.ok()) << m.error().describe();
+  EXPECT_EQ(m->header.rcode, uint8_t(Rcode::formerr));
+  ASSERT_EQ(m->questions.size(), 1u);
+  EXPECT_EQ(m->questions[0].name.to_text(), "web.team.seed.test.");
+  EXPECT_TRUE(m->edns.has_value());
+}
+
 TEST_F(DnsServerReal, ForwardedRepliesMustMatchIdAndQuestion) {
   ServerConfig c;
   c.guest_listen = {"127.0.0.13:53"};
@@ -394,8 +424,15 @@ TEST_F(DnsServerReal, ForwardedRepliesMustMatchIdAndQuestion) {
   EXPECT_FALSE(upstream_ids[0] == 0x4242 && upstream_ids[1] == 0x4242);
 }
 
-UniqueFd tcp_connect(const char* server) {
+// `from`: the client's source address (another host, as far as the server can tell).
+UniqueFd tcp_connect(const char* server, const char* from = nullptr) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (from) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    inet_pton(AF_INET, from, &src.sin_addr);
+    EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&src), sizeof src), 0) << std::strerror(errno);
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(53);
@@ -433,15 +470,74 @@ TEST_F(DnsServerReal, BadTcpInputIsClosedCleanly) {
 }
 
 TEST_F(DnsServerReal, TcpConnectionCapHolds) {
-  std::vector<UniqueFd> conns;
-  for (int i = 0; i < 8; ++i) conns.push_back(tcp_connect(pub));
+  std::vector<UniqueFd> conns;  // from two hosts, each within its own share
+  for (int i = 0; i < 8; ++i) conns.push_back(tcp_connect(pub, i % 2 ? "127.0.0.1" : "127.0.0.3"));
   std::this_thread::sleep_for(100ms);
-  auto extra = tcp_connect(pub);
+  auto extra = tcp_connect(pub, "127.0.0.4");
   EXPECT_TRUE(closed_by_peer(extra.get(), 1s));
   EXPECT_LE(server_->stats().tcp_open.load(), 8u);
   conns.clear();
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(short_answer(pub, {"+tcp", "web.team.seed.test", "A"}), "10.0.0.2\n");
+}
+
+// Issue 13.4: one address held every slot. Now it gets its share (4 here) and another host is
+// still answered over TCP while it holds them.
+TEST_F(DnsServerReal, OneSourceCannotTakeEveryTcpSlot) {
+  const uint64_t rejected_before = server_->stats().tcp_rejected.load();
+  std::vector<UniqueFd> hog;
+  for (int i = 0; i < 8; ++i) hog.push_back(tcp_connect(pub, "127.0.0.1"));
+  std::this_thread::sleep_for(100ms);  // well within the idle timeout: all 8 are still held
+  EXPECT_EQ(short_answer(pub, {"-b", "127.0.0.2", "+tcp", "web.team.seed.test", "A"}), "10.0.0.2\n");
+  EXPECT_GE(server_->stats().tcp_rejected.load() - rejected_before, 4u);
+}
+
+// A byte at a time, each one sooner than the idle timeout: the message deadline (1 s here)
+// closes the connection. Before, each byte restarted the idle timer and the slot was held forever.
+TEST_F(DnsServerReal, SlowDripMessageHitsItsDeadline) {
+  auto drip = tcp_connect(pub);
+  ASSERT_EQ(::send(drip.get(), "\x01\x00", 2, MSG_NOSIGNAL), 2);  // a 256-byte message, never finished
+  bool closed = false;
+  for (int i = 0; i < 60 && !closed; ++i) {
+    (void)::send(drip.get(), "x", 1, MSG_NOSIGNAL);
+    closed = closed_by_peer(drip.get(), 150ms);
+  }
+  EXPECT_TRUE(closed) << "60 drips 150 ms apart (far past the 1 s message deadline) kept the connection";
+}
+
+// A busy connection (a query every 150 ms, each answered) still ends at its maximum life (3 s).
+TEST_F(DnsServerReal, TcpConnectionLifeIsBounded) {
+  auto busy = tcp_connect(pub);
+  std::vector<uint8_t> q = testing::make_query("web.team.seed.test", rrtype::a);
+  std::vector<uint8_t> framed = {uint8_t(q.size() >> 8), uint8_t(q.size())};
+  framed.insert(framed.end(), q.begin(), q.end());
+  bool closed = false;
+  int answered = 0;
+  for (int i = 0; i < 100 && !closed; ++i) {
+    if (::send(busy.get(), framed.data(), framed.size(), MSG_NOSIGNAL) != ssize_t(framed.size())) break;
+    pollfd p{busy.get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 2000), 1);
+    uint8_t reply[512];
+    ssize_t n = ::recv(busy.get(), reply, sizeof reply, 0);
+    if (n <= 0) closed = true;
+    if (n > 0) ++answered;
+    std::this_thread::sleep_for(150ms);
+  }
+  EXPECT_TRUE(closed) << "100 queries 150 ms apart (far past the 3 s life) kept the connection";
+  EXPECT_GT(answered, 0);
+}
+
+// A length shorter than a DNS header frames no message: the connection is closed, and what
+// follows it (a good query here) is not answered. Before, the runt was skipped and the rest served.
+TEST_F(DnsServerReal, LengthShorterThanAHeaderClosesTheConnection) {
+  auto runt = tcp_connect(pub);
+  std::vector<uint8_t> bytes = {0, 5, 1, 2, 3, 4, 5};
+  std::vector<uint8_t> q = testing::make_query("web.team.seed.test", rrtype::a);
+  bytes.push_back(uint8_t(q.size() >> 8));
+  bytes.push_back(uint8_t(q.size()));
+  bytes.insert(bytes.end(), q.begin(), q.end());
+  ASSERT_EQ(::send(runt.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL), ssize_t(bytes.size()));
+  EXPECT_TRUE(closed_by_peer(runt.get(), 1s));
 }
 
 TEST_F(DnsServerReal, ListenOnABusyAddressFailsClearly) {

@@ -16,6 +16,7 @@ struct QueryOptions {
   bool rd = true;
   std::optional<uint16_t> edns_size;  // adds an OPT record
   uint8_t edns_version = 0;
+  bool dnssec_ok = false;  // the OPT's DO bit
   uint16_t klass = class_in;
   uint8_t opcode = 0;
 };
@@ -34,7 +35,8 @@ inline std::vector<uint8_t> make_query(const std::string& name, uint16_t type, Q
   w.u16(type);
   w.u16(o.klass);
   if (o.edns_size) {
-    w.u8(0), w.u16(rrtype::opt), w.u16(*o.edns_size), w.u32(uint32_t(o.edns_version) << 16), w.u16(0);
+    w.u8(0), w.u16(rrtype::opt), w.u16(*o.edns_size), w.u32(uint32_t(o.edns_version) << 16 | (o.dnssec_ok ? 0x8000u : 0u)),
+        w.u16(0);
   }
   h.encode(buf.data());
   buf.resize(w.size());
