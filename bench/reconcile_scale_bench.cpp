@@ -58,7 +58,7 @@ int main() {
       o.id = id;
       o.vms = {{d.generation, VmState::running}};
       o.volumes = d.volumes;
-      o.tap = o.tpm = true;
+      o.tap = true;
       o.routed_generation = d.generation;
       in.desired.push_back(d);
       in.observed.push_back(o);

@@ -181,7 +181,6 @@ PlanInput Engine::plan_input(const std::string& ns) {
       o.vms.push_back({slot.generation, slot.vm ? VmState::running : VmState::exited});
       if (slot.routed) o.routed_generation = slot.generation;
       o.tap = true;
-      o.tpm = o.tpm || slot.tpm.has_value();
     }
     o.volumes = volumes[id];
     o.crashes = live.crashes;

@@ -45,7 +45,6 @@ struct ObservedInstance {
   std::vector<ObservedVm> vms;              // usually one; two during a rolling deploy
   std::map<std::string, uint64_t> volumes;  // existing volumes and their sizes
   bool tap = false;
-  bool tpm = false;                         // its swtpm runs
   std::string routed_generation;            // DNS/ingress point at this generation ("" none)
   // Supervision bookkeeping for the running generation: consecutive crashes and when the
   // next restart is allowed (exponential backoff, decided by the supervisor).

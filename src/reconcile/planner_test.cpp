@@ -26,7 +26,7 @@ ObservedInstance running(InstanceId id, std::string gen, std::map<std::string, u
   o.id = id;
   o.vms = {{gen, VmState::running}};
   o.volumes = std::move(volumes);
-  o.tap = o.tpm = true;
+  o.tap = true;
   o.routed_generation = gen;
   return o;
 }
