@@ -74,8 +74,12 @@ std::string status_text(const std::vector<SourceView>& sources) {
 }
 
 nlohmann::json to_json(const LogEntry& e) {
+  // A serial console ends lines in CR LF; the CR is no part of the message (the log store drops
+  // it, and a VM's plain console.log, read for VMs older than the store, may still have it).
+  std::string_view message = e.message;
+  if (message.ends_with('\r')) message.remove_suffix(1);
   nlohmann::json j = {{"source", e.source},   {"boot", e.boot},         {"timestamp", e.timestamp_us},
-                      {"received", e.received_us}, {"message", e.message}};
+                      {"received", e.received_us}, {"message", message}};
   if (e.source == "journal") {
     j["unit"] = e.unit;
     j["priority"] = e.priority;

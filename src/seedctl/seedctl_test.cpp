@@ -203,7 +203,7 @@ TEST_F(SeedctlCommands, RestartHumanJsonAndFailure) {
   // fits any error of its code.
   service_.errors["restart"] = make_error(Errc::conflict, "the vTPM state of instance aaaa.db is unusable").with("stage", "tpm");
   auto c = seedctl({"restart", "db"});
-  EXPECT_EQ(c.status.code, 1);
+  EXPECT_EQ(c.status.code, 6);  // conflict (common/exit_code.hpp)
   EXPECT_EQ(c.err.find("unambiguous"), std::string::npos) << c.err;
   EXPECT_NE(c.err.find("hint: details are in seedd's log: journalctl -u seedd"), std::string::npos) << c.err;
 }

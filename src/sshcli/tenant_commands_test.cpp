@@ -3,6 +3,7 @@
 #include "sshcli/tenant_commands.hpp"
 
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -141,7 +142,10 @@ TEST_F(TenantCommandsTest, LogsJsonLinesHaveNoCarriageReturn) {
   service_.set_logs("db.s-aaaaaaaaaaaa", {"booting\r", "ready\r"});  // a serial console's CR LF
   Capture j;
   EXPECT_EQ(run("logs app/db --json", kAlice, j), 0);
-  EXPECT_EQ(json::parse(j.out_)["lines"], json::array({"booting", "ready"}));
+  const json entries = json::parse(j.out_)["entries"];
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0]["message"], "booting");
+  EXPECT_EQ(entries[1]["message"], "ready");
   Capture human;  // the human form passes the console's bytes through
   EXPECT_EQ(run("logs app/db", kAlice, human), 0);
   EXPECT_EQ(human.out_, "booting\r\nready\r\n");
@@ -166,7 +170,10 @@ TEST_F(TenantCommandsTest, LogsJsonLinesHaveNoCarriageReturn) {
   while (!f.has("later")) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   cancelled = true;
   t.join();
-  EXPECT_EQ(f.out_, "{\"line\":\"ready\"}\n{\"line\":\"later\"}\n");
+  std::vector<std::string> messages;
+  std::istringstream lines(f.out_);
+  for (std::string l; std::getline(lines, l);) messages.push_back(json::parse(l)["message"]);
+  EXPECT_EQ(messages, (std::vector<std::string>{"ready", "later"}));
 }
 
 TEST_F(TenantCommandsTest, RestartSaysSoFirstThenShowsProgress) {
