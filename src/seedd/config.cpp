@@ -21,27 +21,40 @@ std::string own_directory() {
   return path.substr(0, path.rfind('/'));
 }
 
-// "ingress": {"max_connections", "max_per_source", "header_timeout_s", "connect_timeout_s",
-// "idle_timeout_s"}, each 1..a sane bound (0 would refuse everything or time out at once).
-void read_ingress_limits(JsonReader& in, net::ingress::ServerConfig& out, std::vector<std::string>& problems) {
-  auto seconds = [](std::chrono::milliseconds ms) { return static_cast<uint64_t>(ms.count() / 1000); };
-  uint64_t max_connections = out.max_connections, max_per_source = out.max_per_source;
-  uint64_t header_s = seconds(out.header_timeout), connect_s = seconds(out.connect_timeout),
-           idle_s = seconds(out.idle_timeout);
-  in.get("max_connections", max_connections).get("max_per_source", max_per_source);
-  in.get("header_timeout_s", header_s).get("connect_timeout_s", connect_s).get("idle_timeout_s", idle_s);
-  auto within = [&](const char* key, uint64_t value, uint64_t max) {
+// Values of one config section that must lie in 1..max (0 would refuse everything or time out
+// at once): one out of range is a problem naming "<section>.<key>", and the bound is used.
+class Bounded {
+ public:
+  Bounded(JsonReader& in, const char* section, std::vector<std::string>& problems)
+      : in_(in), section_(section), problems_(problems) {}
+  uint64_t count(const char* key, uint64_t current, uint64_t max) {
+    uint64_t value = current;
+    in_.get(key, value);
     if (value == 0 || value > max) {
-      problems.push_back(std::string("ingress.") + key + ": must be between 1 and " + std::to_string(max) + ", got " +
-                         std::to_string(value));
+      problems_.push_back(section_ + "." + key + ": must be between 1 and " + std::to_string(max) + ", got " +
+                          std::to_string(value));
     }
     return std::min(value, max);
-  };
-  out.max_connections = within("max_connections", max_connections, 1'000'000);
-  out.max_per_source = within("max_per_source", max_per_source, 1'000'000);
-  out.header_timeout = std::chrono::seconds(within("header_timeout_s", header_s, 3600));
-  out.connect_timeout = std::chrono::seconds(within("connect_timeout_s", connect_s, 3600));
-  out.idle_timeout = std::chrono::seconds(within("idle_timeout_s", idle_s, 7 * 86400));
+  }
+  std::chrono::seconds seconds(const char* key, std::chrono::milliseconds current, uint64_t max) {
+    return std::chrono::seconds(count(key, static_cast<uint64_t>(current.count() / 1000), max));
+  }
+
+ private:
+  JsonReader& in_;
+  std::string section_;
+  std::vector<std::string>& problems_;
+};
+
+// "ingress": {"max_connections", "max_per_source", "header_timeout_s", "connect_timeout_s",
+// "idle_timeout_s"}.
+void read_ingress_limits(JsonReader& in, net::ingress::ServerConfig& out, std::vector<std::string>& problems) {
+  Bounded b(in, "ingress", problems);
+  out.max_connections = b.count("max_connections", out.max_connections, 1'000'000);
+  out.max_per_source = b.count("max_per_source", out.max_per_source, 1'000'000);
+  out.header_timeout = b.seconds("header_timeout_s", out.header_timeout, 3600);
+  out.connect_timeout = b.seconds("connect_timeout_s", out.connect_timeout, 3600);
+  out.idle_timeout = b.seconds("idle_timeout_s", out.idle_timeout, 7 * 86400);
 }
 
 // "listen": {"dns", "http", "https"}: each entry an ADDRESS:PORT that net::dns::parse_endpoint
@@ -81,26 +94,14 @@ void read_ssh_limits(JsonReader& in, sshcli::ServerConfig& out, std::vector<std:
 }
 
 // "dns": {"max_tcp_connections", "max_tcp_per_source", "tcp_idle_timeout_s",
-// "tcp_message_timeout_s", "tcp_max_life_s"}, each 1..a sane bound, as for the ingress.
+// "tcp_message_timeout_s", "tcp_max_life_s"}.
 void read_dns_limits(JsonReader& in, net::dns::ServerConfig& out, std::vector<std::string>& problems) {
-  auto seconds = [](std::chrono::milliseconds ms) { return static_cast<uint64_t>(ms.count() / 1000); };
-  uint64_t max_connections = out.max_tcp_connections, max_per_source = out.max_tcp_per_source;
-  uint64_t idle_s = seconds(out.tcp_idle_timeout), message_s = seconds(out.tcp_message_timeout),
-           life_s = seconds(out.tcp_max_life);
-  in.get("max_tcp_connections", max_connections).get("max_tcp_per_source", max_per_source);
-  in.get("tcp_idle_timeout_s", idle_s).get("tcp_message_timeout_s", message_s).get("tcp_max_life_s", life_s);
-  auto within = [&](const char* key, uint64_t value, uint64_t max) {
-    if (value == 0 || value > max) {
-      problems.push_back(std::string("dns.") + key + ": must be between 1 and " + std::to_string(max) + ", got " +
-                         std::to_string(value));
-    }
-    return std::min(value, max);
-  };
-  out.max_tcp_connections = within("max_tcp_connections", max_connections, 65'536);
-  out.max_tcp_per_source = within("max_tcp_per_source", max_per_source, 65'536);
-  out.tcp_idle_timeout = std::chrono::seconds(within("tcp_idle_timeout_s", idle_s, 3600));
-  out.tcp_message_timeout = std::chrono::seconds(within("tcp_message_timeout_s", message_s, 3600));
-  out.tcp_max_life = std::chrono::seconds(within("tcp_max_life_s", life_s, 86400));
+  Bounded b(in, "dns", problems);
+  out.max_tcp_connections = b.count("max_tcp_connections", out.max_tcp_connections, 65'536);
+  out.max_tcp_per_source = b.count("max_tcp_per_source", out.max_tcp_per_source, 65'536);
+  out.tcp_idle_timeout = b.seconds("tcp_idle_timeout_s", out.tcp_idle_timeout, 3600);
+  out.tcp_message_timeout = b.seconds("tcp_message_timeout_s", out.tcp_message_timeout, 3600);
+  out.tcp_max_life = b.seconds("tcp_max_life_s", out.tcp_max_life, 86400);
 }
 
 }  // namespace
