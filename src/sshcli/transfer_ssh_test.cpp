@@ -116,7 +116,7 @@ TEST_F(TransferSshTest, LargeSiloClonesArriveWhole) {
 std::string read_bytes(int fd, size_t want, std::chrono::milliseconds pause = {}) {
   std::string got;
   char buf[16384];
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(300);
   while (got.size() < want && std::chrono::steady_clock::now() < until) {
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 1000) <= 0) continue;
