@@ -1,6 +1,7 @@
 #include "api/acme/facade.hpp"
 
 #include <openssl/rand.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -78,6 +79,19 @@ std::string spki_of_jwk(const json& jwk) {
   const int n = i2d_PUBKEY(key->get(), &der);
   if (n <= 0) return "";
   std::string out(reinterpret_cast<char*>(der), size_t(n));
+  OPENSSL_free(der);
+  return out;
+}
+
+// The DER of a PEM chain's first certificate (the leaf), through OpenSSL; "" if unreadable.
+std::string leaf_der(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), int(pem.size()));
+  X509* leaf = bio != nullptr ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(bio);
+  unsigned char* der = nullptr;
+  const int n = leaf != nullptr ? i2d_X509(leaf, &der) : 0;
+  X509_free(leaf);
+  std::string out = n > 0 ? std::string(reinterpret_cast<char*>(der), size_t(n)) : "";
   OPENSSL_free(der);
   return out;
 }
@@ -320,26 +334,28 @@ Response AcmeFacade::new_order(Call& c) {
   return std::move(r.with_header("Location", url("/acme/order/" + o.id)));
 }
 
-// The order named by the route's first parameter, if it belongs to the calling account.
-#define SEED_ACME_OWN_ORDER(c, var)                                                          \
-  auto var##_it = store_.orders.find((c).request.params[0]);                                 \
-  if (var##_it == store_.orders.end() || var##_it->second.account != (c).account->id) {      \
-    return acme_problem("notFound", "no order " + (c).request.params[0] + " for this account"); \
-  }                                                                                          \
-  Order& var = var##_it->second
+// The order, authorization or certificate named by the route's first parameter if it belongs
+// to the calling account; null otherwise (another account's is as unknown as a missing one).
+Order* AcmeFacade::own_order(const Call& c, const std::string& id) {
+  auto it = store_.orders.find(id);
+  return it != store_.orders.end() && it->second.account == c.account->id ? &it->second : nullptr;
+}
+
+Authorization* AcmeFacade::own_authorization(const Call& c) {
+  auto it = store_.authorizations.find(c.request.params[0]);
+  return it != store_.authorizations.end() && own_order(c, it->second.order) ? &it->second : nullptr;
+}
 
 Response AcmeFacade::order(Call& c) {
-  SEED_ACME_OWN_ORDER(c, o);
-  return json_response(200, order_json(o));
+  Order* o = own_order(c, c.request.params[0]);
+  if (o == nullptr) return acme_problem("notFound", "no order " + c.request.params[0] + " for this account");
+  return json_response(200, order_json(*o));
 }
 
 Response AcmeFacade::authorization(Call& c) {
-  auto it = store_.authorizations.find(c.request.params[0]);
-  if (it == store_.authorizations.end() || store_.orders.count(it->second.order) == 0 ||
-      store_.orders[it->second.order].account != c.account->id) {
-    return acme_problem("notFound", "no authorization " + c.request.params[0] + " for this account");
-  }
-  const Authorization& a = it->second;
+  const Authorization* found = own_authorization(c);
+  if (found == nullptr) return acme_problem("notFound", "no authorization " + c.request.params[0] + " for this account");
+  const Authorization& a = *found;
   json chall{{"type", "dns-01"}, {"url", url("/acme/chall/" + a.id)}, {"token", a.token}, {"status", a.status}};
   return json_response(200, {{"identifier", {{"type", "dns"}, {"value", a.name}}},
                              {"status", a.status},
@@ -348,12 +364,9 @@ Response AcmeFacade::authorization(Call& c) {
 }
 
 Response AcmeFacade::challenge(Call& c) {
-  auto it = store_.authorizations.find(c.request.params[0]);
-  if (it == store_.authorizations.end() || store_.orders.count(it->second.order) == 0 ||
-      store_.orders[it->second.order].account != c.account->id) {
-    return acme_problem("notFound", "no challenge " + c.request.params[0] + " for this account");
-  }
-  const Authorization& a = it->second;
+  const Authorization* found = own_authorization(c);
+  if (found == nullptr) return acme_problem("notFound", "no challenge " + c.request.params[0] + " for this account");
+  const Authorization& a = *found;
   // Nothing to validate toward the guest: the challenge is as valid as its authorization.
   Response r = json_response(200, {{"type", "dns-01"}, {"url", url("/acme/chall/" + a.id)}, {"token", a.token},
                                    {"status", a.status}});
@@ -361,7 +374,9 @@ Response AcmeFacade::challenge(Call& c) {
 }
 
 Response AcmeFacade::finalize(Call& c) {
-  SEED_ACME_OWN_ORDER(c, o);
+  Order* found = own_order(c, c.request.params[0]);
+  if (found == nullptr) return acme_problem("notFound", "no order " + c.request.params[0] + " for this account");
+  Order& o = *found;
   if (o.status == "valid") return json_response(200, order_json(o));
   if (o.status != "ready") return acme_problem("orderNotReady", "the order is " + o.status + ", not ready");
   if (!c.payload.is_object() || !c.payload.contains("csr") || !c.payload["csr"].is_string()) {
@@ -398,8 +413,7 @@ Response AcmeFacade::finalize(Call& c) {
 
 Response AcmeFacade::certificate(Call& c) {
   auto it = store_.certificates.find(c.request.params[0]);
-  if (it == store_.certificates.end() || store_.orders.count(it->second.order) == 0 ||
-      store_.orders[it->second.order].account != c.account->id) {
+  if (it == store_.certificates.end() || own_order(c, it->second.order) == nullptr) {
     return acme_problem("notFound", "no certificate " + c.request.params[0] + " for this account");
   }
   Response r;
@@ -415,18 +429,7 @@ Response AcmeFacade::revoke(Call& c) {
   auto der = base64url_decode(c.payload["certificate"].get<std::string>());
   if (!der) return acme_problem("malformed", "\"certificate\" is not base64url");
   for (auto& [id, cert] : store_.certificates) {
-    auto order = store_.orders.find(cert.order);
-    if (order == store_.orders.end() || order->second.account != c.account->id) continue;
-    // The stored chain's first PEM block is the leaf: compare its DER with the request's.
-    const std::string begin = "-----BEGIN CERTIFICATE-----", end = "-----END CERTIFICATE-----";
-    const size_t b = cert.pem.find(begin), e = cert.pem.find(end);
-    if (b == std::string::npos || e == std::string::npos) continue;
-    std::string body;
-    for (char ch : cert.pem.substr(b + begin.size(), e - b - begin.size())) {
-      if (ch != '\n' && ch != '\r') body += ch == '+' ? '-' : ch == '/' ? '_' : ch;
-    }
-    while (!body.empty() && body.back() == '=') body.pop_back();
-    if (base64url_decode(body) != der) continue;
+    if (own_order(c, cert.order) == nullptr || leaf_der(cert.pem) != *der) continue;
     if (cert.revoked) return acme_problem("alreadyRevoked", "this certificate is already revoked");
     cert.revoked = true;
     if (auto st = store_.save(); !st) {

@@ -66,6 +66,8 @@ class AcmeFacade {
 
   std::string url(const std::string& path) const { return config_.base_url + path; }
   nlohmann::json order_json(const Order& o) const;
+  Order* own_order(const Call& c, const std::string& id);
+  Authorization* own_authorization(const Call& c);
 
   FacadeConfig config_;
   CallerLookup callers_;

@@ -121,6 +121,10 @@ TEST_F(FacadeClientsTest, LegoGetsACertificateForItsOwnNameWithItsOwnKey) {
                         "--key-type", "ec256", "--domains", "web.team.seed.test", "--http", "--http.port",
                         "127.0.0.1:0", "--path", out, "renew", "--days", "9999", "--no-random-sleep"});
   EXPECT_EQ(again.code, 0) << again.output;
+  // Revocation by the account that holds the certificate (revokeCert, the leaf's DER).
+  Ran revoke = run_tool({"lego", "--server", base_ + "/acme/directory", "--email", "ops@example.org", "--accept-tos",
+                         "--domains", "web.team.seed.test", "--path", out, "revoke"});
+  EXPECT_EQ(revoke.code, 0) << revoke.output;
 }
 
 TEST_F(FacadeClientsTest, LegoIsRefusedANameThatIsNotItsInstancesSayingWhichItMayOrder) {
