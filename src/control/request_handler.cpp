@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "control/instance_resolver.hpp"
+#include "reconcile/instance_resolver.hpp"
 #include "control/ssh_fingerprint.hpp"
 #include "reconcile/service_json.hpp"
 
@@ -12,6 +12,7 @@ namespace seed::control {
 namespace {
 
 using reconcile::InstanceId;
+using reconcile::resolve_instance;
 
 std::string format_time(int64_t unix_seconds) {
   if (unix_seconds == 0) return "never";
