@@ -121,6 +121,11 @@ struct Registry::Family {
   std::function<void(Sink&)> collect;  // collector families only
 };
 
+Registry& global() {
+  static Registry registry;
+  return registry;
+}
+
 Registry::Registry() = default;
 Registry::~Registry() = default;
 
@@ -143,6 +148,7 @@ Registry::Family* Registry::family(const std::string& name, const std::string& h
     it = families_.emplace(name, std::move(f)).first;
   }
   Family* f = it->second.get();
+  if (f->help.empty()) f->help = help;  // a reader that registered first without one
   if (f->type != type || f->label_names != names || f->collect) {
     log::error("metrics.mismatch", {{"metric", name}});
     return nullptr;
@@ -199,6 +205,11 @@ void Registry::collector(const std::string& name, const std::string& help, Type 
   f->type = type;
   f->collect = std::move(collect);
   families_.emplace(name, std::move(f));
+}
+
+void Registry::remove(const std::string& name) {
+  std::lock_guard lock(mu_);
+  families_.erase(name);
 }
 
 void Registry::forget(const std::string& label, const std::string& value) {

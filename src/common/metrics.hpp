@@ -102,6 +102,9 @@ class Registry {
   void collector(const std::string& name, const std::string& help, Type type,
                  std::function<void(Sink&)> collect);
 
+  // Removes a family (e.g. a collector whose source is going away).
+  void remove(const std::string& name);
+
   // The text exposition format, families sorted by name, series by labels.
   std::string expose() const;
 
@@ -118,6 +121,12 @@ class Registry {
   std::vector<std::unique_ptr<Gauge>> detached_gauges_;
   std::vector<std::unique_ptr<Histogram>> detached_histograms_;
 };
+
+// seedd's one registry, which /metrics exposes. Modules register their families on first use
+// (`static auto& c = global().counter(...)`), so no constructor needs a registry passed down;
+// tests that read a counter compare before and after, since the registry lives as long as the
+// process.
+Registry& global();
 
 // A valid metric or label name ([a-zA-Z_:][a-zA-Z0-9_:]*; labels without ':' and not `__…`).
 bool valid_metric_name(const std::string& name);

@@ -17,6 +17,7 @@
 #include "api/testing/listen.hpp"
 #include "common/metrics.hpp"
 #include "common/process.hpp"
+#include "seedd/node_metrics.hpp"
 #include "tests/e2e/engine_fixture.hpp"
 
 namespace seed::e2e {
@@ -56,8 +57,7 @@ class AdminPageTest : public EngineTest {
   void start_admin() {
     history_ = std::make_unique<api::admin::UsageHistory>();
     history_->start(*engine_, std::chrono::seconds(1));
-    metrics_.counter("seed_test_scrapes_total", "Scrapes the admin page test made.").inc();
-    routes_ = std::make_unique<api::admin::AdminRoutes>(*engine_, metrics_, *history_);
+    routes_ = std::make_unique<api::admin::AdminRoutes>(*engine_, metrics::global(), *history_);
     api::Router router;
     routes_->add_routes(router);
     std::vector<api::Listener> listeners;
@@ -65,14 +65,17 @@ class AdminPageTest : public EngineTest {
     auto server = api::HttpServer::start(std::move(listeners), api::HttpLimits{});
     ASSERT_TRUE(server) << server.error().message;
     server_ = std::move(*server);
+    node_metrics_ = std::make_unique<seedd::NodeMetrics>(
+        metrics::global(), seedd::MetricSources{engine_.get(), dns_.get(), ingress_.get(), server_.get()});
     base_ = "http://127.0.0.1:" + std::to_string(port_);
   }
   void TearDown() override {
+    node_metrics_.reset();
     if (server_) server_->stop();
     if (history_) history_->stop();
     EngineTest::TearDown();
   }
-  metrics::Registry metrics_;
+  std::unique_ptr<seedd::NodeMetrics> node_metrics_;
   std::unique_ptr<api::admin::UsageHistory> history_;
   std::unique_ptr<api::admin::AdminRoutes> routes_;
   std::unique_ptr<api::HttpServer> server_;
@@ -81,9 +84,13 @@ class AdminPageTest : public EngineTest {
 };
 
 TEST_F(AdminPageTest, StatusLogsMetricsAndThePageShowAPlantedInstance) {
+  // Other tests in this process deploy too: the engine's counters are compared before and after.
+  auto& deploys_ok = metrics::global().counter("seed_deploys_total", "", {{"stage", "done"}, {"outcome", "ok"}});
+  const double deploys_before = deploys_ok.value();
   open_engine();
   const std::string uri = write_flake(web_flake(""));
   in_ns([&] { ASSERT_TRUE(engine_->plant(uri, "test", nullptr)); });
+  EXPECT_EQ(deploys_ok.value(), deploys_before + 1);
   start_admin();
 
   // The JSON API is what `seedctl status --json` prints.
@@ -105,7 +112,17 @@ TEST_F(AdminPageTest, StatusLogsMetricsAndThePageShowAPlantedInstance) {
 
   // /metrics passes Prometheus' own linter.
   const std::string exposition = curl(base_ + "/metrics");
-  EXPECT_THAT(exposition, HasSubstr("seed_test_scrapes_total 1"));
+  // The engine's own counters (registered on first use) and
+  EXPECT_THAT(exposition, HasSubstr("seed_deploys_total{stage=\"done\",outcome=\"ok\"} " +
+                                    metrics::format_value(deploys_ok.value()) + "\n"));
+  EXPECT_THAT(exposition, HasSubstr("seed_boot_to_healthy_seconds_count{outcome=\"healthy\"} "));
+  // the node's families, from the engine's views and the servers' counters.
+  EXPECT_THAT(exposition, HasSubstr("seed_instances{state=\"running\"} 1\n"));
+  EXPECT_THAT(exposition, HasSubstr("seed_sources 1\n"));
+  EXPECT_THAT(exposition, HasSubstr("seed_instance_memory_bytes{instance=\"web."));
+  EXPECT_THAT(exposition, HasSubstr("seed_dns_queries_total{transport=\"udp\"}"));
+  EXPECT_THAT(exposition, HasSubstr("seed_ingress_connections_total{outcome=\"routed\"}"));
+  EXPECT_THAT(exposition, HasSubstr("seed_http_requests_total{outcome=\"handled\"}"));
   RunResult lint = run_tool({"promtool", "check", "metrics"}, exposition);
   EXPECT_TRUE(lint.status.success()) << lint.out << lint.err;
 
