@@ -42,8 +42,8 @@ Response WebhookRoutes::handle(const Request& r) {
     log::warn("webhook.refused", {{"forge", forge}, {"source_address", r.source}, {"delivery", delivery->id}});
     stats_.delivered(forge, "unauthenticated");
     return problem(401, kProblem,
-                   "the delivery's signature does not match this webhook's secret; copy the secret that "
-                   "`ssh <node> webhook <repo>` prints into the forge's webhook settings");
+                   "the delivery's signature does not match this webhook's secret; set the webhook's secret in the "
+                   "forge's webhook settings to the one this node gave for the source");
   }
   if (!deliveries_.first_time(hook, delivery->id)) {
     stats_.delivered(forge, "duplicate");
