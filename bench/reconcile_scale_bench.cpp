@@ -49,7 +49,7 @@ int main() {
     auto src = parse_flake_source("github:tenant" + std::to_string(s) + "/app", "/srv/silo");
     (void)(*store)->plant(*src, "bench", 1);
     SourceView sv;
-    sv.record = {src->canonical, src->ns, src->nix_ref, "bench", 1};
+    sv.record = {src->canonical, src->ns, src->nix_ref, "bench", 1, 0, ""};
     for (int i = 0; i < kPerSource; ++i) {
       const InstanceId id{src->ns, "app" + std::to_string(i)};
       DesiredInstance d{id, "g" + std::to_string(i), "/nix/store/x-" + std::to_string(i), Rollout::recreate,

@@ -58,7 +58,7 @@ Status Engine::start() {
   {
     std::lock_guard lock(state_mu_);
     std::lock_guard db(store_mu_);
-    for (const auto& s : SEED_TRY(store_->sources())) queued_full_.insert(s.canonical);
+    for (const auto& s : SEED_TRY(store_->sources())) queued_full_.emplace(s.canonical, "start");
     stopping_ = false;
   }
   supervisor_ = std::thread([this] { supervise_loop(); });
@@ -149,7 +149,7 @@ void Engine::end_strays() {
 void Engine::worker_loop() {
   auto next_resync = std::chrono::steady_clock::now() + config_.resync_interval;
   for (;;) {
-    std::string full, replan;
+    std::string full, because, replan;
     {
       std::unique_lock lock(state_mu_);
       wake_.wait_until(lock, next_resync, [&] { return stopping_ || !queued_full_.empty() || !queued_replan_.empty(); });
@@ -157,12 +157,13 @@ void Engine::worker_loop() {
       if (std::chrono::steady_clock::now() >= next_resync) {
         std::lock_guard db(store_mu_);
         if (auto sources = store_->sources()) {
-          for (const auto& s : *sources) queued_full_.insert(s.canonical);
+          for (const auto& s : *sources) queued_full_.emplace(s.canonical, "poll");
         }
         next_resync = std::chrono::steady_clock::now() + config_.resync_interval;
       }
       if (!queued_full_.empty()) {
-        full = *queued_full_.begin();
+        full = queued_full_.begin()->first;
+        because = queued_full_.begin()->second;
         queued_full_.erase(queued_full_.begin());
       } else if (!queued_replan_.empty()) {
         replan = *queued_replan_.begin();
@@ -177,7 +178,7 @@ void Engine::worker_loop() {
       // last word (deploying the source now would start its instances again).
       auto source = source_of(full);
       if (!source) continue;  // unplanted meanwhile
-      if (auto s = deploy(*source, nullptr); !s) log::warn("deploy.failed", {{"source", full}, {"error", s.error().describe()}});
+      if (auto s = deploy(*source, because, nullptr); !s) log::warn("deploy.failed", {{"source", full}, {"error", s.error().describe()}});
     } else {
       std::lock_guard lock(deploy_mu_);
       if (auto s = converge(replan, nullptr); !s) log::warn("converge.failed", {{"namespace", replan}, {"error", s.error().describe()}});

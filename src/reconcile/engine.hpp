@@ -92,7 +92,10 @@ class Engine final : public Service {
   // Service
   Result<SourceView> plant(std::string_view uri, const std::string& planted_by, const ProgressFn& progress) override;
   Status unplant(std::string_view source) override;
-  Status trigger(std::string_view source) override;
+  Status trigger(std::string_view source, std::string_view because) override;
+  Result<Webhook> webhook(std::string_view source, bool rotate) override;
+  Result<std::optional<std::string>> webhook_secret(const std::string& hook) override;
+  Status trigger_webhook(const std::string& hook, std::string_view because) override;
   Result<std::vector<SourceView>> status(std::optional<std::string_view> source) override;
   Result<std::string> authorized_keys(std::string_view uri) override;
   Status restart(const InstanceId& id, const ProgressFn& progress) override;
@@ -114,7 +117,8 @@ class Engine final : public Service {
   Engine(EngineConfig config, EngineParts parts, std::unique_ptr<StateStore> store, UniqueFd cancel);
 
   // engine_deploy.cpp
-  Status deploy(const SourceRecord& source, const ProgressFn& progress);
+  // `because` is recorded as the fetch's reason (status shows it).
+  Status deploy(const SourceRecord& source, const std::string& because, const ProgressFn& progress);
   Result<std::vector<DesiredFull>> evaluate(const SourceRecord& source, const ProgressFn& progress);
   Status converge(const std::string& ns, const ProgressFn& progress);
   PlanInput plan_input(const std::string& ns);
@@ -164,7 +168,7 @@ class Engine final : public Service {
   std::map<InstanceId, Live> live_;
   std::map<std::string, std::vector<DesiredFull>> desired_;  // by namespace, from the last good eval
   std::condition_variable wake_;
-  std::set<std::string> queued_full_;    // canonical URIs to re-evaluate
+  std::map<std::string, std::string> queued_full_;  // canonical URI to re-evaluate → why
   std::set<std::string> queued_replan_;  // namespaces to re-plan without eval (supervision)
   bool stopping_ = false;
   unsigned actions_done_ = 0;

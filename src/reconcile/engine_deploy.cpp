@@ -133,8 +133,14 @@ Result<std::vector<DesiredFull>> Engine::evaluate(const SourceRecord& source, co
   return desired;
 }
 
-Status Engine::deploy(const SourceRecord& source, const ProgressFn& progress) {
+Status Engine::deploy(const SourceRecord& source, const std::string& because, const ProgressFn& progress) {
   const auto started = std::chrono::steady_clock::now();
+  {
+    std::lock_guard db(store_mu_);
+    if (auto s = store_->record_fetch(source.canonical, because, unix_now()); !s) {
+      log::warn("deploy.record_fetch_failed", {{"source", source.canonical}, {"error", s.error().describe()}});
+    }
+  }
   Status result = [&]() -> Status {
     keys_.forget(source.canonical);  // whoever is listed now decides who sees this deploy
     auto desired = SEED_TRY(evaluate(source, progress));

@@ -19,6 +19,15 @@ namespace seed::reconcile {
 namespace {
 
 
+// `bytes` random bytes from OpenSSL as lowercase base32 (URL- and header-safe).
+Result<std::string> random_token(size_t bytes) {
+  std::vector<uint8_t> buf(bytes);
+  if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1) {
+    return make_error(Errc::internal, "no randomness for a webhook secret");
+  }
+  return base32_lower(buf.data(), buf.size());
+}
+
 Error no_instance(const InstanceId& id) {
   return make_error(Errc::not_found, "no instance " + id.name + " in namespace " + id.ns)
       .with("hint", "see `status` for the planted instances");
@@ -41,12 +50,18 @@ Result<SourceView> Engine::plant(std::string_view uri, const std::string& plante
   {
     std::lock_guard db(store_mu_);
     SEED_TRY(store_->plant(parsed, planted_by, unix_now()));
+    // Every non-Silo source gets its webhook now, so `webhook` only has to print it.
+    if (parsed.kind != SourceKind::silo && !SEED_TRY(store_->webhook_of(parsed.canonical))) {
+      SEED_TRY(store_->set_webhook(parsed.canonical, Webhook{parsed.canonical, SEED_TRY(random_token(20)),
+                                                             SEED_TRY(random_token(32))},
+                                   unix_now()));
+    }
   }
   auto source = SEED_TRY(source_of(parsed.canonical));
   if (progress) progress({"fetch", "fetching " + source.canonical});
   {
     std::lock_guard lock(deploy_mu_);
-    SEED_TRY(deploy(source, progress));
+    SEED_TRY(deploy(source, "plant", progress));
   }
   auto views = SEED_TRY(status(source.canonical));
   if (views.empty()) return make_error(Errc::internal, source.canonical + " vanished while planting");
@@ -68,15 +83,50 @@ Status Engine::unplant(std::string_view uri) {
   return store_->unplant(source.canonical);
 }
 
-Status Engine::trigger(std::string_view uri) {
+Status Engine::trigger(std::string_view uri, std::string_view because) {
   auto source = SEED_TRY(source_of(uri));
   keys_.forget(source.canonical);  // a push may have changed who has access
   {
     std::lock_guard lock(state_mu_);
-    queued_full_.insert(source.canonical);
+    queued_full_.emplace(source.canonical, std::string(because));
   }
   wake_.notify_all();
   return {};
+}
+
+Result<Webhook> Engine::webhook(std::string_view uri, bool rotate) {
+  auto source = SEED_TRY(source_of(uri));
+  auto parsed = SEED_TRY(parse_flake_source(source.canonical, config_.silo_root));
+  if (parsed.kind == SourceKind::silo) {
+    return make_error(Errc::invalid_argument, source.canonical + " is hosted on this node: a git push to it redeploys "
+                                              "at once, no webhook needed")
+        .with("stage", "webhook")
+        .with("source", source.canonical);
+  }
+  std::lock_guard db(store_mu_);
+  auto current = SEED_TRY(store_->webhook_of(source.canonical));
+  if (current && !rotate) return *current;
+  Webhook fresh{source.canonical, SEED_TRY(random_token(20)), SEED_TRY(random_token(32))};
+  SEED_TRY(store_->set_webhook(source.canonical, fresh, unix_now()));
+  log::info("webhook.created", {{"source", source.canonical}, {"rotated", current ? "yes" : "no"}});
+  return fresh;
+}
+
+Result<std::optional<std::string>> Engine::webhook_secret(const std::string& hook) {
+  std::lock_guard db(store_mu_);
+  auto w = SEED_TRY(store_->webhook_by_hook(hook));
+  if (!w) return std::optional<std::string>();
+  return std::optional<std::string>(w->secret);
+}
+
+Status Engine::trigger_webhook(const std::string& hook, std::string_view because) {
+  std::optional<Webhook> w;
+  {
+    std::lock_guard db(store_mu_);
+    w = SEED_TRY(store_->webhook_by_hook(hook));
+  }
+  if (!w) return make_error(Errc::not_found, "no webhook " + hook).with("stage", "webhook");
+  return trigger(w->canonical, because);
 }
 
 InstanceView Engine::view_of(const Live& live) {
@@ -171,7 +221,7 @@ Result<std::vector<SourceView>> Engine::status(std::optional<std::string_view> o
 Result<std::string> Engine::authorized_keys(std::string_view uri) {
   auto parsed = SEED_TRY(parse_flake_source(uri, config_.silo_root));
   return keys_.get(parsed.canonical, [&]() -> Result<std::string> {
-    auto path = SEED_TRY(nix_.source_path(nix_ref_now({parsed.canonical, parsed.ns, parsed.nix_ref, "", 0})));
+    auto path = SEED_TRY(nix_.source_path(nix_ref_now({parsed.canonical, parsed.ns, parsed.nix_ref, "", 0, 0, ""})));
     auto text = read_file(path + "/.authorized_keys");
     return text ? *text : std::string();
   });

@@ -108,9 +108,18 @@ class Service {
                                    const ProgressFn& progress) = 0;
   // Stops the source's instances (volumes and TPM state are kept) and forgets the source.
   virtual Status unplant(std::string_view source) = 0;
-  // Asks for a redeploy of a planted source soon (a Silo push, a webhook). Coalesced;
-  // Errc::not_found when the source is not planted.
-  virtual Status trigger(std::string_view source) = 0;
+  // Asks for a redeploy of a planted source soon. `because` is what status shows as the reason
+  // of the fetch ("push" for a Silo push, "webhook github <delivery>", …). Coalesced (the first
+  // reason waiting wins); Errc::not_found when the source is not planted.
+  virtual Status trigger(std::string_view source, std::string_view because) = 0;
+
+  // A planted non-Silo source's webhook (made at plant time; `rotate` replaces id and secret).
+  // A Silo source has none (its pushes trigger in-process): Errc::invalid_argument.
+  virtual Result<Webhook> webhook(std::string_view source, bool rotate) = 0;
+  // The secret of webhook id `hook`, or nullopt for an id that names no webhook.
+  virtual Result<std::optional<std::string>> webhook_secret(const std::string& hook) = 0;
+  // trigger() of the source whose webhook `hook` is.
+  virtual Status trigger_webhook(const std::string& hook, std::string_view because) = 0;
 
   // All planted sources, or one (by canonical URI or any spelling of it).
   virtual Result<std::vector<SourceView>> status(std::optional<std::string_view> source) = 0;

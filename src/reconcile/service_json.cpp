@@ -45,6 +45,7 @@ nlohmann::json to_json(const SourceView& s) {
   for (const auto& i : s.instances) instances.push_back(to_json(i));
   return {{"source", s.record.canonical},   {"namespace", s.record.ns},
           {"planted_by", s.record.planted_by}, {"planted_at", s.record.planted_at},
+          {"fetched_at", s.record.fetched_at}, {"fetched_because", s.record.fetched_because},
           {"failure", optional_failure(s.failure)}, {"instances", std::move(instances)}};
 }
 
@@ -58,7 +59,14 @@ std::string status_text(const std::vector<SourceView>& sources) {
   std::ostringstream out;
   if (sources.empty()) out << "nothing planted\n";
   for (const auto& s : sources) {
-    out << s.record.canonical << "  (namespace " << s.record.ns << ")\n";
+    out << s.record.canonical << "  (namespace " << s.record.ns << ")";
+    if (s.record.fetched_at != 0) {
+      // Seconds are enough here; the µs formatter is the one RFC 3339 writer.
+      std::string at = format_rfc3339_us(s.record.fetched_at * 1000000);
+      if (auto dot = at.find('.'); dot != std::string::npos) at = at.substr(0, dot) + "Z";
+      out << "  fetched " << at << " (" << s.record.fetched_because << ")";
+    }
+    out << "\n";
     if (s.failure) out << "  error [" << s.failure->stage << "]: " << s.failure->message << "\n";
     if (s.instances.empty()) out << "  no instances\n";
     for (const auto& i : s.instances) {

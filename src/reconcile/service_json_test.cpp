@@ -10,7 +10,7 @@ using ::testing::HasSubstr;
 
 SourceView sample() {
   SourceView s;
-  s.record = {"silo:app", "s-abcdefghijkl", "git+file:///srv/silo/app.git", "SHA256:key", 1700000000};
+  s.record = {"silo:app", "s-abcdefghijkl", "git+file:///srv/silo/app.git", "SHA256:key", 1700000000, 1700000100, "webhook"};
   InstanceView i;
   i.id = {"s-abcdefghijkl", "web"};
   i.source = "silo:app";

@@ -8,7 +8,7 @@ namespace {
 // The schema: version 1, then one step per later version (each applied once, in order); the
 // version lives in PRAGMA user_version so an older seedd refuses a newer database instead of
 // misreading it.
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE sources (
   canonical  TEXT PRIMARY KEY,
@@ -57,6 +57,25 @@ CREATE TABLE port_holders (
   PRIMARY KEY (transport, port)
 );
 )sql";
+
+// 3: when each source was last fetched and why; each source's webhook (an opaque id for its URL
+// and the HMAC secret forges sign deliveries with).
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE sources ADD COLUMN fetched_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sources ADD COLUMN fetched_because TEXT NOT NULL DEFAULT '';
+CREATE TABLE webhooks (
+  canonical TEXT PRIMARY KEY REFERENCES sources(canonical) ON DELETE CASCADE,
+  hook      TEXT NOT NULL UNIQUE,
+  secret    TEXT NOT NULL,
+  created   INTEGER NOT NULL
+);
+)sql";
+
+constexpr const char* kSourceColumns = "canonical, ns, nix_ref, planted_by, planted_at, fetched_at, fetched_because";
+
+SourceRecord source_row(sql::Statement& st) {
+  return {st.text(0), st.text(1), st.text(2), st.text(3), st.integer(4), st.integer(5), st.text(6)};
+}
 
 nlohmann::json action_json(const Action& a) {
   return {{"kind", to_string(a.kind)}, {"ns", a.id.ns},         {"name", a.id.name},
@@ -112,6 +131,7 @@ Status StateStore::migrate() {
   auto tx = SEED_TRY(sql::Transaction::begin(*db_));
   if (version < 1) SEED_TRY(db_->exec(kSchemaV1));
   if (version < 2) SEED_TRY(db_->exec(kSchemaV2));
+  if (version < 3) SEED_TRY(db_->exec(kSchemaV3));
   SEED_TRY(db_->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
   return tx.commit();
 }
@@ -133,6 +153,8 @@ Status StateStore::plant(const FlakeSource& source, const std::string& planted_b
 }
 
 Status StateStore::unplant(const std::string& canonical) {
+  auto hooks = SEED_TRY(db_->prepare("DELETE FROM webhooks WHERE canonical = ?"));
+  SEED_TRY(hooks.bind(1, canonical).run());
   auto st = SEED_TRY(db_->prepare("DELETE FROM sources WHERE canonical = ?"));
   SEED_TRY(st.bind(1, canonical).run());
   if (db_->changes() == 0) {
@@ -142,17 +164,43 @@ Status StateStore::unplant(const std::string& canonical) {
 }
 
 Result<std::vector<SourceRecord>> StateStore::sources() {
-  auto st = SEED_TRY(db_->prepare("SELECT canonical, ns, nix_ref, planted_by, planted_at FROM sources ORDER BY canonical"));
+  auto st = SEED_TRY(db_->prepare(std::string("SELECT ") + kSourceColumns + " FROM sources ORDER BY canonical"));
   std::vector<SourceRecord> out;
-  while (SEED_TRY(st.step())) out.push_back({st.text(0), st.text(1), st.text(2), st.text(3), st.integer(4)});
+  while (SEED_TRY(st.step())) out.push_back(source_row(st));
   return out;
 }
 
 Result<std::optional<SourceRecord>> StateStore::source_by_namespace(const std::string& ns) {
-  auto st = SEED_TRY(db_->prepare("SELECT canonical, ns, nix_ref, planted_by, planted_at FROM sources WHERE ns = ?"));
+  auto st = SEED_TRY(db_->prepare(std::string("SELECT ") + kSourceColumns + " FROM sources WHERE ns = ?"));
   st.bind(1, ns);
   if (!SEED_TRY(st.step())) return std::optional<SourceRecord>();
-  return std::optional<SourceRecord>(SourceRecord{st.text(0), st.text(1), st.text(2), st.text(3), st.integer(4)});
+  return std::optional<SourceRecord>(source_row(st));
+}
+
+Status StateStore::record_fetch(const std::string& canonical, const std::string& because, int64_t now) {
+  auto st = SEED_TRY(db_->prepare("UPDATE sources SET fetched_at = ?, fetched_because = ? WHERE canonical = ?"));
+  return st.bind(1, now).bind(2, because).bind(3, canonical).run();
+}
+
+Status StateStore::set_webhook(const std::string& canonical, const Webhook& hook, int64_t now) {
+  auto st = SEED_TRY(db_->prepare(
+      "INSERT INTO webhooks (canonical, hook, secret, created) VALUES (?, ?, ?, ?) "
+      "ON CONFLICT(canonical) DO UPDATE SET hook = excluded.hook, secret = excluded.secret, created = excluded.created"));
+  return st.bind(1, canonical).bind(2, hook.hook).bind(3, hook.secret).bind(4, now).run();
+}
+
+Result<std::optional<Webhook>> StateStore::webhook_of(const std::string& canonical) {
+  auto st = SEED_TRY(db_->prepare("SELECT canonical, hook, secret FROM webhooks WHERE canonical = ?"));
+  st.bind(1, canonical);
+  if (!SEED_TRY(st.step())) return std::optional<Webhook>();
+  return std::optional<Webhook>(Webhook{st.text(0), st.text(1), st.text(2)});
+}
+
+Result<std::optional<Webhook>> StateStore::webhook_by_hook(const std::string& hook) {
+  auto st = SEED_TRY(db_->prepare("SELECT canonical, hook, secret FROM webhooks WHERE hook = ?"));
+  st.bind(1, hook);
+  if (!SEED_TRY(st.step())) return std::optional<Webhook>();
+  return std::optional<Webhook>(Webhook{st.text(0), st.text(1), st.text(2)});
 }
 
 Status StateStore::set_failure(const std::string& scope, const Failure& f) {

@@ -24,6 +24,16 @@ struct SourceRecord {
   std::string nix_ref;
   std::string planted_by;  // the planting key's fingerprint, or "seedctl"
   int64_t planted_at = 0;  // unix seconds
+  int64_t fetched_at = 0;  // unix seconds of the last deploy's fetch (0 never)
+  std::string fetched_because;  // what started it: plant, push, webhook, poll, seedctl
+};
+
+// A source's webhook: `hook` is the opaque id in its URL (/webhook/<hook>), `secret` what the
+// forge signs deliveries with.
+struct Webhook {
+  std::string canonical;
+  std::string hook;
+  std::string secret;
 };
 
 // A failure kept for `status`: which stage, nix's or the VMM's own message, when.
@@ -67,6 +77,11 @@ class StateStore {
   Status plant(const FlakeSource& source, const std::string& planted_by, int64_t now);
   Status unplant(const std::string& canonical);  // Errc::not_found when not planted
   Result<std::vector<SourceRecord>> sources();
+  Status record_fetch(const std::string& canonical, const std::string& because, int64_t now);
+  // Creates or replaces (rotation) the source's webhook.
+  Status set_webhook(const std::string& canonical, const Webhook& hook, int64_t now);
+  Result<std::optional<Webhook>> webhook_of(const std::string& canonical);
+  Result<std::optional<Webhook>> webhook_by_hook(const std::string& hook);
   Result<std::optional<SourceRecord>> source_by_namespace(const std::string& ns);
 
   // Failures: one per source (eval/build of the whole flake) and one per instance.

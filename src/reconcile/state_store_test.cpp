@@ -201,12 +201,58 @@ TEST_F(StateStoreTest, VersionOneDatabaseIsUpgraded) {
   {
     auto db = sql::Database::open(db_path());
     ASSERT_TRUE(db);
-    ASSERT_TRUE((*db)->exec("DROP TABLE port_holders; PRAGMA user_version = 1"));
+    ASSERT_TRUE((*db)->exec(
+        "DROP TABLE port_holders; DROP TABLE webhooks; ALTER TABLE sources DROP COLUMN fetched_at; "
+        "ALTER TABLE sources DROP COLUMN fetched_because; PRAGMA user_version = 1"));
   }
   auto s = open();
   ASSERT_TRUE(s);
   EXPECT_EQ(s->sources()->size(), 1u);
   EXPECT_TRUE(s->hold_port({"tcp", 22}, {"aaaaaaaaaaaaaa", "web"}, 1));
+}
+
+// Version 2 (before fetch reasons and webhooks): upgraded in place; sources read "never fetched".
+TEST_F(StateStoreTest, VersionTwoDatabaseGetsFetchReasonsAndWebhooks) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->plant(source("github:a/b"), "k", 1));
+  }
+  {
+    auto db = sql::Database::open(db_path());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->exec(
+        "DROP TABLE webhooks; ALTER TABLE sources DROP COLUMN fetched_at; "
+        "ALTER TABLE sources DROP COLUMN fetched_because; PRAGMA user_version = 2"));
+  }
+  auto s = open();
+  ASSERT_TRUE(s);
+  auto all = s->sources();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].fetched_at, 0);
+  EXPECT_EQ((*all)[0].fetched_because, "");
+  EXPECT_TRUE(s->set_webhook("github:a/b", {"github:a/b", "h", "s"}, 5));
+}
+
+TEST_F(StateStoreTest, FetchReasonsAndWebhooksAreKeptAndGoWithTheSource) {
+  auto s = open();
+  ASSERT_TRUE(s->plant(source("github:a/b"), "k", 1));
+  ASSERT_TRUE(s->record_fetch("github:a/b", "webhook github push main d-1", 50));
+  EXPECT_EQ((*s->sources())[0].fetched_at, 50);
+  EXPECT_EQ((*s->sources())[0].fetched_because, "webhook github push main d-1");
+
+  ASSERT_TRUE(s->set_webhook("github:a/b", {"github:a/b", "hook-1", "secret-1"}, 2));
+  auto by_hook = s->webhook_by_hook("hook-1");
+  ASSERT_TRUE(by_hook && by_hook->has_value());
+  EXPECT_EQ((*by_hook)->canonical, "github:a/b");
+  EXPECT_EQ((*by_hook)->secret, "secret-1");
+  // Rotation replaces id and secret: the old URL stops working.
+  ASSERT_TRUE(s->set_webhook("github:a/b", {"github:a/b", "hook-2", "secret-2"}, 3));
+  EXPECT_FALSE(s->webhook_by_hook("hook-1")->has_value());
+  EXPECT_EQ((*s->webhook_of("github:a/b"))->secret, "secret-2");
+  // A webhook never outlives its source: unplant removes it.
+  ASSERT_TRUE(s->unplant("github:a/b"));
+  EXPECT_FALSE(s->webhook_by_hook("hook-2")->has_value());
 }
 
 TEST_F(StateStoreTest, GarbageFileIsAClearErrorAndIsLeftAlone) {

@@ -32,6 +32,7 @@ constexpr Spec kSpecs[] = {
      "logs <[repo/]instance> [-f] [--lines N] [--unit NAME] [--since 10m|1h|RFC3339] [--boot 0|-1|...] [--json]"},
     {"restart", CommandKind::restart, 1, 1, "restart <[repo/]instance> [--json]"},
     {"keys", CommandKind::keys, 1, 1, "keys <[repo/]instance> [--json]"},
+    {"webhook", CommandKind::webhook, 1, 1, "webhook <repo> [--rotate] [--json]"},
 };
 
 Result<size_t> parse_lines(std::string_view s) {
@@ -156,7 +157,7 @@ Result<Command> parse_command(std::string_view line) {
     if (s.name == words[0]) spec = &s;
   }
   if (spec == nullptr) {
-    return usage("unknown command '" + words[0] + "' (commands: plant, status, logs, restart, keys, help)");
+    return usage("unknown command '" + words[0] + "' (commands: plant, status, logs, restart, keys, webhook, help)");
   }
 
   Command c;
@@ -166,6 +167,8 @@ Result<Command> parse_command(std::string_view line) {
     const std::string& w = words[i];
     if (w == "--json") {
       c.json = true;
+    } else if (spec->kind == CommandKind::webhook && w == "--rotate") {
+      c.rotate = true;
     } else if (spec->kind == CommandKind::logs && (w == "-f" || w == "--follow")) {
       c.follow = true;
     } else if (spec->kind == CommandKind::logs && (w == "--lines" || w == "-n")) {
@@ -203,6 +206,7 @@ Result<Command> parse_command(std::string_view line) {
       c.invite = args[1];
       break;
     case CommandKind::status:
+    case CommandKind::webhook:
       if (!args.empty()) c.repo = args[0];
       break;
     case CommandKind::logs:

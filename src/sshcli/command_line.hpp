@@ -12,14 +12,15 @@
 
 namespace seed::sshcli {
 
-enum class CommandKind { help, plant, status, logs, restart, keys, receive_pack, upload_pack };
+enum class CommandKind { help, plant, status, logs, restart, keys, webhook, receive_pack, upload_pack };
 
 struct Command {
   CommandKind kind = CommandKind::help;
   bool json = false;
   std::string uri;     // plant
   std::string invite;  // plant
-  std::string repo;    // status [repo]; receive/upload-pack: the Silo repository name
+  std::string repo;    // status [repo], webhook <repo>; receive/upload-pack: the Silo repository name
+  bool rotate = false; // webhook --rotate
   std::string target;  // logs/restart/keys: "[repo/]instance"
   bool follow = false; // logs -f
   size_t lines = 100;  // logs --lines N

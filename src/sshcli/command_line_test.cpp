@@ -36,6 +36,17 @@ TEST(ParseCommand, TenantCommandsAndFlags) {
   EXPECT_TRUE(parse_command("help --json")->json);
 }
 
+TEST(ParseCommand, WebhookTakesOneRepoAndRotate) {
+  auto c = parse_command("webhook alice/app --rotate");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->kind, CommandKind::webhook);
+  EXPECT_EQ(c->repo, "alice/app");
+  EXPECT_TRUE(c->rotate);
+  EXPECT_FALSE(parse_command("webhook"));
+  EXPECT_FALSE(parse_command("webhook a b"));
+  EXPECT_FALSE(parse_command("status --rotate"));  // --rotate belongs to webhook only
+}
+
 TEST(ParseCommand, LogFilters) {
   auto c = parse_command("logs web --unit nginx --since 10m --boot -1");
   ASSERT_TRUE(c.ok()) << c.error().describe();

@@ -106,7 +106,7 @@ Status Server::start(const ServerConfig& config, reconcile::Service& service) {
   }
   bind_ = b;
   silo_ = std::make_unique<Silo>(config_.silo_root, config_.silo);
-  commands_ = std::make_unique<TenantCommands>(service, *silo_);
+  commands_ = std::make_unique<TenantCommands>(service, *silo_, config_.webhook_base_url);
   limiter_ = std::make_unique<RateLimiter>(config_.rate_burst, config_.rate_per_second);
   context_ = std::make_unique<SessionContext>(SessionContext{config_, service, *silo_, *commands_, *limiter_});
   running_ = true;

@@ -46,6 +46,8 @@ struct ServerConfig {
   SiloLimits silo;
   size_t max_ref_updates = 1000;  // per push
   std::string git = "git";        // the git binary (receive-pack, upload-pack)
+  // Where forges reach seedd's public HTTP listener (`webhook` prints <base>/webhook/<id>).
+  std::string webhook_base_url;
 };
 
 // What every session shares; owned by the Server, outlives all sessions.

@@ -126,7 +126,7 @@ int Session::run_git(const Command& command) {
   }
   if (updated) {
     if (auto st = ctx_.silo.finish_push(name); !st) log::warn("sshcli.silo_head", {{"repo", name}, {"error", st.error().describe()}});
-    auto triggered = ctx_.service.trigger("silo:" + name);
+    auto triggered = ctx_.service.trigger("silo:" + name, "push");
     if (!triggered && triggered.error().code != Errc::not_found) {
       log::warn("sshcli.trigger_failed", {{"repo", name}, {"error", triggered.error().describe()}});
     }

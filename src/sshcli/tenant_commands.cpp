@@ -27,6 +27,7 @@ constexpr HelpEntry kHelp[] = {
      "console lines and service journal of an instance, in order (last 100; -f follows)"},
     {"restart <[repo/]instance>", "restart an instance"},
     {"keys <[repo/]instance>", "the instance's age recipient (age1tpm1...) for sops"},
+    {"webhook <repo> [--rotate]", "the URL and secret a GitHub/Forgejo/GitLab webhook redeploys the repo with"},
     {"help", "this text"},
 };
 
@@ -95,6 +96,7 @@ int TenantCommands::run(const Command& c, const KeyIdentity& who, CommandOutput&
     case CommandKind::logs: result = logs(c, who, o, cancelled); break;
     case CommandKind::restart: result = restart(c, who, o); break;
     case CommandKind::keys: result = keys(c, who, o); break;
+    case CommandKind::webhook: result = webhook(c, who, o); break;
     case CommandKind::receive_pack:
     case CommandKind::upload_pack:
       result = make_error(Errc::internal, "git transfers are run by the session, not as tenant commands");
@@ -113,6 +115,7 @@ void TenantCommands::count_command(CommandKind kind, const char* outcome) {
     case CommandKind::logs: name = "logs"; break;
     case CommandKind::restart: name = "restart"; break;
     case CommandKind::keys: name = "keys"; break;
+    case CommandKind::webhook: name = "webhook"; break;
     default: break;
   }
   metrics::global()
@@ -185,6 +188,32 @@ Status TenantCommands::status(const Command& c, const KeyIdentity& who, CommandO
   } else {
     o.out(reconcile::status_text(sources));
   }
+  return ok();
+}
+
+Status TenantCommands::webhook(const Command& c, const KeyIdentity& who, CommandOutput& o) {
+  // Only a key the repo's .authorized_keys lists sees it; anyone else gets `not found`.
+  auto sources = SEED_TRY(access_.visible(who, c.repo));
+  if (sources.size() != 1) {
+    return make_error(Errc::not_found, "no planted repo " + c.repo + " lists your key " + who.fingerprint)
+        .with("repo", c.repo)
+        .with("stage", "access")
+        .with("hint", "`status` lists the repos your key may manage");
+  }
+  const std::string source = sources.front().record.canonical;
+  auto hook = SEED_TRY(service_.webhook(source, c.rotate));
+  const std::string url = webhook_base_url_ + "/webhook/" + hook.hook;
+  if (c.json) {
+    line(o, {{"schema", 1}, {"source", source}, {"url", url}, {"secret", hook.secret}, {"rotated", c.rotate}});
+    return ok();
+  }
+  o.out(std::string(c.rotate ? "new webhook of " : "webhook of ") + source + "\n" +
+        "  payload URL:   " + url + "\n" +
+        "  content type:  application/json\n" +
+        "  secret:        " + hook.secret + "\n" +
+        "  events:        push (GitHub: \"Just the push event\"; Forgejo/Gitea: push; GitLab: push events, the\n" +
+        "                 secret as its secret token). A push to the default branch redeploys at once.\n" +
+        (c.rotate ? "  the old URL and secret no longer work: update the forge's webhook\n" : ""));
   return ok();
 }
 

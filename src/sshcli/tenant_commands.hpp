@@ -30,7 +30,10 @@ int report_error(const Error& error, bool json, CommandOutput& output);
 
 class TenantCommands {
  public:
-  TenantCommands(reconcile::Service& service, const Silo& silo) : service_(service), silo_(silo), access_(service, silo) {}
+  // `webhook_base_url` is where forges reach seedd's public listener ("https://seed.example.org"):
+  // `webhook` prints <base>/webhook/<id>.
+  TenantCommands(reconcile::Service& service, const Silo& silo, std::string webhook_base_url = {})
+      : service_(service), silo_(silo), access_(service, silo), webhook_base_url_(std::move(webhook_base_url)) {}
 
   // Runs a parsed command that is not a git transfer; returns the exit status. `cancelled`
   // becomes true when the client goes away (it ends `logs -f`).
@@ -38,6 +41,7 @@ class TenantCommands {
 
  private:
   static void count_command(CommandKind kind, const char* outcome);  // seed_ssh_commands_total
+  Status webhook(const Command& c, const KeyIdentity& who, CommandOutput& output);
   Status plant(const Command& c, const KeyIdentity& who, CommandOutput& output);
   Status status(const Command& c, const KeyIdentity& who, CommandOutput& output);
   Status logs(const Command& c, const KeyIdentity& who, CommandOutput& output, const std::atomic<bool>& cancelled);
@@ -47,6 +51,7 @@ class TenantCommands {
   reconcile::Service& service_;
   const Silo& silo_;
   Access access_;
+  std::string webhook_base_url_;
 };
 
 }  // namespace seed::sshcli

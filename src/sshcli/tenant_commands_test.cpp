@@ -109,6 +109,36 @@ TEST_F(TenantCommandsTest, StrangerCanActOnNothing) {
   EXPECT_EQ(service_.count("keys"), 0u);
 }
 
+TEST_F(TenantCommandsTest, WebhookIsForListedKeysOnlyAndRotates) {
+  TenantCommands commands(service_, silo_, "https://seed.example.org");
+  auto run_with = [&](const std::string& line, const KeyIdentity& who, Capture& c) {
+    auto cmd = parse_command(line);
+    EXPECT_TRUE(cmd.ok()) << line;
+    std::atomic<bool> cancelled{false};
+    return commands.run(*cmd, who, c, cancelled);
+  };
+  Capture shown;
+  EXPECT_EQ(run_with("webhook app", kAlice, shown), 0) << shown.err_;
+  EXPECT_NE(shown.out_.find("payload URL:   https://seed.example.org/webhook/hook-1"), std::string::npos) << shown.out_;
+  EXPECT_NE(shown.out_.find("secret:        secret-1"), std::string::npos);
+  EXPECT_EQ(service_.count("webhook github:alice/app"), 1u);
+
+  Capture rotated;
+  EXPECT_EQ(run_with("webhook alice/app --rotate --json", kAlice, rotated), 0) << rotated.err_;
+  auto j = json::parse(rotated.out_);
+  EXPECT_EQ(j["url"], "https://seed.example.org/webhook/hook-rotated");
+  EXPECT_EQ(j["secret"], "secret-2");
+  EXPECT_EQ(j["rotated"], true);
+
+  // Another tenant's repo and a repo that does not exist answer alike, and nothing is asked.
+  Capture foreign, missing;
+  EXPECT_EQ(run_with("webhook other", kAlice, foreign), 4);
+  EXPECT_EQ(run_with("webhook nope", kAlice, missing), 4);
+  EXPECT_EQ(run_with("webhook app", kMallory, missing), 4);
+  EXPECT_EQ(service_.count("webhook github:carol/other"), 0u);
+  EXPECT_EQ(foreign.err_.find("carol"), std::string::npos) << foreign.err_;
+}
+
 TEST_F(TenantCommandsTest, LogsAndKeysHumanAndJson) {
   Capture human;
   EXPECT_EQ(run("logs app/web --lines 2", kAlice, human), 0);
@@ -290,7 +320,7 @@ TEST_F(TenantCommandsTest, HelpHumanAndJson) {
   EXPECT_NE(h.out_.find("plant <flake-uri> <invite-code>"), std::string::npos);
   Capture j;
   EXPECT_EQ(run("help --json", kMallory, j), 0);
-  EXPECT_EQ(json::parse(j.out_)["commands"].size(), 6u);
+  EXPECT_EQ(json::parse(j.out_)["commands"].size(), 7u);
 }
 
 TEST_F(TenantCommandsTest, LogsFiltersReachTheService) {

@@ -80,8 +80,21 @@ class RecordingService final : public reconcile::Service {
     if (auto e = error_for("unplant")) return *e;
     return ok();
   }
-  Status trigger(std::string_view source) override {
-    record("trigger " + std::string(source));
+  Result<reconcile::Webhook> webhook(std::string_view source, bool rotate) override {
+    record(std::string(rotate ? "webhook --rotate " : "webhook ") + std::string(source));
+    return reconcile::Webhook{std::string(source), rotate ? "hook-rotated" : "hook-1", rotate ? "secret-2" : "secret-1"};
+  }
+  Result<std::optional<std::string>> webhook_secret(const std::string& hook) override {
+    record("webhook_secret " + hook);
+    if (hook == "hook-1") return std::optional<std::string>("secret-1");
+    return std::optional<std::string>();
+  }
+  Status trigger_webhook(const std::string& hook, std::string_view because) override {
+    record("trigger_webhook " + hook + " " + std::string(because));
+    return ok();
+  }
+  Status trigger(std::string_view source, std::string_view because) override {
+    record("trigger " + std::string(source) + (because == "push" ? "" : " " + std::string(because)));
     return ok();
   }
   Result<std::vector<reconcile::SourceView>> status(std::optional<std::string_view> source) override {
