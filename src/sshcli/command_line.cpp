@@ -32,6 +32,7 @@ constexpr Spec kSpecs[] = {
      "logs <[repo/]instance> [-f] [--lines N] [--unit NAME] [--since 10m|1h|RFC3339] [--boot 0|-1|...] [--json]"},
     {"restart", CommandKind::restart, 1, 1, "restart <[repo/]instance> [--json]"},
     {"keys", CommandKind::keys, 1, 1, "keys <[repo/]instance> [--json]"},
+    {"console", CommandKind::console, 1, 1, "console <[repo/]instance> (with ssh -t)"},
 };
 
 Result<size_t> parse_lines(std::string_view s) {
@@ -156,7 +157,7 @@ Result<Command> parse_command(std::string_view line) {
     if (s.name == words[0]) spec = &s;
   }
   if (spec == nullptr) {
-    return usage("unknown command '" + words[0] + "' (commands: plant, status, logs, restart, keys, help)");
+    return usage("unknown command '" + words[0] + "' (commands: plant, status, logs, restart, keys, console, help)");
   }
 
   Command c;
@@ -208,6 +209,7 @@ Result<Command> parse_command(std::string_view line) {
     case CommandKind::logs:
     case CommandKind::restart:
     case CommandKind::keys:
+    case CommandKind::console:
       c.target = args[0];
       break;
     default:

@@ -36,12 +36,20 @@ class TenantCommands {
   // becomes true when the client goes away (it ends `logs -f`).
   int run(const Command& command, const KeyIdentity& who, CommandOutput& output, const std::atomic<bool>& cancelled);
 
+  // `console`: the instance the key may act on, its console opened with the client's terminal.
+  // (run() answers a console command that came without a terminal.) `instance` is set to the
+  // resolved "name.namespace" for the audit record.
+  Result<std::unique_ptr<reconcile::ConsoleSession>> open_console(const Command& command, const KeyIdentity& who,
+                                                                  const reconcile::ConsoleRequest& request,
+                                                                  std::string& instance);
+
  private:
   Status plant(const Command& c, const KeyIdentity& who, CommandOutput& output);
   Status status(const Command& c, const KeyIdentity& who, CommandOutput& output);
   Status logs(const Command& c, const KeyIdentity& who, CommandOutput& output, const std::atomic<bool>& cancelled);
   Status restart(const Command& c, const KeyIdentity& who, CommandOutput& output);
   Status keys(const Command& c, const KeyIdentity& who, CommandOutput& output);
+  Status console_without_terminal(const Command& c, const KeyIdentity& who);
 
   reconcile::Service& service_;
   const Silo& silo_;
