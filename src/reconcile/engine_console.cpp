@@ -1,5 +1,7 @@
 // The Service's console: one interactive shell per instance at a time, through the VM's
 // console channel (vmm/console/console_channel.hpp).
+#include <filesystem>
+
 #include "common/log.hpp"
 #include "common/time_text.hpp"
 #include "reconcile/engine.hpp"
@@ -48,6 +50,14 @@ Result<std::unique_ptr<ConsoleSession>> Engine::open_console(const InstanceId& i
         .with("hint", "use `logs " + id.name + "` to see the instance; the node owner can run it under QEMU");
   }
   auto paths = SEED_TRY(console_of(id));
+  std::error_code ec;
+  if (!std::filesystem::exists(paths.console_socket(), ec)) {
+    // A VM an older seedd started (and this one adopted) has no console port yet.
+    return make_error(Errc::unavailable, id.name + " was started without a console channel")
+        .with("instance", id.name)
+        .with("stage", "console")
+        .with("hint", "`restart " + id.name + "` starts it with one");
+  }
   SEED_TRY(consoles_->take(id, request.holder, now_unix_us()));
   auto channel = vmm::ConsoleChannel::open(paths.console_socket(), {request.rows, request.cols}, request.term,
                                            kOpenTimeout);
