@@ -31,7 +31,8 @@ Result<std::unique_ptr<ConsoleChannel>> ConsoleChannel::open(const std::string& 
   uint32_t session = std::random_device{}();
   open_frame = SEED_TRY(encode_open(session, size, term));
   auto fd = connect_unix(socket_path, std::min(timeout, std::chrono::milliseconds(2000)));
-  if (!fd) return no_relay(socket_path, "its console port is not there (" + fd.error().message + ")");
+  // The connect error names the socket's path: it stays in the context, which tenants never see.
+  if (!fd) return no_relay(socket_path, "its console port is not there").with("connect", fd.error().message);
   // A guest that stops reading must not hold a session thread forever.
   timeval send_timeout{10, 0};
   ::setsockopt(fd->get(), SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
