@@ -196,13 +196,16 @@ static int handle_frames(void) {
 			break;
 		}
 		case 'D':
-			for (size_t done = 0; master >= 0 && done < len;) {
+			/* A shell that reads nothing for 5 s loses the keystrokes rather than stalling
+			 * the relay (and with it the host's hangup). */
+			for (size_t done = 0, waits = 0; master >= 0 && done < len && waits < 50;) {
 				ssize_t n = write(master, p + done, len - done);
 				if (n > 0) {
 					done += (size_t)n;
 				} else if (n < 0 && errno == EAGAIN) {
 					struct pollfd w = {master, POLLOUT, 0};
 					poll(&w, 1, 100);
+					waits++;
 				} else if (!(n < 0 && errno == EINTR)) {
 					break;
 				}
