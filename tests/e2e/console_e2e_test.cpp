@@ -65,6 +65,12 @@ TEST_F(ConsoleTest, InteractiveShellWithResizeOneAtATimeEndedOnDisconnect) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let ssh send window-change first
   first->type("stty size\r");
   EXPECT_TRUE(first->expect("40 120")) << first->seen();
+  // A longer output (about 100 KB) arrives whole and in order through the pty, the relay's
+  // frames and the SSH channel.
+  std::string all_lines = "seq 1 20000\r\n";  // the echoed command, then every line
+  for (int i = 1; i <= 20000; ++i) all_lines += std::to_string(i) + "\r\n";
+  first->type("seq 1 20000\r");
+  EXPECT_TRUE(first->expect(all_lines)) << first->seen().size() << " bytes shown";
   first->type("echo $$ > /tmp/first-shell; echo saved-$((1+1))\r");
   ASSERT_TRUE(first->expect("saved-2")) << first->seen();
 
