@@ -104,5 +104,23 @@ TEST_F(ConsoleTest, InteractiveShellWithResizeOneAtATimeEndedOnDisconnect) {
   EXPECT_EQ(again->wait_exit(), 7) << again->seen();
 }
 
+// seedd restarts without stopping the VMs (it re-adopts them): the console socket QEMU holds
+// is found again by its path, and the guest's relay serves the new seedd's session.
+TEST_F(ConsoleTest, WorksOnAVmTheRestartedSeeddAdopted) {
+  push_and_plant();
+  const pid_t vmm = engine_->vm_pid(in_ns([&] { return instance("silo:my-app", "web"); }).id);
+  ssh_->stop();
+  close_engine();
+  open_engine();
+  start_ssh_server();
+  ASSERT_EQ(engine_->vm_pid(in_ns([&] { return instance("silo:my-app", "web"); }).id), vmm) << "the VM was not adopted";
+  auto c = console(24, 80);
+  ASSERT_TRUE(c->expect("~ # ")) << c->seen();
+  c->type("echo adopted-$((2*3))\r");
+  EXPECT_TRUE(c->expect("adopted-6")) << c->seen();
+  c->type("exit\r");
+  EXPECT_EQ(c->wait_exit(), 0) << c->seen();
+}
+
 }  // namespace
 }  // namespace seed::e2e

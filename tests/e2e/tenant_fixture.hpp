@@ -43,6 +43,10 @@ class TenantTest : public EngineTest {
     SpawnOptions keygen;
     keygen.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", root() + "/key"};
     ASSERT_TRUE(run_checked(keygen));
+    start_ssh_server();
+  }
+  // The SSH server alone (again, after the engine was reopened); the host key stays.
+  void start_ssh_server() {
     in_ns([&] {
       sshcli::ServerConfig sc;
       sc.listen_address = "127.0.0.1";
