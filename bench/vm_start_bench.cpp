@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
     // The same QEMU by hand: no QMP, no -S, serial straight into a file.
     std::string serial = root + "/serial-" + std::to_string(i) + ".log";
     VmPaths paths = VmPaths::for_vm(root + "/hand", root + "/hand", "bench");
-    auto args = qemu::qemu_args(guest(guest_dir, "bench"), paths, {"qemu-system-x86_64", qemu::Accel::tcg, 3, 4, false, tsc_khz});
+    auto args = qemu::qemu_args(guest(guest_dir, "bench"), paths, {"qemu-system-x86_64", qemu::Accel::tcg, 3, 4, 5, false, tsc_khz});
     std::vector<std::string> plain;
     for (size_t a = 0; a < args.size(); ++a) {
       const std::string& arg = args[a];
@@ -112,6 +112,11 @@ int main(int argc, char** argv) {
       // that never comes); only seedd's socket behind it goes.
       if (arg == "-chardev" && args[a + 1].rfind("socket,id=agent", 0) == 0) {
         plain.insert(plain.end(), {"-chardev", "null,id=agent"});
+        ++a;
+        continue;
+      }
+      if (arg == "-chardev" && args[a + 1].rfind("socket,id=seedconsole", 0) == 0) {  // same for the console port
+        plain.insert(plain.end(), {"-chardev", "null,id=seedconsole"});
         ++a;
         continue;
       }

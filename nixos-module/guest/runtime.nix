@@ -116,6 +116,16 @@ let
     '';
   };
 
+  # The guest end of `ssh -t <node> console` (docs/guest-contract.md, "The console channel"):
+  # a small C program (the same source the hermetic test guest is built with) that gives each
+  # of seedd's console sessions on the seed.console port a fresh login shell on a pty, passes
+  # window sizes on and ends the shell when the session ends. Not built or run on the
+  # development machines (no nixpkgs there); the test guest runs the same source.
+  seedConsoleRelay = pkgs.runCommandCC "seed-console-relay" { src = ./seed-console-relay.c; } ''
+    mkdir -p $out/bin
+    $CC -O2 -Wall -Wextra -Werror -o $out/bin/seed-console-relay $src
+  '';
+
   # seed-shoot [--timeout MS] CMD ARGS...: runs CMD in an ephemeral VM through the node's
   # shoot endpoint; prints its stdout and stderr and exits with its exit code.
   seedShoot = pkgs.writeShellApplication {
@@ -176,6 +186,24 @@ in
       ExecStart = "${seedLogForward}/bin/seed-log-forward /dev/virtio-ports/seed.log";
       Restart = "on-failure";
       RestartSec = "1s";
+    };
+  };
+
+  systemd.services.seed-console = {
+    description = "Seed: interactive console sessions (ssh -t <node> console)";
+    wantedBy = [ "multi-user.target" ];
+    after = [ "systemd-udev-settle.service" "seed-env.service" ];
+    # A hypervisor without the channel (Cloud Hypervisor) has no such port: nothing to run.
+    unitConfig.ConditionPathExists = "/dev/virtio-ports/seed.console";
+    serviceConfig = {
+      # `login -f root` gives the session what a console login gets (PAM session, utmp, the
+      # root account's shell and environment) without asking for a password: seedd has
+      # already checked the caller's key against the repository's .authorized_keys.
+      ExecStart = "${seedConsoleRelay}/bin/seed-console-relay /dev/virtio-ports/seed.console ${pkgs.shadow}/bin/login -f root";
+      Restart = "always";
+      RestartSec = "1s";
+      # The shells are the relay's children: stopping the unit ends them, nothing else.
+      KillMode = "control-group";
     };
   };
 

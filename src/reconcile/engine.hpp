@@ -24,6 +24,7 @@
 #include "net/dns/zone_store.hpp"
 #include "net/ingress/server.hpp"
 #include "net/network.hpp"
+#include "reconcile/console_holders.hpp"
 #include "reconcile/keys_cache.hpp"
 #include "reconcile/live_instance.hpp"
 #include "reconcile/nix_cli.hpp"
@@ -103,6 +104,7 @@ class Engine final : public Service {
   Status follow_logs(const InstanceId& id, const LogQuery& query,
                      const std::function<void(const LogEntry&)>& on_entry,
                      const std::atomic<bool>& cancelled) override;
+  Result<std::unique_ptr<ConsoleSession>> open_console(const InstanceId& id, const ConsoleRequest& request) override;
   Result<std::string> tpm_recipient(const InstanceId& id) override;
   Result<std::vector<InstanceUsage>> usage() override;
   Result<std::vector<QuarantineEntry>> quarantine_list() override;
@@ -161,6 +163,8 @@ class Engine final : public Service {
   KeysCache keys_{std::chrono::seconds(60), std::chrono::hours(1)};  // .authorized_keys per source
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<vmm::VmRunner> runner_;
+  // Shared with every open console, which releases its instance when it ends.
+  std::shared_ptr<ConsoleHolders> consoles_ = std::make_shared<ConsoleHolders>();
 
   std::mutex deploy_mu_;  // one deploy (plan + apply) at a time
   std::mutex state_mu_;   // live_, desired_, queues

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -97,6 +98,34 @@ struct LogQuery {
   std::optional<int> boot;          // 0 current, -1 previous, ...; follow accepts only 0
 };
 
+// An interactive root shell in an instance (`ssh -t <node> console`), on the guest's console
+// channel (docs/guest-contract.md). One per instance at a time.
+struct ConsoleRequest {
+  std::string holder;          // the caller's key fingerprint: what a second caller is told
+  std::string term = "xterm";  // the client's TERM (from its pty request)
+  uint16_t rows = 24;
+  uint16_t cols = 80;
+};
+
+// One open console. Destroying it hangs up: the guest's shell is ended and the instance's
+// console is free for the next caller, who gets a fresh shell.
+class ConsoleSession {
+ public:
+  virtual ~ConsoleSession() = default;
+  // Readable when read() has something (output, or the shell's end).
+  virtual int fd() const = 0;
+  virtual Status input(std::string_view bytes) = 0;
+  virtual Status resize(uint16_t rows, uint16_t cols) = 0;
+  struct Output {
+    std::string data;     // terminal bytes, as the guest's pty wrote them
+    bool ended = false;   // the shell exited (exit_status), or the instance went away (lost)
+    int exit_status = 0;
+    bool lost = false;
+  };
+  // What arrived, without blocking.
+  virtual Result<Output> read() = 0;
+};
+
 class Service {
  public:
   virtual ~Service() = default;
@@ -140,6 +169,14 @@ class Service {
   virtual Status follow_logs(const InstanceId& id, const LogQuery& query,
                              const std::function<void(const LogEntry&)>& on_entry,
                              const std::atomic<bool>& cancelled) = 0;
+  // Opens the instance's console: a fresh login shell on a terminal of the request's size.
+  // Errc::in_use while another session holds it (the message names the holder's key and
+  // since when); Errc::unavailable when the instance's hypervisor has no console channel or
+  // its guest runs no console relay. The default is for services without VMs (test doubles).
+  virtual Result<std::unique_ptr<ConsoleSession>> open_console(const InstanceId& id, const ConsoleRequest& request) {
+    (void)request;
+    return make_error(Errc::unavailable, "no console for " + id.name + " on this service");
+  }
   // The instance's age recipient ("age1tpm1…"), read back from its vTPM.
   virtual Result<std::string> tpm_recipient(const InstanceId& id) = 0;
   // CPU and memory of every live instance's VMM, read from /proc now.

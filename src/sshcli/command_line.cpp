@@ -33,6 +33,7 @@ constexpr Spec kSpecs[] = {
     {"restart", CommandKind::restart, 1, 1, "restart <[repo/]instance> [--json]"},
     {"keys", CommandKind::keys, 1, 1, "keys <[repo/]instance> [--json]"},
     {"webhook", CommandKind::webhook, 1, 1, "webhook <repo> [--rotate] [--json]"},
+    {"console", CommandKind::console, 1, 1, "console <[repo/]instance> (with ssh -t)"},
 };
 
 Result<size_t> parse_lines(std::string_view s) {
@@ -157,7 +158,7 @@ Result<Command> parse_command(std::string_view line) {
     if (s.name == words[0]) spec = &s;
   }
   if (spec == nullptr) {
-    return usage("unknown command '" + words[0] + "' (commands: plant, status, logs, restart, keys, webhook, help)");
+    return usage("unknown command '" + words[0] + "' (commands: plant, status, logs, restart, keys, console, webhook, help)");
   }
 
   Command c;
@@ -212,6 +213,7 @@ Result<Command> parse_command(std::string_view line) {
     case CommandKind::logs:
     case CommandKind::restart:
     case CommandKind::keys:
+    case CommandKind::console:
       c.target = args[0];
       break;
     default:

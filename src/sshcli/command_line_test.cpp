@@ -47,6 +47,18 @@ TEST(ParseCommand, WebhookTakesOneRepoAndRotate) {
   EXPECT_FALSE(parse_command("status --rotate"));  // --rotate belongs to webhook only
 }
 
+TEST(ParseCommand, ConsoleTakesOneInstance) {
+  auto c = parse_command("console app/web");
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  EXPECT_EQ(c->kind, CommandKind::console);
+  EXPECT_EQ(c->target, "app/web");
+  for (const char* bad : {"console", "console a b", "console web -f"}) {
+    auto e = parse_command(bad);
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_THAT(e.error().message, ::testing::HasSubstr("console <[repo/]instance>")) << bad;
+  }
+}
+
 TEST(ParseCommand, LogFilters) {
   auto c = parse_command("logs web --unit nginx --since 10m --boot -1");
   ASSERT_TRUE(c.ok()) << c.error().describe();

@@ -88,7 +88,7 @@ TEST_F(ServerSshTest, EveryCommandHumanAndJson) {
   EXPECT_EQ(service_.count("restart web.s-aaaaaaaaaaaa"), 2u);
 
   auto help = ssh("alice", "help --json");
-  EXPECT_EQ(json::parse(help.out)["commands"].size(), 7u);
+  EXPECT_EQ(json::parse(help.out)["commands"].size(), 8u);
 
   service_.set_authorized_keys("github:alice/new", pub_lines_["alice"]);
   service_.set_plant_result("github:alice/new", make_source("github:alice/new", "s-nnnnnnnnnnnn", {"site"}));

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -81,6 +82,7 @@ ssh_channel Session::on_channel_open(ssh_session session, void* p) {
   auto& cb = self->channel_cb_;
   cb.userdata = self;
   cb.channel_pty_request_function = on_pty;
+  cb.channel_pty_window_change_function = on_window_change;
   cb.channel_shell_request_function = on_shell;
   cb.channel_exec_request_function = on_exec;
   cb.channel_env_request_function = on_env;
@@ -93,8 +95,28 @@ ssh_channel Session::on_channel_open(ssh_session session, void* p) {
   return self->channel_;
 }
 
-int Session::on_pty(ssh_session, ssh_channel, const char*, int, int, int, int, void* p) {
-  static_cast<Session*>(p)->pty_ = true;
+// Terminal sizes outside this are clamped: the console's frames carry 16-bit sizes.
+static uint16_t term_dimension(int v, uint16_t fallback) {
+  if (v <= 0) return fallback;
+  return static_cast<uint16_t>(std::min(v, 10000));
+}
+
+int Session::on_pty(ssh_session, ssh_channel, const char* term, int cols, int rows, int, int, void* p) {
+  auto* self = static_cast<Session*>(p);
+  self->pty_ = true;
+  if (term != nullptr) self->term_ = term;
+  self->cols_ = term_dimension(cols, 80);
+  self->rows_ = term_dimension(rows, 24);
+  return 0;
+}
+
+int Session::on_window_change(ssh_session, ssh_channel, int cols, int rows, int, int, void* p) {
+  auto* self = static_cast<Session*>(p);
+  self->cols_ = term_dimension(cols, self->cols_);
+  self->rows_ = term_dimension(rows, self->rows_);
+  if (self->console_ != nullptr && !self->console_error_) {
+    if (auto st = self->console_->resize(self->rows_, self->cols_); !st) self->console_error_ = std::move(st).error();
+  }
   return 0;
 }
 
@@ -189,6 +211,7 @@ int Session::dispatch() {
   if (command->kind == CommandKind::receive_pack || command->kind == CommandKind::upload_pack) {
     return run_git(*command);
   }
+  if (command->kind == CommandKind::console && pty_) return run_console(*command);
   return run_tenant(*command);
 }
 
@@ -253,7 +276,7 @@ int Session::poll_once(std::span<Watched> watched, int timeout_ms) {
 
 bool Session::write(bool is_stderr, std::string_view data) {
   std::string converted;
-  if (pty_) {
+  if (pty_ && console_ == nullptr) {  // a console's bytes come from the guest's own pty
     converted = crlf(data);
     data = converted;
   }

@@ -37,7 +37,8 @@ class Session {
   // libssh callbacks
   static int on_auth_pubkey(ssh_session, const char* user, ssh_key key, char state, void* self);
   static ssh_channel on_channel_open(ssh_session, void* self);
-  static int on_pty(ssh_session, ssh_channel, const char*, int, int, int, int, void* self);
+  static int on_pty(ssh_session, ssh_channel, const char* term, int cols, int rows, int, int, void* self);
+  static int on_window_change(ssh_session, ssh_channel, int cols, int rows, int, int, void* self);
   static int on_shell(ssh_session, ssh_channel, void* self);
   static int on_exec(ssh_session, ssh_channel, const char* command, void* self);
   static int on_env(ssh_session, ssh_channel, const char* name, const char* value, void* self);
@@ -65,6 +66,8 @@ class Session {
   int dispatch();
   int run_tenant(const Command& command);
   int run_git(const Command& command);
+  // `console` with a terminal: relays between the channel and the instance's console (session_console.cpp).
+  int run_console(const Command& command);
   int pump_git(Child& child);
   // One ssh_event_dopoll over the session and `watched` (fds < 0 are skipped). The fds are in
   // the event only during this call, and their callback only marks them: a channel write that
@@ -96,6 +99,13 @@ class Session {
   std::atomic<bool> remote_closed_{false};
   bool remote_eof_ = false;
   bool idle_watch_ = false;  // during a git transfer: no traffic for idle_timeout drops it
+
+  // The client's terminal (pty-req, window-change); during a console, where input goes.
+  std::string term_ = "xterm";
+  uint16_t rows_ = 24;
+  uint16_t cols_ = 80;
+  reconcile::ConsoleSession* console_ = nullptr;
+  std::optional<Error> console_error_;  // input or resize failed: the console is ended
 
   // During a git transfer.
   Child* child_ = nullptr;

@@ -33,6 +33,12 @@ bool write_all(int fd, std::string_view data) {
 }  // namespace
 
 void Session::input(std::string_view data) {
+  if (console_ != nullptr) {
+    if (!console_error_) {
+      if (auto st = console_->input(data); !st) console_error_ = std::move(st).error();
+    }
+    return;
+  }
   if (child_ == nullptr) {
     // Bytes before the transfer starts are kept (bounded); tenant commands read no input.
     if (early_input_.size() + data.size() <= (1u << 20)) early_input_.append(data);

@@ -28,6 +28,7 @@ constexpr HelpEntry kHelp[] = {
     {"restart <[repo/]instance>", "restart an instance"},
     {"keys <[repo/]instance>", "the instance's age recipient (age1tpm1...) for sops"},
     {"webhook <repo> [--rotate]", "the URL and secret a GitHub/Forgejo/GitLab webhook redeploys the repo with"},
+    {"console <[repo/]instance>", "an interactive root shell in the instance: ssh -t <node> console NAME (~. ends it)"},
     {"help", "this text"},
 };
 
@@ -97,6 +98,7 @@ int TenantCommands::run(const Command& c, const KeyIdentity& who, CommandOutput&
     case CommandKind::restart: result = restart(c, who, o); break;
     case CommandKind::keys: result = keys(c, who, o); break;
     case CommandKind::webhook: result = webhook(c, who, o); break;
+    case CommandKind::console: result = console_without_terminal(c, who); break;
     case CommandKind::receive_pack:
     case CommandKind::upload_pack:
       result = make_error(Errc::internal, "git transfers are run by the session, not as tenant commands");
@@ -116,6 +118,7 @@ void TenantCommands::count_command(CommandKind kind, const char* outcome) {
     case CommandKind::restart: name = "restart"; break;
     case CommandKind::keys: name = "keys"; break;
     case CommandKind::webhook: name = "webhook"; break;
+    case CommandKind::console: name = "console"; break;
     default: break;
   }
   metrics::global()
@@ -264,6 +267,23 @@ Status TenantCommands::restart(const Command& c, const KeyIdentity& who, Command
     o.out("restarted " + r.instance.id.name + "\n");
   }
   return ok();
+}
+
+Status TenantCommands::console_without_terminal(const Command& c, const KeyIdentity& who) {
+  // Access first: a stranger hears "not found" whether or not they asked for a terminal.
+  auto r = SEED_TRY(access_.resolve(who, c.target));
+  return make_error(Errc::invalid_argument, "console needs a terminal, and this ssh asked for none")
+      .with("instance", r.instance.id.name)
+      .with("stage", "console")
+      .with("hint", "run `ssh -t <node> console " + c.target + "` (-t asks for one)");
+}
+
+Result<std::unique_ptr<reconcile::ConsoleSession>> TenantCommands::open_console(const Command& c, const KeyIdentity& who,
+                                                                                const reconcile::ConsoleRequest& request,
+                                                                                std::string& instance) {
+  auto r = SEED_TRY(access_.resolve(who, c.target));
+  instance = r.instance.id.str();
+  return service_.open_console(r.instance.id, request);
 }
 
 Status TenantCommands::keys(const Command& c, const KeyIdentity& who, CommandOutput& o) {

@@ -39,6 +39,13 @@ class TenantCommands {
   // becomes true when the client goes away (it ends `logs -f`).
   int run(const Command& command, const KeyIdentity& who, CommandOutput& output, const std::atomic<bool>& cancelled);
 
+  // `console`: the instance the key may act on, its console opened with the client's terminal.
+  // (run() answers a console command that came without a terminal.) `instance` is set to the
+  // resolved "name.namespace" for the audit record.
+  Result<std::unique_ptr<reconcile::ConsoleSession>> open_console(const Command& command, const KeyIdentity& who,
+                                                                  const reconcile::ConsoleRequest& request,
+                                                                  std::string& instance);
+
  private:
   static void count_command(CommandKind kind, const char* outcome);  // seed_ssh_commands_total
   Status webhook(const Command& c, const KeyIdentity& who, CommandOutput& output);
@@ -47,6 +54,7 @@ class TenantCommands {
   Status logs(const Command& c, const KeyIdentity& who, CommandOutput& output, const std::atomic<bool>& cancelled);
   Status restart(const Command& c, const KeyIdentity& who, CommandOutput& output);
   Status keys(const Command& c, const KeyIdentity& who, CommandOutput& output);
+  Status console_without_terminal(const Command& c, const KeyIdentity& who);
 
   reconcile::Service& service_;
   const Silo& silo_;

@@ -139,6 +139,24 @@ TEST_F(TenantCommandsTest, WebhookIsForListedKeysOnlyAndRotates) {
   EXPECT_EQ(foreign.err_.find("carol"), std::string::npos) << foreign.err_;
 }
 
+// `console` reaches TenantCommands::run only without a terminal (the session relays one with
+// a terminal itself): the caller is told to use ssh -t, after the access check, so a stranger
+// still hears only "not found".
+TEST_F(TenantCommandsTest, ConsoleWithoutTerminalSaysUseSshT) {
+  Capture c;
+  EXPECT_EQ(run("console app/web", kAlice, c), 2);
+  EXPECT_EQ(c.err_, "error: console needs a terminal, and this ssh asked for none (stage console; run `ssh -t <node> "
+                    "console app/web` (-t asks for one))\n");
+  Capture stranger;
+  EXPECT_EQ(run("console api", kMallory, stranger), 4);
+  EXPECT_EQ(stranger.err_.find("terminal"), std::string::npos) << stranger.err_;
+  std::string instance;
+  auto opened = commands_.open_console(*parse_command("console other/api"), kMallory, {}, instance);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code, Errc::not_found);
+  EXPECT_EQ(instance, "");
+}
+
 TEST_F(TenantCommandsTest, LogsAndKeysHumanAndJson) {
   Capture human;
   EXPECT_EQ(run("logs app/web --lines 2", kAlice, human), 0);
@@ -320,7 +338,8 @@ TEST_F(TenantCommandsTest, HelpHumanAndJson) {
   EXPECT_NE(h.out_.find("plant <flake-uri> <invite-code>"), std::string::npos);
   Capture j;
   EXPECT_EQ(run("help --json", kMallory, j), 0);
-  EXPECT_EQ(json::parse(j.out_)["commands"].size(), 7u);
+  EXPECT_EQ(json::parse(j.out_)["commands"].size(), 8u);
+  EXPECT_NE(h.out_.find("ssh -t <node> console NAME"), std::string::npos);
 }
 
 TEST_F(TenantCommandsTest, LogsFiltersReachTheService) {

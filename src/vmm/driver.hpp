@@ -36,6 +36,9 @@ struct VmmDriverInfo {
   std::string version;    // as the VMM reports it
   bool snapshot = false;  // RunningVm::snapshot and VmRunner::restore work
   bool tpm = false;       // a spec's tpm_socket is attached as a TPM 2.0 device
+  // The guest gets the `seed.console` port (VmPaths::console_socket) for `ssh -t node console`.
+  // Cloud Hypervisor has one console port, the agent's, so its driver has none.
+  bool console_channel = false;
 };
 
 // A control connection to one running VMM process.

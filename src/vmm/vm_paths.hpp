@@ -25,6 +25,8 @@ struct VmPaths {
   std::string control_socket() const { return dir + "/control.sock"; }
   // The agent channel (virtio-console in the guest, /dev/hvc0).
   std::string agent_socket() const { return dir + "/agent.sock"; }
+  // The console channel (the guest's `seed.console` port): one interactive shell at a time.
+  std::string console_socket() const { return dir + "/console.sock"; }
   // The serial port writes into this FIFO; the console logger reads it.
   std::string serial_fifo() const { return dir + "/serial.fifo"; }
   // The log channel (the guest's `seed.log` virtio-console port) writes into this FIFO; the

@@ -24,7 +24,7 @@ KERNEL_PARAMS="console=ttyS0 reboot=t panic=-1 quiet"
 MODULES=(virtio_ring virtio virtio_mmio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
 	failover net_failover virtio_net virtio_console fuse virtiofs tpm_tis tpm_crb button evdev)
 # Files that go into the guest or decide how it is built; part of the stamp.
-INPUTS=(build-guest.sh init.sh netjson.awk)
+INPUTS=(build-guest.sh init.sh netjson.awk ../../nixos-module/guest/seed-console-relay.c)
 
 msg() { echo "build-guest: $*" >&2; }
 die() {
@@ -223,6 +223,12 @@ chmod 0700 "$ROOT/root"
 install -m 0755 "$WORK/bb/bin/busybox" "$ROOT/bin/busybox"
 install -m 0755 "$HERE/init.sh" "$ROOT/init"
 install -m 0644 "$HERE/netjson.awk" "$ROOT/lib/seed-guest/netjson.awk"
+# The console relay (ssh -t <node> console): busybox has nothing that gives a pty its window
+# size from a byte stream, so a small static C program does it (the NixOS guest module builds
+# the same source).
+gcc -static -Os -Wall -Wextra -Werror -o "$ROOT/bin/seed-console-relay" \
+	"$HERE/../../nixos-module/guest/seed-console-relay.c" || die "cannot build seed-console-relay (needs gcc and a static libc)"
+strip "$ROOT/bin/seed-console-relay"
 
 for name in "${ORDER[@]}"; do
 	src=$MODDIR/${MODPATH[$name]}

@@ -450,6 +450,26 @@ start_fake_nginx() {
 	journal app.service 6 "app: ready"
 }
 
+# ---------------------------------------------------------------- console channel
+
+# The virtio-serial port named seed.console (docs/guest-contract.md): seed-console-relay gives
+# each of seedd's console sessions a fresh login shell on a pty.
+start_console_relay() {
+	have_virtio_console || return 0
+	tries=0
+	port=$(named_port seed.console)
+	while [ -z "$port" ]; do
+		tries=$((tries + 1))
+		if [ $tries -gt 30 ]; then
+			log "no seed.console port: no interactive console"
+			return 0
+		fi
+		sleep 0.1
+		port=$(named_port seed.console)
+	done
+	(cd /root && exec seed-console-relay "$port" /bin/sh -l) </dev/null >/dev/console 2>&1 8>&- 9>&- &
+}
+
 # ---------------------------------------------------------------- main
 
 setup_base
@@ -463,6 +483,7 @@ start_httpd
 start_acpid
 start_agent
 start_log_channel
+start_console_relay
 start_fake_nginx
 if [ "$opt_tpmcheck" = 1 ]; then
 	if [ -e /dev/tpm0 ]; then echo "SEED-GUEST-TPM present"; else echo "SEED-GUEST-TPM absent"; fi

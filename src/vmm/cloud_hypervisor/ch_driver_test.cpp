@@ -59,6 +59,8 @@ TEST_F(ChDriverTest, InfoNamesTheDriverAndItsCapabilities) {
   EXPECT_EQ(driver.info().name, "cloud-hypervisor");
   EXPECT_TRUE(driver.info().snapshot);
   EXPECT_TRUE(driver.info().tpm);
+  // One virtio-console port (the agent's): no console channel, so `console` is refused.
+  EXPECT_FALSE(driver.info().console_channel);
   EXPECT_EQ(driver.info().version, "");  // nothing pinged yet
 }
 

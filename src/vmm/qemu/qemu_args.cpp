@@ -55,6 +55,11 @@ std::vector<std::string> qemu_args(const VmSpec& spec, const VmPaths& paths,
       // guest opens it by name (/dev/virtio-ports/seed.log) and no tty layer alters bytes.
       "-chardev", "file,id=seedlog,path=" + opt(paths.log_fifo()),
       "-device", "virtserialport,chardev=seedlog,name=seed.log",
+      // The console channel (`ssh -t <node> console`): the guest's relay runs a login shell on
+      // a pty for each session seedd opens on this socket (vmm/console/console_frame.hpp). A
+      // port of its own, so a shell never mixes with the agent's protocol or the boot console.
+      "-chardev", "socket,id=seedconsole,fd=" + std::to_string(input.console_fd) + ",server=on,wait=off",
+      "-device", "virtserialport,chardev=seedconsole,name=seed.console",
   };
   if (!q35) {
     // Without this, microvm offers legacy virtio-mmio and virtio-fs hangs on first access.

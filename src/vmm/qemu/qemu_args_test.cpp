@@ -109,6 +109,7 @@ TEST(QemuArgs, Q35TpmGolden) {
   in.accel = Accel::kvm;
   in.control_fd = 5;
   in.agent_fd = 6;
+  in.console_fd = 7;
   in.tsc_khz = 2100000;  // ignored: KVM and q35 have proper clocks
   auto args = qemu_args(q35_spec(), VmPaths::for_vm("/run/seedd", "/var/lib/seed", "vault"), in);
   expect_golden(args, "q35_tpm_args.txt");
@@ -168,7 +169,7 @@ TEST(QemuArgs, NoInitrdNoSharesNoNets) {
   auto args = qemu_args(s, paths(), tcg());
   EXPECT_THAT(args, Not(Contains("-initrd")));
   EXPECT_THAT(args, Not(Contains("-netdev")));
-  EXPECT_EQ(std::count(args.begin(), args.end(), "-chardev"), 4);  // qmp, serial, agent, log
+  EXPECT_EQ(std::count(args.begin(), args.end(), "-chardev"), 5);  // qmp, serial, agent, log, console
 }
 
 TEST(QemuArgs, CommasInPathsAreEscaped) {

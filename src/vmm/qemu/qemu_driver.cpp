@@ -132,6 +132,7 @@ QemuDriver::QemuDriver(std::string binary, Accel accel)
   info_.name = "qemu";
   info_.snapshot = true;
   info_.tpm = true;
+  info_.console_channel = true;
 }
 
 Result<LaunchedVmm> QemuDriver::launch(const VmSpec& spec, const VmPaths& paths,
@@ -141,11 +142,13 @@ Result<LaunchedVmm> QemuDriver::launch(const VmSpec& spec, const VmPaths& paths,
   revert.add([p = paths.control_socket()] { ::unlink(p.c_str()); });
   auto agent = SEED_TRY(listen_unix(paths.agent_socket()));
   revert.add([p = paths.agent_socket()] { ::unlink(p.c_str()); });
+  auto console = SEED_TRY(listen_unix(paths.console_socket()));
+  revert.add([p = paths.console_socket()] { ::unlink(p.c_str()); });
 
   SpawnOptions options;
-  QemuArgsInput input{binary_, accel_, 3, 4, restore_from.has_value(), tsc_khz_};
+  QemuArgsInput input{binary_, accel_, 3, 4, 5, restore_from.has_value(), tsc_khz_};
   options.argv = qemu_args(spec, paths, input);
-  options.fds = {{control.get(), 3}, {agent.get(), 4}};
+  options.fds = {{control.get(), 3}, {agent.get(), 4}, {console.get(), 5}};
   options.stdout_mode = Output::file;
   options.stdout_file = paths.vmm_log();
   options.stderr_mode = Output::file;
@@ -160,6 +163,7 @@ Result<LaunchedVmm> QemuDriver::launch(const VmSpec& spec, const VmPaths& paths,
   // after QEMU died.
   control.reset();
   agent.reset();
+  console.reset();
 
   auto qmp = QmpClient::connect(paths.control_socket(), 30s, child->pidfd());
   if (!qmp) {
