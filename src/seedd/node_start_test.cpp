@@ -70,5 +70,30 @@ TEST_F(NodeStartTest, ABusyDnsPortIsAStartFailureOfTheDnsServer) {
   EXPECT_EQ(node.error().get("part"), "dns") << node.error().describe();
 }
 
+// The HTTP API binds its sockets itself: a port something else holds is seedd's start error
+// naming the API's listener and the address, and what had started before (DNS, engine) stops.
+TEST_F(NodeStartTest, ABusyAdminApiPortIsAStartFailureOfTheApiNamingTheListener) {
+  const size_t before = threads();
+  const std::string port = busy_address_.substr(busy_address_.rfind(':') + 1);
+  config_.node.api_admin_port = std::stoul(port);
+  auto node = start_node(config_);
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.error().get("stage"), "start") << node.error().describe();
+  EXPECT_EQ(node.error().get("part"), "api") << node.error().describe();
+  EXPECT_THAT(node.error().message, HasSubstr("the HTTP API's admin listener cannot listen on 127.0.0.1:" + port));
+  EXPECT_THAT(std::string(node.error().get("hint").value_or("")), HasSubstr("api.admin_port"));
+  EXPECT_TRUE(eventually([&] { return threads() == before; })) << threads() << " threads, " << before << " before";
+}
+
+// ACME mode is not connected in this seedd yet: asking for it is one clear config error.
+TEST_F(NodeStartTest, AnUpstreamAcmeCaIsAClearNotYetErrorOfTheConfig) {
+  config_.node.acme.upstream = "acme";
+  auto node = start_node(config_);
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.error().get("stage"), "config") << node.error().describe();
+  EXPECT_EQ(node.error().get("part"), "api") << node.error().describe();
+  EXPECT_THAT(node.error().message, HasSubstr("acme.upstream \"acme\" is not available in this seedd yet"));
+}
+
 }  // namespace
 }  // namespace seed
