@@ -94,6 +94,7 @@ TEST_F(NodeStartTest, TheApiServesTheFacadeOnTheBridgeAndHealthzOnLoopback) {
   config_.node.api_port = 9876;
   config_.node.api_admin_port = 9877;
   config_.node.domain = "seed.test";
+  const size_t before = threads();
   auto node = start_node(config_);
   ASSERT_TRUE(node.ok()) << node.error().describe();
   auto get = [](const std::string& url) {
@@ -111,6 +112,14 @@ TEST_F(NodeStartTest, TheApiServesTheFacadeOnTheBridgeAndHealthzOnLoopback) {
   auto root = read_file(config_.runner.state_dir + "/acme-ca/ca.pem");
   ASSERT_TRUE(root.ok()) << root.error().describe();
   EXPECT_THAT(*root, HasSubstr("-----BEGIN CERTIFICATE-----"));
+  // What seedd does on SIGTERM (daemon.cpp destroys the node): the listeners' threads end and
+  // both ports are free again.
+  node->reset();
+  EXPECT_TRUE(eventually([&] { return threads() == before; })) << threads() << " threads, " << before << " before";
+  for (const char* address : {"127.0.0.1:9877", "10.234.0.1:9876"}) {
+    auto fd = net::dns::bind_tcp(*net::dns::parse_endpoint(address), 8);
+    EXPECT_TRUE(fd.ok()) << address << ": " << fd.error().describe();
+  }
 }
 
 // ACME mode is not connected in this seedd yet: asking for it is one clear config error.
