@@ -303,7 +303,6 @@ Status Engine::consume_invite(const std::string& code) {
   return store_->consume_invite(code, unix_now());
 }
 
-
 namespace {
 
 // Two spellings of one address ("10.0.0.5", "::ffff:10.0.0.5", "fd00::5" and its long form)

@@ -80,8 +80,8 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   nc.subnet = config.node.network.subnet;
   nc.subnet6 = config.node.network.ipv6_prefix;
   nc.public_addresses = config.node.public_addresses;
-  // The guest HTTP listener (ACME facade, shoot) is api.port on the bridge address; the
-  // firewall lets guests reach it before src/api listens there.
+  // The guest HTTP listener (ACME facade, shoot) is api.port on the bridge address
+  // (start_api below); the firewall lets guests reach it there and nowhere else.
   nc.guest_api_port = static_cast<uint16_t>(config.node.api_port);
   nc.egress = config.node.network.egress;
   nc.state_file = state + "/addresses.json";
