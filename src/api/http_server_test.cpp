@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "api/testing/listen.hpp"
 #include "common/testing/proc_counts.hpp"
 
 namespace seed::api {
@@ -25,19 +26,7 @@ using seed::testing::eventually;
 using seed::testing::open_fds;
 using seed::testing::threads;
 
-// A listening socket on 127.0.0.1 with a kernel-chosen port.
-UniqueFd listen_loopback(uint16_t* port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  EXPECT_EQ(::listen(fd.get(), 64), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  *port = ntohs(a.sin_port);
-  return fd;
-}
+using seed::api::testing::listen_loopback;
 
 struct Reply {
   long status = 0;

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "common/fd.hpp"
-#include "control/instance_resolver.hpp"
+#include "reconcile/instance_resolver.hpp"
 #include "control/ssh_fingerprint.hpp"
 #include "reconcile/service_json.hpp"
 
@@ -13,6 +13,7 @@ namespace seed::control {
 namespace {
 
 using reconcile::InstanceId;
+using reconcile::resolve_instance;
 
 std::string format_time(int64_t unix_seconds) {
   if (unix_seconds == 0) return "never";
@@ -68,13 +69,8 @@ Result<Reply> logs(const Request& r, const HandlerContext& c, Session& session) 
   auto entries = SEED_TRY(c.service.logs(id, query));
   if (!r.follow) {
     std::string text;
-    nlohmann::json lines = nlohmann::json::array(), objects = nlohmann::json::array();
-    for (const auto& e : entries) {
-      text += reconcile::log_line(e) + "\n";
-      lines.push_back(reconcile::log_line(e));
-      objects.push_back(reconcile::to_json(e));
-    }
-    return Reply{{{"instance", id.str()}, {"lines", lines}, {"entries", objects}}, std::move(text)};
+    for (const auto& e : entries) text += reconcile::log_line(e) + "\n";
+    return Reply{reconcile::logs_json(id, entries), std::move(text)};
   }
   // Following: the tail first, then whatever arrives, all as data lines, until the client
   // hangs up (then nobody reads the result) or seedd stops.
@@ -99,15 +95,13 @@ Result<Reply> unplant(const Request& r, const HandlerContext& c) {
 
 Result<Reply> quarantine_list(const HandlerContext& c) {
   auto entries = SEED_TRY(c.service.quarantine_list());
-  nlohmann::json list = nlohmann::json::array();
   std::ostringstream text;
   if (entries.empty()) text << "nothing is quarantined\n";
   for (const auto& e : entries) {
-    list.push_back({{"toplevel", e.toplevel}, {"instance", e.instance}, {"reason", e.reason}, {"until", e.until}});
     text << e.instance << "  until " << format_time(e.until) << "  " << e.toplevel << "\n"
          << "  " << e.reason << "\n";
   }
-  return Reply{{{"schema", 1}, {"quarantine", std::move(list)}}, text.str()};
+  return Reply{reconcile::quarantine_json(entries), text.str()};
 }
 
 Result<Reply> quarantine_clear(const Request& r, const HandlerContext& c) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "reconcile/slot_names.hpp"
 #include "reconcile/slot_record.hpp"
 
@@ -217,6 +218,9 @@ void Engine::supervise_once() {
       if (live.starting) continue;  // the deploy in flight notices and rolls back
       const bool ran_long = slot.started_at != 0 && unix_now() - slot.started_at >= config_.crash_window.count();
       live.crashes = ran_long ? 1 : live.crashes + 1;
+      static auto& exits = metrics::global().counter("seed_vm_unexpected_exits_total",
+                                                     "VMs that exited without being stopped (crashes, guest poweroffs).");
+      exits.inc();
       const auto backoff = std::min<std::chrono::seconds>(config_.backoff_max,
                                                           config_.backoff_base * (1u << std::min(live.crashes - 1, 16u)));
       live.restart_after = now + backoff;
@@ -231,6 +235,9 @@ void Engine::supervise_once() {
     }
     if (live.restart_after && *live.restart_after <= now && live.crashes < config_.max_crashes) {
       queued_replan_.insert(id.ns);  // the executor clears restart_after when it restarts it
+      static auto& restarts = metrics::global().counter("seed_vm_restarts_total",
+                                                        "Restarts the supervisor queued after a VM exited.");
+      restarts.inc();
       queued = true;
     }
   }

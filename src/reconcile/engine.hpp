@@ -104,6 +104,7 @@ class Engine final : public Service {
                      const std::function<void(const LogEntry&)>& on_entry,
                      const std::atomic<bool>& cancelled) override;
   Result<std::string> tpm_recipient(const InstanceId& id) override;
+  Result<std::vector<InstanceUsage>> usage() override;
   Result<std::vector<QuarantineEntry>> quarantine_list() override;
   Result<int> quarantine_clear(std::optional<std::string> toplevel) override;
   Result<Invite> create_invite(unsigned uses, int64_t expires_at) override;

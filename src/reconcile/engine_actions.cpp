@@ -13,6 +13,7 @@
 #include "common/reverter.hpp"
 #include "reconcile/clock.hpp"
 #include "reconcile/engine.hpp"
+#include "common/metrics.hpp"
 #include "reconcile/health_check.hpp"
 #include "reconcile/live_instance.hpp"
 #include "reconcile/slot_names.hpp"
@@ -279,7 +280,17 @@ Status Engine::healthy(const InstanceId& id, const std::string& generation) {
                                                 (s ? s->exit_report : std::string("gone")))
         .with("stage", "boot");
   };
+  const auto health_started = std::chrono::steady_clock::now();
   auto result = await_healthy(t);
+  // From the VM's start (just before this) to healthy: boot plus the health check.
+  static auto& ok_seconds = metrics::global().histogram(
+      "seed_boot_to_healthy_seconds", "Time from a VM's start until its health check passed or gave up.",
+      {{"outcome", "healthy"}});
+  static auto& failed_seconds = metrics::global().histogram(
+      "seed_boot_to_healthy_seconds", "Time from a VM's start until its health check passed or gave up.",
+      {{"outcome", "failed"}});
+  (result ? ok_seconds : failed_seconds)
+      .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - health_started).count());
   if (!result) {
     // What the guest printed is usually the answer to "why": keep its tail with the error.
     std::string console_log;

@@ -4,6 +4,7 @@
 
 #include "common/fd.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "reconcile/clock.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/generation.hpp"
@@ -133,13 +134,29 @@ Result<std::vector<DesiredFull>> Engine::evaluate(const SourceRecord& source, co
 }
 
 Status Engine::deploy(const SourceRecord& source, const ProgressFn& progress) {
-  keys_.forget(source.canonical);  // whoever is listed now decides who sees this deploy
-  auto desired = SEED_TRY(evaluate(source, progress));
-  {
-    std::lock_guard lock(state_mu_);
-    desired_[source.ns] = std::move(desired);
-  }
-  return converge(source.ns, progress);
+  const auto started = std::chrono::steady_clock::now();
+  Status result = [&]() -> Status {
+    keys_.forget(source.canonical);  // whoever is listed now decides who sees this deploy
+    auto desired = SEED_TRY(evaluate(source, progress));
+    {
+      std::lock_guard lock(state_mu_);
+      desired_[source.ns] = std::move(desired);
+    }
+    return converge(source.ns, progress);
+  }();
+  // Deploys by the stage they ended in (done, or the failing stage) and their duration.
+  const auto failed_stage = result ? std::nullopt : result.error().get("stage");
+  const std::string stage = result ? "done" : failed_stage ? std::string(*failed_stage) : "unknown";
+  const std::string outcome = result ? "ok" : "failed";
+  metrics::global()
+      .counter("seed_deploys_total", "Deploys of a source, by the stage they ended in and outcome.",
+               {{"stage", stage}, {"outcome", outcome}})
+      .inc();
+  metrics::global()
+      .histogram("seed_deploy_duration_seconds", "Duration of a source's deploy (fetch to healthy).",
+                 {{"outcome", outcome}})
+      .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return result;
 }
 
 PlanInput Engine::plan_input(const std::string& ns) {

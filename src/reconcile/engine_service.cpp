@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "common/proc_stat.hpp"
 #include "common/digest.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
@@ -276,6 +277,25 @@ Result<std::string> Engine::tpm_recipient(const InstanceId& id) {
     SEED_TRY(find_live(id));
   }
   return tpm::read_age_recipient(instance_dir(config_.state_dir, id) + "/tpm-share", id.str());
+}
+
+Result<std::vector<InstanceUsage>> Engine::usage() {
+  std::lock_guard lock(state_mu_);
+  std::vector<InstanceUsage> out;
+  for (auto& [id, live] : live_) {
+    InstanceUsage u{id, live.source};
+    bool any = false;
+    for (auto& slot : live.slots) {
+      if (!slot.vm) continue;
+      if (auto p = read_process_usage(slot.vm->vmm().pid())) {
+        u.cpu_seconds += p->cpu_seconds;
+        u.memory_bytes += p->memory_bytes;
+        any = true;
+      }
+    }
+    if (any) out.push_back(std::move(u));
+  }
+  return out;
 }
 
 Result<std::vector<QuarantineEntry>> Engine::quarantine_list() {

@@ -44,6 +44,15 @@ struct InstanceView {
   std::optional<Failure> failure;  // the last failure with its stage, if any
 };
 
+// What an instance's VMM process uses (the status page plots it; /metrics exports it). A rolling
+// deploy's two VMs are summed.
+struct InstanceUsage {
+  InstanceId id;
+  std::string source;
+  double cpu_seconds = 0;     // user + system CPU time of the VMM process(es) since they started
+  uint64_t memory_bytes = 0;  // their resident memory
+};
+
 struct SourceView {
   SourceRecord record;
   std::optional<Failure> failure;  // eval/build of the whole flake
@@ -132,6 +141,8 @@ class Service {
                              const std::atomic<bool>& cancelled) = 0;
   // The instance's age recipient ("age1tpm1…"), read back from its vTPM.
   virtual Result<std::string> tpm_recipient(const InstanceId& id) = 0;
+  // CPU and memory of every live instance's VMM, read from /proc now.
+  virtual Result<std::vector<InstanceUsage>> usage() = 0;
 
   virtual Result<std::vector<QuarantineEntry>> quarantine_list() = 0;
   virtual Result<int> quarantine_clear(std::optional<std::string> toplevel) = 0;

@@ -100,4 +100,21 @@ std::string log_line(const LogEntry& e) {
   return e.message;
 }
 
+nlohmann::json logs_json(const InstanceId& id, const std::vector<LogEntry>& entries) {
+  nlohmann::json lines = nlohmann::json::array(), objects = nlohmann::json::array();
+  for (const auto& e : entries) {
+    lines.push_back(log_line(e));
+    objects.push_back(to_json(e));
+  }
+  return {{"instance", id.str()}, {"lines", std::move(lines)}, {"entries", std::move(objects)}};
+}
+
+nlohmann::json quarantine_json(const std::vector<QuarantineEntry>& entries) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& e : entries) {
+    list.push_back({{"toplevel", e.toplevel}, {"instance", e.instance}, {"reason", e.reason}, {"until", e.until}});
+  }
+  return {{"schema", 1}, {"quarantine", std::move(list)}};
+}
+
 }  // namespace seed::reconcile

@@ -30,5 +30,10 @@ nlohmann::json to_json(const LogEntry& entry);
 // One line for humans: a console line as it was printed; a journal entry as
 // "<RFC 3339 time> <unit>[<priority>]: <message>"; a boot marker as "-- boot <n> <time>: VM started --".
 std::string log_line(const LogEntry& entry);
+// {"instance": "<name>.<namespace>", "lines": [...log_line...], "entries": [...to_json...]}:
+// what `seedctl logs --json` and the admin API's /api/v1/logs answer.
+nlohmann::json logs_json(const InstanceId& id, const std::vector<LogEntry>& entries);
+// {"schema": 1, "quarantine": [{"toplevel", "instance", "reason", "until"}]}
+nlohmann::json quarantine_json(const std::vector<QuarantineEntry>& entries);
 
 }  // namespace seed::reconcile

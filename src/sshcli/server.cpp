@@ -18,6 +18,7 @@
 #include <libssh/server.h>
 
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "sshcli/refusal.hpp"
 #include "sshcli/session.hpp"
 #include "sshcli/session_slot.hpp"
@@ -170,13 +171,24 @@ void Server::accept_one() {
         same_source += s->source == source;
       }
     }
+    static auto& accepted = metrics::global().counter("seed_ssh_connections_total",
+                                                      "SSH connections, by whether a session was started.",
+                                                      {{"outcome", "accepted"}});
+    static auto& refused_full = metrics::global().counter("seed_ssh_connections_total",
+                                                          "SSH connections, by whether a session was started.",
+                                                          {{"outcome", "refused_node_full"}});
+    static auto& refused_source = metrics::global().counter("seed_ssh_connections_total",
+                                                            "SSH connections, by whether a session was started.",
+                                                            {{"outcome", "refused_per_source"}});
     if (all >= config_.max_sessions) {
+      refused_full.inc();
       log::warn("sshcli.session_limit", {{"max", config_.max_sessions}, {"source", source}});
       refuse(fd, "this node is serving its maximum of " + std::to_string(config_.max_sessions) +
                      " SSH sessions; retry in a minute");
       continue;
     }
     if (same_source >= config_.max_sessions_per_source) {
+      refused_source.inc();
       log::warn("sshcli.source_limit", {{"max", config_.max_sessions_per_source}, {"source", source}});
       refuse(fd, "too many connections from " + source + " (at most " +
                      std::to_string(config_.max_sessions_per_source) +
@@ -194,6 +206,7 @@ void Server::accept_one() {
       }
       continue;
     }
+    accepted.inc();
     auto slot = std::make_unique<SessionSlot>();
     slot->fd = fd;
     slot->source = std::move(source);

@@ -5,6 +5,7 @@
 #include "common/time_text.hpp"
 #include "common/exit_code.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "reconcile/flake_source.hpp"
 #include "reconcile/service_json.hpp"
 #include "sshcli/tenant_error.hpp"
@@ -87,6 +88,7 @@ int TenantCommands::run(const Command& c, const KeyIdentity& who, CommandOutput&
       } else {
         o.out(help_text());
       }
+      count_command(c.kind, "ok");
       return 0;
     case CommandKind::plant: result = plant(c, who, o); break;
     case CommandKind::status: result = status(c, who, o); break;
@@ -98,7 +100,25 @@ int TenantCommands::run(const Command& c, const KeyIdentity& who, CommandOutput&
       result = make_error(Errc::internal, "git transfers are run by the session, not as tenant commands");
       break;
   }
+  count_command(c.kind, result ? "ok" : "error");
   return result ? 0 : report_error(result.error(), c.json, o);
+}
+
+void TenantCommands::count_command(CommandKind kind, const char* outcome) {
+  const char* name = "other";
+  switch (kind) {
+    case CommandKind::help: name = "help"; break;
+    case CommandKind::plant: name = "plant"; break;
+    case CommandKind::status: name = "status"; break;
+    case CommandKind::logs: name = "logs"; break;
+    case CommandKind::restart: name = "restart"; break;
+    case CommandKind::keys: name = "keys"; break;
+    default: break;
+  }
+  metrics::global()
+      .counter("seed_ssh_commands_total", "Tenant commands run over SSH, by command and outcome.",
+               {{"command", name}, {"outcome", outcome}})
+      .inc();
 }
 
 Status TenantCommands::plant(const Command& c, const KeyIdentity& who, CommandOutput& o) {

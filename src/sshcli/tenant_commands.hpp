@@ -37,6 +37,7 @@ class TenantCommands {
   int run(const Command& command, const KeyIdentity& who, CommandOutput& output, const std::atomic<bool>& cancelled);
 
  private:
+  static void count_command(CommandKind kind, const char* outcome);  // seed_ssh_commands_total
   Status plant(const Command& c, const KeyIdentity& who, CommandOutput& output);
   Status status(const Command& c, const KeyIdentity& who, CommandOutput& output);
   Status logs(const Command& c, const KeyIdentity& who, CommandOutput& output, const std::atomic<bool>& cancelled);

@@ -139,6 +139,14 @@ TEST_F(EngineTest, CrashedVmIsRestartedAndSeeddRestartAdoptsRunningVms) {
   auto web = in_ns([&] { return instance(uri, "web"); });
   const pid_t pid1 = engine_->vm_pid(web.id);
   ASSERT_GT(pid1, 0);
+  // usage() reads the running VMM's CPU time and resident memory (the status page's plots).
+  auto usage = engine_->usage();
+  ASSERT_TRUE(usage);
+  ASSERT_EQ(usage->size(), 1u);
+  EXPECT_EQ(usage->front().id.name, "web");
+  EXPECT_EQ(usage->front().source, uri);
+  EXPECT_GT(usage->front().cpu_seconds, 0.1);             // it booted a kernel under TCG
+  EXPECT_GT(usage->front().memory_bytes, 16u << 20);      // QEMU plus the guest's touched RAM
 
   // seedd goes away and comes back: the VM keeps running and is adopted, not restarted.
   close_engine();

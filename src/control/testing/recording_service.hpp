@@ -147,6 +147,11 @@ class RecordingService final : public reconcile::Service {
     follow_ended_by_cancel_ = true;
     return ok();
   }
+  Result<std::vector<reconcile::InstanceUsage>> usage() override {
+    record("usage");
+    return usage_;
+  }
+  std::vector<reconcile::InstanceUsage> usage_;  // what usage() reports
   Result<std::string> tpm_recipient(const reconcile::InstanceId& id) override {
     record("tpm_recipient " + id.str());
     return std::string("age1tpm1test");

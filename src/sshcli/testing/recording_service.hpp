@@ -163,6 +163,12 @@ class RecordingService : public reconcile::Service {
     --followers_;
     return ok();
   }
+  Result<std::vector<reconcile::InstanceUsage>> usage() override {
+    record("usage");
+    std::lock_guard l(mu_);
+    return usage_;
+  }
+  std::vector<reconcile::InstanceUsage> usage_;  // what usage() reports
   Result<std::string> tpm_recipient(const reconcile::InstanceId& id) override {
     record("keys " + id.str());
     std::lock_guard l(mu_);

@@ -1,6 +1,6 @@
-#include "control/instance_resolver.hpp"
+#include "reconcile/instance_resolver.hpp"
 
-namespace seed::control {
+namespace seed::reconcile {
 namespace {
 
 Error resolve_error(Errc code, std::string message, std::string_view text) {
@@ -47,8 +47,8 @@ Result<InstanceSpec> parse_instance_spec(std::string_view text) {
   return spec;
 }
 
-Result<reconcile::InstanceId> match_instance(const InstanceSpec& spec,
-                                             const std::vector<reconcile::SourceView>& sources) {
+Result<InstanceId> match_instance(const InstanceSpec& spec,
+                                             const std::vector<SourceView>& sources) {
   std::vector<const reconcile::InstanceView*> found;
   for (const auto& s : sources) {
     for (const auto& i : s.instances) {
@@ -72,7 +72,7 @@ Result<reconcile::InstanceId> match_instance(const InstanceSpec& spec,
   return found.front()->id;
 }
 
-Result<reconcile::InstanceId> resolve_instance(std::string_view text, reconcile::Service& service) {
+Result<InstanceId> resolve_instance(std::string_view text, Service& service) {
   auto spec = SEED_TRY(parse_instance_spec(text));
   std::optional<std::string_view> source;
   if (!spec.source.empty()) source = spec.source;
@@ -85,4 +85,4 @@ Result<reconcile::InstanceId> resolve_instance(std::string_view text, reconcile:
   return match_instance(spec, *sources);
 }
 
-}  // namespace seed::control
+}  // namespace seed::reconcile

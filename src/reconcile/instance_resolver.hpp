@@ -11,7 +11,7 @@
 #include "common/error.hpp"
 #include "reconcile/service.hpp"
 
-namespace seed::control {
+namespace seed::reconcile {
 
 struct InstanceSpec {
   std::string name{};
@@ -25,10 +25,10 @@ Result<InstanceSpec> parse_instance_spec(std::string_view text);
 // Picks the one instance of `sources` the spec names. not_found lists what exists; an
 // ambiguous name is Errc::invalid_argument (the caller must name it more fully, as over SSH)
 // listing every candidate as "name.namespace (source)".
-Result<reconcile::InstanceId> match_instance(const InstanceSpec& spec,
-                                             const std::vector<reconcile::SourceView>& sources);
+Result<InstanceId> match_instance(const InstanceSpec& spec,
+                                             const std::vector<SourceView>& sources);
 
 // parse + status() + match.
-Result<reconcile::InstanceId> resolve_instance(std::string_view text, reconcile::Service& service);
+Result<InstanceId> resolve_instance(std::string_view text, Service& service);
 
-}  // namespace seed::control
+}  // namespace seed::reconcile

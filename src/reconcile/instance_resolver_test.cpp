@@ -1,12 +1,10 @@
-#include "control/instance_resolver.hpp"
+#include "reconcile/instance_resolver.hpp"
 
 #include <gtest/gtest.h>
 
-namespace seed::control {
+namespace seed::reconcile {
 namespace {
 
-using reconcile::InstanceView;
-using reconcile::SourceView;
 
 SourceView source(const std::string& uri, const std::string& ns, std::vector<std::string> names) {
   SourceView s;
@@ -76,4 +74,4 @@ TEST(InstanceMatch, UnknownIsNotFound) {
 }
 
 }  // namespace
-}  // namespace seed::control
+}  // namespace seed::reconcile

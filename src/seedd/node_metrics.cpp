@@ -1,0 +1,123 @@
+#include "seedd/node_metrics.hpp"
+
+#include <map>
+
+namespace seed::seedd {
+
+using metrics::Sink;
+using metrics::Type;
+
+namespace {
+
+// Registers on the real registry and remembers each family's name.
+struct Tracking {
+  metrics::Registry& registry;
+  std::vector<std::string>& names;
+  void collector(const std::string& name, const std::string& help, Type type, std::function<void(Sink&)> collect) {
+    registry.collector(name, help, type, std::move(collect));
+    names.push_back(name);
+  }
+};
+
+double load(const std::atomic<uint64_t>& a) { return static_cast<double>(a.load(std::memory_order_relaxed)); }
+
+void register_service(Tracking& r, reconcile::Service& service) {
+  r.collector("seed_instances", "Instances by state (as status shows them).", Type::gauge, [&service = service](Sink& s) {
+    std::map<std::string, int> by_state;
+    for (auto st : {reconcile::InstanceState::pending, reconcile::InstanceState::starting,
+                    reconcile::InstanceState::running, reconcile::InstanceState::restarting,
+                    reconcile::InstanceState::failed, reconcile::InstanceState::stopped}) {
+      by_state[reconcile::to_string(st)] = 0;
+    }
+    if (auto sources = service.status(std::nullopt)) {
+      for (const auto& src : *sources) {
+        for (const auto& i : src.instances) ++by_state[reconcile::to_string(i.state)];
+      }
+    }
+    for (const auto& [state, n] : by_state) s.sample("seed_instances", {{"state", state}}, n);
+  });
+  r.collector("seed_sources", "Planted sources.", Type::gauge, [&service = service](Sink& s) {
+    if (auto sources = service.status(std::nullopt)) s.sample("seed_sources", {}, static_cast<double>(sources->size()));
+  });
+  // One read of /proc per scrape serves both families: the CPU collector caches for the memory one.
+  auto usage = std::make_shared<std::vector<reconcile::InstanceUsage>>();
+  r.collector("seed_instance_cpu_seconds_total", "CPU time of each instance's VMM process(es).", Type::counter,
+              [&service = service, usage](Sink& s) {
+                auto u = service.usage();
+                *usage = u ? *u : std::vector<reconcile::InstanceUsage>{};
+                for (const auto& i : *usage) {
+                  s.sample("seed_instance_cpu_seconds_total", {{"instance", i.id.str()}}, i.cpu_seconds);
+                }
+              });
+  r.collector("seed_instance_memory_bytes", "Resident memory of each instance's VMM process(es).", Type::gauge,
+              [usage](Sink& s) {
+                for (const auto& i : *usage) {
+                  s.sample("seed_instance_memory_bytes", {{"instance", i.id.str()}}, static_cast<double>(i.memory_bytes));
+                }
+              });
+}
+
+void register_dns(Tracking& r, const net::dns::Server& dns) {
+  r.collector("seed_dns_queries_total", "DNS queries received, by transport.", Type::counter, [&dns = dns](Sink& s) {
+    s.sample("seed_dns_queries_total", {{"transport", "udp"}}, load(dns.stats().udp_queries));
+    s.sample("seed_dns_queries_total", {{"transport", "tcp"}}, load(dns.stats().tcp_queries));
+  });
+  r.collector("seed_dns_responses_total", "DNS queries by how they were answered.", Type::counter, [&dns = dns](Sink& s) {
+    const auto& st = dns.stats();
+    s.sample("seed_dns_responses_total", {{"outcome", "answered"}}, load(st.answered));
+    s.sample("seed_dns_responses_total", {{"outcome", "formerr"}}, load(st.formerr));
+    s.sample("seed_dns_responses_total", {{"outcome", "rate_limited"}}, load(st.rate_limited));
+    s.sample("seed_dns_responses_total", {{"outcome", "forwarded"}}, load(st.forwarded));
+    s.sample("seed_dns_responses_total", {{"outcome", "upstream_failure"}}, load(st.upstream_failures));
+  });
+  r.collector("seed_dns_tcp_connections_total", "DNS TCP connections, by outcome.", Type::counter, [&dns = dns](Sink& s) {
+    const auto& st = dns.stats();
+    s.sample("seed_dns_tcp_connections_total", {{"outcome", "accepted"}}, load(st.tcp_accepted));
+    s.sample("seed_dns_tcp_connections_total", {{"outcome", "rejected"}}, load(st.tcp_rejected));
+    s.sample("seed_dns_tcp_connections_total", {{"outcome", "timed_out"}}, load(st.tcp_timed_out));
+  });
+}
+
+void register_ingress(Tracking& r, const net::ingress::Server& ingress) {
+  r.collector("seed_ingress_connections_total", "Ingress connections, by outcome.", Type::counter, [&ingress = ingress](Sink& s) {
+    const auto st = ingress.stats();
+    s.sample("seed_ingress_connections_total", {{"outcome", "accepted"}}, static_cast<double>(st.accepted));
+    s.sample("seed_ingress_connections_total", {{"outcome", "refused_limit"}}, static_cast<double>(st.refused_limit));
+    s.sample("seed_ingress_connections_total", {{"outcome", "routed"}}, static_cast<double>(st.routed));
+    s.sample("seed_ingress_connections_total", {{"outcome", "unknown_name"}}, static_cast<double>(st.unknown_name));
+    s.sample("seed_ingress_connections_total", {{"outcome", "bad_request"}}, static_cast<double>(st.bad_request));
+    s.sample("seed_ingress_connections_total", {{"outcome", "timed_out"}}, static_cast<double>(st.timed_out));
+    s.sample("seed_ingress_connections_total", {{"outcome", "backend_failed"}}, static_cast<double>(st.backend_failed));
+  });
+  r.collector("seed_ingress_open_connections", "Ingress connections open now.", Type::gauge, [&ingress = ingress](Sink& s) {
+    s.sample("seed_ingress_open_connections", {}, static_cast<double>(ingress.stats().open));
+  });
+}
+
+void register_http(Tracking& r, const api::HttpServer& http) {
+  r.collector("seed_http_requests_total", "HTTP API requests, by outcome.", Type::counter, [&http = http](Sink& s) {
+    const auto& st = http.stats();
+    s.sample("seed_http_requests_total", {{"outcome", "handled"}}, load(st.requests));
+    s.sample("seed_http_requests_total", {{"outcome", "rate_limited"}}, load(st.rate_limited));
+    s.sample("seed_http_requests_total", {{"outcome", "too_large"}}, load(st.too_large));
+    s.sample("seed_http_requests_total", {{"outcome", "handler_error"}}, load(st.handler_errors));
+    s.sample("seed_http_requests_total", {{"outcome", "deadline_cut"}}, load(st.deadline_cuts));
+  });
+}
+
+}  // namespace
+
+NodeMetrics::NodeMetrics(metrics::Registry& registry, const MetricSources& sources) : registry_(registry) {
+  // Names this object registers, so the destructor removes exactly them.
+  Tracking r{registry, families_};
+  if (sources.service) register_service(r, *sources.service);
+  if (sources.dns) register_dns(r, *sources.dns);
+  if (sources.ingress) register_ingress(r, *sources.ingress);
+  if (sources.http) register_http(r, *sources.http);
+}
+
+NodeMetrics::~NodeMetrics() {
+  for (const auto& name : families_) registry_.remove(name);
+}
+
+}  // namespace seed::seedd
