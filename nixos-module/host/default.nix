@@ -110,20 +110,30 @@ in
     api.port = mkOption {
       type = types.port;
       default = 9876;
-      description = "HTTP API (webhooks, ACME facade, shoot, status, metrics); reachable by instances on the bridge.";
+      description = "Port of seedd's guest HTTP listener on the bridge address (the ACME facade instances find in SEED_ACME_URL); reachable by instances only.";
+    };
+    api.adminPort = mkOption {
+      type = types.nullOr types.port;
+      default = 9877;
+      description = "Port of seedd's admin HTTP listener on 127.0.0.1 (/healthz); null turns it off.";
     };
 
     acme = {
+      upstream = mkOption {
+        type = types.enum [ "internal" "acme" ];
+        default = "internal";
+        description = "Where instances' certificates come from: \"internal\" signs them with a CA of this node (export its root with `seedctl ca` and trust it on your devices; for LAN-only and offline nodes), \"acme\" obtains them from the upstream ACME CA at `directory`.";
+      };
       directory = mkOption {
         type = types.str;
         default = "https://acme-v02.api.letsencrypt.org/directory";
-        description = "Upstream ACME directory the facade forwards to (Let's Encrypt by default; its staging URL for tests).";
+        description = "Upstream ACME directory (https) used when upstream = \"acme\" (Let's Encrypt by default; its staging URL for tests).";
       };
-      contact = mkOption { type = types.nullOr types.str; default = null; example = "admin@example.org"; description = "Contact e-mail of the upstream ACME account."; };
-      internalCA = mkOption {
-        type = types.bool;
-        default = false;
-        description = "Issue certificates from a CA local to this node instead of an upstream ACME directory (not browser-trusted; for labs and tests).";
+      email = mkOption { type = types.nullOr types.str; default = null; example = "admin@example.org"; description = "Contact e-mail of the upstream ACME account."; };
+      leafDays = mkOption {
+        type = types.ints.between 1 397;
+        default = 7;
+        description = "Lifetime in days of the certificates the internal CA signs (upstream = \"internal\").";
       };
     };
 
@@ -174,11 +184,14 @@ in
         egress = { inherit (cfg.network.egress) internet allow; };
       } // lib.optionalAttrs (cfg.network.ipv6Prefix != null) { ipv6_prefix = cfg.network.ipv6Prefix; };
       ssh.port = cfg.ssh.port;
-      api.port = cfg.api.port;
+      api = {
+        port = cfg.api.port;
+        admin_port = if cfg.api.adminPort == null then 0 else cfg.api.adminPort;
+      };
       acme = {
-        directory = cfg.acme.directory;
-        internal_ca = cfg.acme.internalCA;
-      } // lib.optionalAttrs (cfg.acme.contact != null) { contact = cfg.acme.contact; };
+        inherit (cfg.acme) upstream directory;
+        leaf_days = cfg.acme.leafDays;
+      } // lib.optionalAttrs (cfg.acme.email != null) { email = cfg.acme.email; };
       eval = {
         user = evalUser;
       } // lib.optionalAttrs (cfg.flake != null) { flake_registry = "/etc/seed/flake-registry.json"; };

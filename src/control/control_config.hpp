@@ -17,6 +17,7 @@ struct ControlConfig {
   std::chrono::milliseconds request_timeout{10000};  // to send that line after connecting
   std::chrono::milliseconds write_timeout{30000};    // a client that stops reading is dropped
   std::string ssh_host_key_path{};  // "<state_dir>/ssh/ssh_host_ed25519_key.pub" ("" = unknown)
+  std::string ca_root_path{};       // the internal CA's root, "<state_dir>/acme-ca/ca.pem" ("" = unknown)
 };
 
 }  // namespace seed::control

@@ -9,7 +9,7 @@
 namespace seed::control {
 namespace {
 
-constexpr std::array<std::pair<Command, std::string_view>, 9> command_names{{
+constexpr std::array<std::pair<Command, std::string_view>, 10> command_names{{
     {Command::plant, "plant"},
     {Command::status, "status"},
     {Command::logs, "logs"},
@@ -19,6 +19,7 @@ constexpr std::array<std::pair<Command, std::string_view>, 9> command_names{{
     {Command::quarantine_clear, "quarantine_clear"},
     {Command::invite_create, "invite_create"},
     {Command::ssh_host_key, "ssh_host_key"},
+    {Command::ca, "ca"},
 }};
 
 constexpr std::array<Errc, 13> all_codes{
@@ -79,7 +80,8 @@ std::string encode_request(const Request& r) {
       j["expires_at"] = r.expires_at;
       break;
     case Command::quarantine_list:
-    case Command::ssh_host_key: break;
+    case Command::ssh_host_key:
+    case Command::ca: break;
   }
   return dump(j);
 }
@@ -130,7 +132,8 @@ Result<Request> decode_request(std::string_view line) {
       break;
     case Command::status:
     case Command::quarantine_list:
-    case Command::ssh_host_key: break;
+    case Command::ssh_host_key:
+    case Command::ca: break;
   }
   return req;
 }

@@ -30,6 +30,7 @@ enum class Command {
   quarantine_clear,
   invite_create,
   ssh_host_key,
+  ca,
 };
 
 std::string to_string(Command command);

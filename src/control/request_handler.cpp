@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "common/fd.hpp"
 #include "reconcile/instance_resolver.hpp"
 #include "control/ssh_fingerprint.hpp"
 #include "reconcile/service_json.hpp"
@@ -137,6 +138,19 @@ Result<Reply> ssh_host_key(const HandlerContext& c) {
                fp.fingerprint + " (" + fp.type + ")\n"};
 }
 
+// The internal CA's root as PEM (what the node owner's devices trust), read from the file
+// seedd's API wrote when it made the CA: `seedctl ca > seed-root.pem` exports it.
+Result<Reply> ca_root(const HandlerContext& c) {
+  auto pem = read_file(c.ca_root_path);
+  if (c.ca_root_path.empty() || !pem) {
+    return make_error(Errc::not_found, "this node has no internal CA root")
+        .with("stage", "ca")
+        .with("hint", "the internal CA exists with acme.upstream = \"internal\" (services.seed.acme.upstream) "
+                      "once seedd has started; with an upstream ACME CA, devices trust that CA instead");
+  }
+  return Reply{{{"pem", *pem}, {"path", c.ca_root_path}}, *pem};
+}
+
 Result<Reply> dispatch(const Request& r, const HandlerContext& c, Session& session) {
   switch (r.command) {
     case Command::plant: return plant(r, c, session);
@@ -148,6 +162,7 @@ Result<Reply> dispatch(const Request& r, const HandlerContext& c, Session& sessi
     case Command::quarantine_clear: return quarantine_clear(r, c);
     case Command::invite_create: return invite_create(r, c);
     case Command::ssh_host_key: return ssh_host_key(c);
+    case Command::ca: return ca_root(c);
   }
   return make_error(Errc::internal, "unhandled command");
 }

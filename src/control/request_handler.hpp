@@ -33,6 +33,7 @@ class Session {
 struct HandlerContext {
   reconcile::Service& service;
   std::string ssh_host_key_path;
+  std::string ca_root_path;
 };
 
 // Errors carry a stage (the service's, else the command's name) and a hint for the operator.

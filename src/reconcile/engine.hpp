@@ -56,6 +56,9 @@ struct EngineConfig {
   // boot is failed after max_crashes, not restarted forever).
   std::chrono::seconds crash_window{600};
   bool with_tpm = true;                        // every instance gets a vTPM
+  // SEED_ACME_URL for instances whose meta has `acme` on (the ACME facade's directory on the
+  // guest listener); "" = no facade, the variable is never written.
+  std::string acme_url;
   // Test hook (crash tests): after this many journaled actions the process _exit()s as if
   // killed; 0 = off. Never set in production configs.
   unsigned fault_after_actions = 0;
@@ -111,6 +114,7 @@ class Engine final : public Service {
   Result<int> quarantine_clear(std::optional<std::string> toplevel) override;
   Result<Invite> create_invite(unsigned uses, int64_t expires_at) override;
   Status consume_invite(const std::string& code) override;
+  Result<AddressOwner> instance_by_address(std::string_view address) override;
 
   // For tests and benchmarks: the pid of an instance's running VMM (0 none).
   pid_t vm_pid(const InstanceId& id);

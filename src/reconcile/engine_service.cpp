@@ -1,5 +1,8 @@
 // The Service front: commands (plant, unplant, restart, …) and queries (status, logs, keys).
+#include <arpa/inet.h>
 #include <openssl/rand.h>
+
+#include <cstring>
 
 #include "common/proc_stat.hpp"
 #include "common/digest.hpp"
@@ -368,6 +371,43 @@ Result<Invite> Engine::create_invite(unsigned uses, int64_t expires_at) {
 Status Engine::consume_invite(const std::string& code) {
   std::lock_guard db(store_mu_);
   return store_->consume_invite(code, unix_now());
+}
+
+namespace {
+
+// Two spellings of one address ("10.0.0.5", "::ffff:10.0.0.5", "fd00::5" and its long form)
+// compare equal; "" is no address.
+bool same_address(const std::string& held, std::string_view asked) {
+  if (held.empty()) return false;
+  auto bytes = [](std::string s, unsigned char out[16]) {
+    if (s.rfind("::ffff:", 0) == 0 && s.find('.') != std::string::npos) s = s.substr(7);
+    std::memset(out, 0, 16);
+    if (::inet_pton(AF_INET, s.c_str(), out) == 1) return 4;
+    if (::inet_pton(AF_INET6, s.c_str(), out) == 1) return 16;
+    return 0;
+  };
+  unsigned char a[16], b[16];
+  const int la = bytes(held, a), lb = bytes(std::string(asked), b);
+  return la != 0 && la == lb && std::memcmp(a, b, static_cast<size_t>(la)) == 0;
+}
+
+}  // namespace
+
+Result<AddressOwner> Engine::instance_by_address(std::string_view address) {
+  std::lock_guard lock(state_mu_);
+  for (const auto& [id, live] : live_) {
+    for (const auto& s : live.slots) {
+      if (!s.vm || !(same_address(s.ipv4, address) || same_address(s.ipv6, address))) continue;
+      AddressOwner owner;
+      owner.id = id;
+      // The names publish_routes gives it: its own name, which its http/grpc exposes are
+      // routed by (the meta has no other hostnames today).
+      owner.names.push_back(instance_fqdn(id, config_.domain));
+      owner.acme = s.meta.acme;
+      return owner;
+    }
+  }
+  return make_error(Errc::not_found, "no instance of this node sends from " + std::string(address));
 }
 
 }  // namespace seed::reconcile

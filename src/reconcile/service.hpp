@@ -126,6 +126,14 @@ class ConsoleSession {
   virtual Result<Output> read() = 0;
 };
 
+// The instance a guest-network request comes from (the HTTP API's guest listener attributes
+// requests by source address; the anti-spoofing rules make that trustworthy).
+struct AddressOwner {
+  InstanceId id;
+  std::vector<std::string> names;  // "<name>.<ns>.<domain>" first, then the http hostnames routed to it
+  bool acme = false;               // its meta's `acme`
+};
+
 class Service {
  public:
   virtual ~Service() = default;
@@ -189,6 +197,10 @@ class Service {
   virtual Result<Invite> create_invite(unsigned uses, int64_t expires_at) = 0;
   // Errc::not_found for an unknown code, Errc::permission_denied for a used-up or expired one.
   virtual Status consume_invite(const std::string& code) = 0;
+
+  // The instance one of whose VMs (either slot of a rolling deploy) holds `address` (IPv4 or
+  // IPv6, as the socket reports it) on the bridge; Errc::not_found when none does.
+  virtual Result<AddressOwner> instance_by_address(std::string_view address) = 0;
 };
 
 std::string to_string(InstanceState state);

@@ -47,6 +47,7 @@ std::string usage_text() {
          "  invite create [--uses N] [--expires 24h|7d|UNIX-SECONDS]\n"
          "                                        a code a tenant plants with over SSH\n"
          "  ssh-host-key                          the SSH host key's SHA256 fingerprint\n"
+         "  ca                                    the internal CA's root certificate (PEM) for your devices\n"
          "<instance> is name, name.namespace or source/name. --json prints the result as JSON.\n"
          "The socket defaults to " + std::string(default_socket) + ".\n"
          "Exit codes (as ssh <node> uses them): 0 ok, 1 failed, 2 usage or invalid input,\n"
@@ -92,6 +93,7 @@ Result<CliOptions> parse_cli(const std::vector<std::string>& args, int64_t now) 
   else if (cmd == "restart") r.command = Command::restart, want = 2;
   else if (cmd == "unplant") r.command = Command::unplant, want = 2;
   else if (cmd == "ssh-host-key") r.command = Command::ssh_host_key;
+  else if (cmd == "ca") r.command = Command::ca;
   else if (cmd == "quarantine" || cmd == "invite") {
     if (words.size() < 2) return usage(cmd + " needs a subcommand");
     const std::string& sub = words[1];
@@ -148,7 +150,8 @@ Result<CliOptions> parse_cli(const std::vector<std::string>& args, int64_t now) 
       if (expires) r.expires_at = SEED_TRY(control::parse_expiry(*expires, now));
       break;
     case Command::quarantine_list:
-    case Command::ssh_host_key: break;
+    case Command::ssh_host_key:
+    case Command::ca: break;
   }
   return o;
 }

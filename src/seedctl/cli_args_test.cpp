@@ -45,6 +45,7 @@ TEST(SeedctlArgs, CommandsAndOptions) {
   EXPECT_EQ(invite.request.expires_at, now + 86400);
   EXPECT_EQ(parse_ok({"invite", "create"}).request.expires_at, 0);
   EXPECT_EQ(parse_ok({"ssh-host-key"}).request.command, Command::ssh_host_key);
+  EXPECT_EQ(parse_ok({"ca"}).request.command, Command::ca);
   EXPECT_TRUE(parse_ok({"status", "--help"}).help);
 }
 

@@ -274,6 +274,26 @@ TEST_F(SeedctlCommands, SshHostKeyFingerprint) {
   EXPECT_EQ(json_of(j)["fingerprint"], "SHA256:AlbVFh4qu8WUIGLU0eJpCjADI4E1k7YukOROnXXdicI");
 }
 
+// `seedctl ca` prints the internal CA's root exactly as seedd wrote it (so `> root.pem`
+// exports it), --json adds where it lives; without a root it is not_found with a hint. The
+// root's content here is a stand-in: the e2e test (tests/e2e/acme_e2e_test.cpp) checks that the
+// root it prints verifies the certificates the real seedd issues.
+TEST_F(SeedctlCommands, CaPrintsTheInternalRootOrSaysWhyThereIsNone) {
+  auto missing = seedctl({"ca"});
+  EXPECT_EQ(missing.status.code, 4) << missing.err;  // not_found
+  EXPECT_NE(missing.err.find("seedctl: ca: this node has no internal CA root"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("acme.upstream = \"internal\""), std::string::npos) << missing.err;
+
+  const std::string pem = "-----BEGIN CERTIFICATE-----\nMIIBstand+in\n-----END CERTIFICATE-----\n";
+  std::ofstream(config_.ca_root_path) << pem;
+  auto r = seedctl({"ca"});
+  EXPECT_EQ(r.status.code, 0) << r.err;
+  EXPECT_EQ(r.out, pem);
+  auto j = seedctl({"ca", "--json"});
+  EXPECT_EQ(json_of(j)["pem"], pem);
+  EXPECT_EQ(json_of(j)["path"], config_.ca_root_path);
+}
+
 TEST_F(SeedctlCommands, UsageErrorsExitTwoWithoutCallingSeedd) {
   size_t calls = service_.calls().size();
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{

@@ -104,6 +104,23 @@ void read_dns_limits(JsonReader& in, net::dns::ServerConfig& out, std::vector<st
   out.tcp_max_life = b.seconds("tcp_max_life_s", out.tcp_max_life, 86400);
 }
 
+// "acme": {"upstream", "directory", "email", "leaf_days"}: where the facade's certificates come
+// from. The directory is only used (and so only checked) with upstream "acme".
+void read_acme(JsonReader& in, NodeConfig::Acme& out, std::vector<std::string>& problems) {
+  in.get_enum("upstream", out.upstream, {"internal", "acme"});
+  in.get("directory", out.directory).get("email", out.email);
+  out.leaf_days = Bounded(in, "acme", problems).count("leaf_days", out.leaf_days, 397);
+  if (out.upstream == "acme" && out.directory.rfind("https://", 0) != 0) {
+    problems.push_back("acme.directory: must be an https:// URL of the upstream CA's directory, got \"" +
+                       out.directory + "\"");
+  }
+  const auto at = out.email.find('@');
+  if (!out.email.empty() && (at == 0 || at == std::string::npos || at + 1 == out.email.size() ||
+                             out.email.find_first_of(" \t\r\n<>,") != std::string::npos)) {
+    problems.push_back("acme.email: \"" + out.email + "\" is not an e-mail address (user@example.org)");
+  }
+}
+
 }  // namespace
 
 Config default_config() {
@@ -149,6 +166,7 @@ Result<Config> parse_config(std::string_view text, const std::string& where) {
   check_listen_addresses(c.listen, problems);
   read_ssh_limits(r.object("ssh"), c.ssh, problems);
   read_dns_limits(r.object("dns"), c.dns, problems);
+  read_acme(r.object("acme"), c.node.acme, problems);
   if (c.control.socket_path.empty() || c.control.socket_path[0] != '/') {
     problems.push_back("control.socket: must be an absolute path");
   }

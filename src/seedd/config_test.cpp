@@ -194,7 +194,7 @@ TEST(Config, NodeKeysAreReadAndChecked) {
     "storage": {"backend": "lvm", "volume_group": "vg0"},
     "network": {"bridge": "seed0", "subnet": "10.100.0.0/16", "ipv6_prefix": "fd5e:ed00::/64"},
     "ssh": {"port": 2222}, "api": {"port": 9876},
-    "acme": {"directory": "https://acme.example/dir", "contact": "ops@example.org", "internal_ca": false},
+    "acme": {"upstream": "acme", "directory": "https://acme.example/dir", "email": "ops@example.org"},
     "eval": {"user": "seed-eval", "flake_registry": "/etc/seed/flake-registry.json"}})");
   EXPECT_EQ(c.node.domain, "seed.example.org");
   EXPECT_EQ(c.node.public_addresses.size(), 2u);
@@ -204,10 +204,43 @@ TEST(Config, NodeKeysAreReadAndChecked) {
   EXPECT_EQ(c.node.ssh_port, 2222u);
   EXPECT_EQ(c.node.eval.user, "seed-eval");
   EXPECT_EQ(c.node.eval.flake_registry, "/etc/seed/flake-registry.json");
+  EXPECT_EQ(c.node.acme.upstream, "acme");
+  EXPECT_EQ(c.node.acme.directory, "https://acme.example/dir");
+  EXPECT_EQ(c.node.acme.email, "ops@example.org");
   Config d = parse_ok("{}");
   EXPECT_EQ(d.node.storage.backend, "file");
   EXPECT_EQ(d.node.network.subnet, "10.100.0.0/16");
   EXPECT_EQ(d.node.ssh_port, 22u);
+}
+
+// The ACME facade's upstream: the internal CA with 7-day leaves by default; every bad value is
+// named with the others at once (an enum, a bounded lifetime, an https directory for upstream
+// "acme", an e-mail address); the admin listener's port is a port or 0 (off).
+TEST(Config, AcmeAndApiKeysHaveDefaultsAndAreChecked) {
+  Config d = parse_ok("{}");
+  EXPECT_EQ(d.node.acme.upstream, "internal");
+  EXPECT_EQ(d.node.acme.leaf_days, 7u);
+  EXPECT_EQ(d.node.acme.directory, "https://acme-v02.api.letsencrypt.org/directory");
+  EXPECT_EQ(d.node.api_port, 9876u);
+  EXPECT_EQ(d.node.api_admin_port, 9877u);
+  Config c = parse_ok(R"({"acme": {"upstream": "internal", "leaf_days": 30}, "api": {"admin_port": 0}})");
+  EXPECT_EQ(c.node.acme.leaf_days, 30u);
+  EXPECT_EQ(c.node.api_admin_port, 0u);
+  // An http:// directory is fine while the internal CA is used (it is not read then).
+  parse_ok(R"({"acme": {"upstream": "internal", "directory": "http://10.0.0.1/dir"}})");
+
+  EXPECT_THAT(parse_fail(R"({"acme": {"upstream": "letsencrypt"}})").message, HasSubstr("upstream"));
+  const Error e = parse_fail(R"({"acme": {"upstream": "acme", "directory": "http://ca.example/dir",
+      "email": "not-an-address", "leaf_days": 0}, "api": {"admin_port": 70000}})");
+  EXPECT_THAT(e.message, HasSubstr("4 problems"));
+  EXPECT_THAT(e.message, HasSubstr("acme.directory: must be an https:// URL"));
+  EXPECT_THAT(e.message, HasSubstr("acme.email: \"not-an-address\" is not an e-mail address"));
+  EXPECT_THAT(e.message, HasSubstr("acme.leaf_days: must be between 1 and 397, got 0"));
+  EXPECT_THAT(e.message, HasSubstr("api.admin_port: must be 1-65535"));
+  EXPECT_EQ(e.get("stage"), "config");
+  EXPECT_THAT(parse_fail(R"({"acme": {"leaf_days": 398}})").message, HasSubstr("acme.leaf_days"));
+  // The keys of the first facade draft are gone, not silently ignored.
+  EXPECT_THAT(parse_fail(R"({"acme": {"internal_ca": true}})").message, HasSubstr("internal_ca"));
 }
 
 // The egress policy: a safe default (internet yes, nothing private), an allow list read into

@@ -57,6 +57,7 @@ Node::~Node() {
   // front end is waiting on returns now ("seedd is shutting down") instead of after its
   // build. Then the front ends (they call into the engine), then the engine itself.
   if (engine) engine->shutdown();
+  api.reset();
   if (ssh) ssh->stop();
   ssh.reset();
   control.reset();
@@ -79,8 +80,8 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   nc.subnet = config.node.network.subnet;
   nc.subnet6 = config.node.network.ipv6_prefix;
   nc.public_addresses = config.node.public_addresses;
-  // The guest HTTP listener (ACME facade, shoot) is api.port on the bridge address; the
-  // firewall lets guests reach it before src/api listens there.
+  // The guest HTTP listener (ACME facade, shoot) is api.port on the bridge address
+  // (start_api below); the firewall lets guests reach it there and nowhere else.
   nc.guest_api_port = static_cast<uint16_t>(config.node.api_port);
   nc.egress = config.node.network.egress;
   nc.state_file = state + "/addresses.json";
@@ -148,9 +149,20 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   ec_.domain = domain;
   ec_.with_tpm = config.tpm;
   ec_.stop_grace = std::chrono::seconds(config.stop_timeout_s);
+  ec_.acme_url = guest_acme_url(gateway, nc.guest_api_port);
   node->engine = SEED_TRY(starting("engine", reconcile::Engine::open(ec_, std::move(parts))));
   SEED_TRY(starting("engine", node->engine->start()));
-  node->control = SEED_TRY(starting("control socket", control::start_control_server(config.control, *node->engine)));
+  ApiSettings as;
+  as.guest_address = gateway;
+  as.guest_port = nc.guest_api_port;
+  as.admin_port = static_cast<uint16_t>(config.node.api_admin_port);
+  as.domain = domain;
+  as.state_dir = state;
+  as.acme = config.node.acme;
+  node->api = SEED_TRY(starting("api", start_api(as, *node->engine)));
+  control::ControlConfig cc = config.control;
+  if (config.node.acme.upstream == "internal") cc.ca_root_path = internal_ca_dir(state) + "/ca.pem";  // seedctl ca
+  node->control = SEED_TRY(starting("control socket", control::start_control_server(cc, *node->engine)));
   if (config.node.ssh_port != 0) {
     sshcli::ServerConfig sc = config.ssh;  // its limits
     sc.listen_address = config.ssh_listen;

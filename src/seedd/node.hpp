@@ -11,6 +11,7 @@
 #include "net/dns/zone_store.hpp"
 #include "net/ingress/server.hpp"
 #include "reconcile/engine.hpp"
+#include "seedd/api_wiring.hpp"
 #include "seedd/config.hpp"
 #include "sshcli/server.hpp"
 
@@ -23,6 +24,7 @@ struct Node {
   std::unique_ptr<reconcile::Engine> engine;
   std::unique_ptr<control::ControlServer> control;  // seedctl's socket, on the engine
   std::unique_ptr<sshcli::Server> ssh;              // tenants' SSH commands and Silo
+  std::unique_ptr<Api> api;                         // the HTTP API (guest and admin listeners)
   ~Node();
 };
 

@@ -45,9 +45,7 @@ std::vector<std::string> read_node_config(JsonReader& top, NodeConfig& c) {
     else problems.push_back(rule.error().message);
   }
   top.object("ssh").get("port", c.ssh_port);
-  top.object("api").get("port", c.api_port);
-  auto& acme = top.object("acme");
-  acme.get("directory", c.acme.directory).get("contact", c.acme.contact).get("internal_ca", c.acme.internal_ca);
+  top.object("api").get("port", c.api_port).get("admin_port", c.api_admin_port);
   top.object("eval").get("user", c.eval.user).get("flake_registry", c.eval.flake_registry);
 
   if (!c.domain.empty() && !is_dns_name(c.domain)) {
@@ -78,6 +76,7 @@ std::vector<std::string> read_node_config(JsonReader& top, NodeConfig& c) {
   }
   port(problems, "ssh.port", c.ssh_port);
   port(problems, "api.port", c.api_port);
+  if (c.api_admin_port != 0) port(problems, "api.admin_port", c.api_admin_port);
   if (c.api_port == 53) problems.push_back("api.port: 53 is the DNS port guests use on the bridge; choose another");
   if (c.ssh_port == c.api_port) problems.push_back("ssh.port and api.port: both are " + std::to_string(c.ssh_port));
   return problems;

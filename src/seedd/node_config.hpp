@@ -3,8 +3,8 @@
 // renders is accepted (or refused with every problem at once) by every seedd. node.cpp hands
 // each section to the part that acts on it: domain, addresses, network and storage to the
 // network, volume driver, DNS zone and engine, `ssh` to the SSH front end, `eval` to nix.
-// `api` and `acme` are read and checked but not acted on until src/api exists (the HTTP API
-// and ACME facade, issue 15).
+// `api` and `acme` go to the HTTP API and its ACME facade (seedd/api_wiring.hpp); `acme`
+// is read in config.cpp with the other bounded sections.
 #pragma once
 
 #include <cstdint>
@@ -34,11 +34,14 @@ struct NodeConfig {
     net::EgressPolicy egress;
   } network;
   uint64_t ssh_port = 22;
-  uint64_t api_port = 9876;
+  uint64_t api_port = 9876;        // the guest listener on the bridge address (ACME facade)
+  uint64_t api_admin_port = 9877;  // the admin listener on loopback (/healthz); 0 = off
+  // Where the ACME facade's certificates come from ("acme": {...}; read in config.cpp).
   struct Acme {
-    std::string directory;  // upstream ACME directory URL; empty: the facade's default
-    std::string contact;
-    bool internal_ca = false;
+    std::string upstream = "internal";  // "internal" (seedd's own CA) | "acme" (an upstream CA)
+    std::string directory = "https://acme-v02.api.letsencrypt.org/directory";  // upstream "acme"
+    std::string email;                  // the upstream account's contact; may be empty
+    uint64_t leaf_days = 7;             // upstream "internal": lifetime of a leaf certificate
   } acme;
   struct Eval {
     std::string user;  // unprivileged user for nix eval; empty: the daemon's own user

@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/fd.hpp"
+#include "common/process.hpp"
 #include "common/testing/proc_counts.hpp"
 #include "common/testing/temp_dir.hpp"
 #include "net/dns/endpoint.hpp"
@@ -68,6 +70,66 @@ TEST_F(NodeStartTest, ABusyDnsPortIsAStartFailureOfTheDnsServer) {
   ASSERT_FALSE(node.ok());
   EXPECT_EQ(node.error().get("stage"), "start") << node.error().describe();
   EXPECT_EQ(node.error().get("part"), "dns") << node.error().describe();
+}
+
+// The HTTP API binds its sockets itself: a port something else holds is seedd's start error
+// naming the API's listener and the address, and what had started before (DNS, engine) stops.
+TEST_F(NodeStartTest, ABusyAdminApiPortIsAStartFailureOfTheApiNamingTheListener) {
+  const size_t before = threads();
+  const std::string port = busy_address_.substr(busy_address_.rfind(':') + 1);
+  config_.node.api_admin_port = std::stoul(port);
+  auto node = start_node(config_);
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.error().get("stage"), "start") << node.error().describe();
+  EXPECT_EQ(node.error().get("part"), "api") << node.error().describe();
+  EXPECT_THAT(node.error().message, HasSubstr("the HTTP API's admin listener cannot listen on 127.0.0.1:" + port));
+  EXPECT_THAT(std::string(node.error().get("hint").value_or("")), HasSubstr("api.admin_port"));
+  EXPECT_TRUE(eventually([&] { return threads() == before; })) << threads() << " threads, " << before << " before";
+}
+
+// The node as seedd starts it serves the ACME facade on the bridge address (the guest
+// listener) and /healthz on loopback (the admin listener), each route on its own listener
+// only; the internal CA's root is where `seedctl ca` reads it.
+TEST_F(NodeStartTest, TheApiServesTheFacadeOnTheBridgeAndHealthzOnLoopback) {
+  config_.node.api_port = 9876;
+  config_.node.api_admin_port = 9877;
+  config_.node.domain = "seed.test";
+  const size_t before = threads();
+  auto node = start_node(config_);
+  ASSERT_TRUE(node.ok()) << node.error().describe();
+  auto get = [](const std::string& url) {
+    SpawnOptions o;
+    o.argv = {"curl", "-s", "--max-time", "20", "--noproxy", "*", "-w", " %{http_code}", url};
+    o.stdout_mode = Output::capture;
+    auto r = run_checked(o);
+    return r ? r->out : r.error().describe();
+  };
+  EXPECT_EQ(get("http://127.0.0.1:9877/healthz"), "ok\n 200");
+  EXPECT_THAT(get("http://10.234.0.1:9876/acme/directory"),
+              HasSubstr("\"newOrder\":\"http://10.234.0.1:9876/acme/new-order\""));
+  EXPECT_THAT(get("http://127.0.0.1:9877/acme/directory"), HasSubstr(" 404"));
+  EXPECT_THAT(get("http://10.234.0.1:9876/healthz"), HasSubstr(" 404"));
+  auto root = read_file(config_.runner.state_dir + "/acme-ca/ca.pem");
+  ASSERT_TRUE(root.ok()) << root.error().describe();
+  EXPECT_THAT(*root, HasSubstr("-----BEGIN CERTIFICATE-----"));
+  // What seedd does on SIGTERM (daemon.cpp destroys the node): the listeners' threads end and
+  // both ports are free again.
+  node->reset();
+  EXPECT_TRUE(eventually([&] { return threads() == before; })) << threads() << " threads, " << before << " before";
+  for (const char* address : {"127.0.0.1:9877", "10.234.0.1:9876"}) {
+    auto fd = net::dns::bind_tcp(*net::dns::parse_endpoint(address), 8);
+    EXPECT_TRUE(fd.ok()) << address << ": " << fd.error().describe();
+  }
+}
+
+// ACME mode is not connected in this seedd yet: asking for it is one clear config error.
+TEST_F(NodeStartTest, AnUpstreamAcmeCaIsAClearNotYetErrorOfTheConfig) {
+  config_.node.acme.upstream = "acme";
+  auto node = start_node(config_);
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.error().get("stage"), "config") << node.error().describe();
+  EXPECT_EQ(node.error().get("part"), "api") << node.error().describe();
+  EXPECT_THAT(node.error().message, HasSubstr("acme.upstream \"acme\" is not available in this seedd yet"));
 }
 
 }  // namespace

@@ -34,6 +34,7 @@ reconcile::EngineParts node_parts(const std::string& root, net::dns::ZoneStore* 
   nc.subnet = "10.77.0.0/24";
   nc.state_file = root + "/state/addresses.json";
   nc.public_addresses = {"10.76.0.1"};  // exposed tcp/udp ports get DNAT rules (ports_e2e_test)
+  nc.guest_api_port = kGuestApiPort;    // acme_e2e_test runs seedd's guest listener there
   std::filesystem::create_directories(root + "/state");
   auto network = net::Network::open(nc);
   if (!network) throw std::runtime_error(network.error().describe());

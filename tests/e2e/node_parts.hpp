@@ -8,6 +8,9 @@
 
 namespace seed::e2e {
 
+// The guest HTTP listener's port the firewall opens to guests on the bridge (10.77.0.1).
+inline constexpr uint16_t kGuestApiPort = 9876;
+
 reconcile::EngineConfig node_config(const std::string& root);
 // Throws std::runtime_error naming the part that could not be made.
 reconcile::EngineParts node_parts(const std::string& root, net::dns::ZoneStore* zone, net::ingress::Server* ingress);

@@ -191,6 +191,10 @@ class RecordingService final : public reconcile::Service {
     record("consume_invite " + code);
     return ok();
   }
+  Result<reconcile::AddressOwner> instance_by_address(std::string_view address) override {
+    record("instance_by_address " + std::string(address));
+    return make_error(Errc::not_found, "no instance sends from " + std::string(address));
+  }
 
  private:
   void record(std::string call) {

@@ -31,6 +31,7 @@ class SeedctlTest : public ::testing::Test {
   void SetUp() override {
     config_.socket_path = dir_.path() + "/run/control.sock";
     config_.ssh_host_key_path = dir_.path() + "/state/ssh/host_ed25519_key.pub";
+    config_.ca_root_path = dir_.path() + "/ca.pem";
   }
   void TearDown() override { server_.reset(); }
 

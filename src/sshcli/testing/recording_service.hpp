@@ -214,6 +214,10 @@ class RecordingService : public reconcile::Service {
     --it->second.uses_left;
     return ok();
   }
+  Result<reconcile::AddressOwner> instance_by_address(std::string_view address) override {
+    record("instance_by_address " + std::string(address));
+    return make_error(Errc::not_found, "no instance sends from " + std::string(address));
+  }
 
  private:
   void record(std::string call) {

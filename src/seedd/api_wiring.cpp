@@ -1,0 +1,120 @@
+#include "seedd/api_wiring.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+
+#include "api/acme/internal_ca.hpp"
+#include "common/log.hpp"
+
+namespace seed {
+namespace {
+
+// A listening, non-blocking TCP socket on address:port, or one error naming the listener.
+Result<UniqueFd> listen_tcp(const char* listener, const std::string& address, uint16_t port, const char* hint) {
+  const std::string where = address + ":" + std::to_string(port);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  if (::inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1) {
+    return make_error(Errc::invalid_argument, std::string("the HTTP API's ") + listener + " listener: '" + address +
+                                                  "' is not an IPv4 address");
+  }
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return errno_error("socket", errno);
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd.get(), 128) != 0) {
+    return errno_error(std::string("the HTTP API's ") + listener + " listener cannot listen on " + where, errno)
+        .with("address", where)
+        .with("hint", hint);
+  }
+  return fd;
+}
+
+uint16_t bound_port(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
+}
+
+// The facade's CallerLookup through reconcile's Service: the instance owning the address.
+api::acme::CallerLookup callers_of(reconcile::Service& service) {
+  return [&service](const std::string& source) -> Result<api::acme::AcmeCaller> {
+    auto owner = SEED_TRY(service.instance_by_address(source));
+    return api::acme::AcmeCaller{owner.id.str(), std::move(owner.names), owner.acme};
+  };
+}
+
+}  // namespace
+
+std::string guest_acme_url(const std::string& guest_address, uint16_t port) {
+  return "http://" + guest_address + ":" + std::to_string(port) + "/acme/directory";
+}
+
+std::string internal_ca_dir(const std::string& state_dir) { return state_dir + "/acme-ca"; }
+
+Result<std::unique_ptr<api::acme::Issuer>> make_issuer(const NodeConfig::Acme& acme, const std::string& state_dir,
+                                                       const std::string& domain) {
+  if (acme.upstream == "internal") {
+    api::acme::InternalCaConfig cc;
+    cc.dir = internal_ca_dir(state_dir);
+    cc.domain = domain;
+    cc.leaf_lifetime = std::chrono::hours(24 * acme.leaf_days);
+    auto ca = SEED_TRY(api::acme::InternalCa::open(cc));
+    return std::unique_ptr<api::acme::Issuer>(std::move(ca));
+  }
+  // ACME mode: connect the upstream ACME client (src/api/acme, issue 15) here.
+  return make_error(Errc::unavailable, "acme.upstream \"" + acme.upstream + "\" is not available in this seedd yet")
+      .with("stage", "config")
+      .with("hint", "set acme.upstream = \"internal\" (services.seed.acme.upstream) and trust the root that "
+                    "`seedctl ca` prints");
+}
+
+Api::~Api() {
+  if (server) server->stop();
+}
+
+Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service& service) {
+  auto out = std::make_unique<Api>();
+  UniqueFd guest = SEED_TRY(listen_tcp("guest", s.guest_address, s.guest_port,
+                                       "another program holds the port on the bridge address: choose another "
+                                       "api.port (services.seed.api.port)"));
+  out->guest_port = bound_port(guest.get());
+  UniqueFd admin;
+  if (s.admin_port != 0) {
+    admin = SEED_TRY(listen_tcp("admin", "127.0.0.1", s.admin_port,
+                                "another program holds the port on loopback: choose another api.admin_port "
+                                "(services.seed.api.adminPort), or 0 to turn the admin listener off"));
+    out->admin_port = bound_port(admin.get());
+  }
+  out->issuer = SEED_TRY(make_issuer(s.acme, s.state_dir, s.domain));
+  api::acme::FacadeConfig fc;
+  fc.base_url = "http://" + s.guest_address + ":" + std::to_string(out->guest_port);
+  fc.state_file = s.state_dir + "/acme-facade.json";
+  out->facade = SEED_TRY(api::acme::AcmeFacade::open(fc, callers_of(service), *out->issuer));
+
+  std::vector<api::Listener> listeners;
+  api::Router guest_routes;
+  out->facade->add_routes(guest_routes);
+  listeners.push_back({"guest", std::move(guest), std::move(guest_routes)});
+  if (admin) {
+    api::Router admin_routes;
+    admin_routes.add("GET", "/healthz", [](const api::Request&) {
+      api::Response r;
+      r.content_type = "text/plain";
+      r.body = "ok\n";
+      return r;
+    });
+    listeners.push_back({"admin", std::move(admin), std::move(admin_routes)});
+  }
+  out->server = SEED_TRY(api::HttpServer::start(std::move(listeners), s.limits));
+  log::info("api.listening", {{"guest", fc.base_url}, {"admin", out->admin_port ? "127.0.0.1:" + std::to_string(out->admin_port) : "off"},
+                              {"acme_upstream", s.acme.upstream}});
+  return out;
+}
+
+}  // namespace seed

@@ -1,0 +1,57 @@
+// seedd's HTTP API, wired (DESIGN.md §11): the guest listener on the bridge address (the ACME
+// facade, whose callers are looked up through reconcile's Service by source address) and the
+// admin listener on loopback (/healthz for now). seedd binds both sockets itself, so a busy
+// port is one start error naming the listener and the address.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "api/acme/facade.hpp"
+#include "api/acme/issuer.hpp"
+#include "api/http_server.hpp"
+#include "common/error.hpp"
+#include "reconcile/service.hpp"
+#include "seedd/node_config.hpp"
+
+namespace seed {
+
+struct ApiSettings {
+  std::string guest_address;  // the bridge's IPv4 address (the guests' gateway)
+  uint16_t guest_port = 0;    // api.port (0 = any, for tests)
+  uint16_t admin_port = 0;    // api.admin_port on 127.0.0.1; 0 = no admin listener
+  std::string domain;         // the node's zone
+  std::string state_dir;      // the CA (acme-ca/) and the facade's accounts and orders
+  NodeConfig::Acme acme;
+  api::HttpLimits limits;
+};
+
+// The URL instances find in SEED_ACME_URL: the facade's directory on the guest listener, by
+// the bridge's IP literal (Caddy accepts a plain-HTTP directory only on an internal IP).
+std::string guest_acme_url(const std::string& guest_address, uint16_t port);
+
+// Where the internal CA keeps ca.key (0600) and ca.pem; `seedctl ca` reads ca.pem there.
+std::string internal_ca_dir(const std::string& state_dir);
+
+// THE factory of the facade's upstream: the internal CA for acme.upstream "internal". For
+// "acme" it returns a clear "not yet" error until the upstream ACME client (issue 15, ACME
+// mode) is connected here.
+Result<std::unique_ptr<api::acme::Issuer>> make_issuer(const NodeConfig::Acme& acme, const std::string& state_dir,
+                                                       const std::string& domain);
+
+struct Api {
+  std::unique_ptr<api::acme::Issuer> issuer;
+  std::unique_ptr<api::acme::AcmeFacade> facade;
+  std::unique_ptr<api::HttpServer> server;  // declared last: stopped first
+  uint16_t guest_port = 0;                  // as bound
+  uint16_t admin_port = 0;
+  ~Api();
+};
+
+// Binds the listeners, opens the issuer and the facade and starts the server. Errors carry
+// stage "start" (or "config" for a bad acme section) and name what failed; nothing is left
+// running or bound.
+Result<std::unique_ptr<Api>> start_api(const ApiSettings& settings, reconcile::Service& service);
+
+}  // namespace seed
