@@ -109,9 +109,17 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
       r.body = "ok\n";
       return r;
     });
+    out->usage = std::make_unique<api::admin::UsageHistory>();
+    out->admin = std::make_unique<api::admin::AdminRoutes>(service, metrics::global(), *out->usage);
+    out->admin->add_routes(admin_routes);
     listeners.push_back({"admin", std::move(admin), std::move(admin_routes)});
   }
   out->server = SEED_TRY(api::HttpServer::start(std::move(listeners), s.limits));
+  if (out->usage) {
+    out->usage->start(service, std::chrono::seconds(10));
+    out->metrics = std::make_unique<seedd::NodeMetrics>(
+        metrics::global(), seedd::MetricSources{&service, s.dns, s.ingress, out->server.get()});
+  }
   log::info("api.listening", {{"guest", fc.base_url}, {"admin", out->admin_port ? "127.0.0.1:" + std::to_string(out->admin_port) : "off"},
                               {"acme_upstream", s.acme.upstream}});
   return out;

@@ -1,6 +1,6 @@
 // seedd's HTTP API, wired (DESIGN.md §11): the guest listener on the bridge address (the ACME
 // facade, whose callers are looked up through reconcile's Service by source address) and the
-// admin listener on loopback (/healthz for now). seedd binds both sockets itself, so a busy
+// admin listener on loopback (/healthz, /metrics, the status page and JSON API: docs/api.md). seedd binds both sockets itself, so a busy
 // port is one start error naming the listener and the address.
 #pragma once
 
@@ -9,11 +9,14 @@
 #include <string>
 
 #include "api/acme/facade.hpp"
+#include "api/admin/admin_routes.hpp"
+#include "api/admin/usage_history.hpp"
 #include "api/acme/issuer.hpp"
 #include "api/http_server.hpp"
 #include "common/error.hpp"
 #include "reconcile/service.hpp"
 #include "seedd/node_config.hpp"
+#include "seedd/node_metrics.hpp"
 
 namespace seed {
 
@@ -25,6 +28,9 @@ struct ApiSettings {
   std::string state_dir;      // the CA (acme-ca/) and the facade's accounts and orders
   NodeConfig::Acme acme;
   api::HttpLimits limits;
+  // What /metrics collects besides the engine (absent parts are left out).
+  const net::dns::Server* dns = nullptr;
+  const net::ingress::Server* ingress = nullptr;
 };
 
 // The URL instances find in SEED_ACME_URL: the facade's directory on the guest listener, by
@@ -43,6 +49,9 @@ Result<std::unique_ptr<api::acme::Issuer>> make_issuer(const NodeConfig::Acme& a
 struct Api {
   std::unique_ptr<api::acme::Issuer> issuer;
   std::unique_ptr<api::acme::AcmeFacade> facade;
+  std::unique_ptr<api::admin::UsageHistory> usage;  // the status page's CPU/memory samples
+  std::unique_ptr<api::admin::AdminRoutes> admin;
+  std::unique_ptr<seedd::NodeMetrics> metrics;      // collectors on metrics::global()
   std::unique_ptr<api::HttpServer> server;  // declared last: stopped first
   uint16_t guest_port = 0;                  // as bound
   uint16_t admin_port = 0;

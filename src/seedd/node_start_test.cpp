@@ -109,6 +109,14 @@ TEST_F(NodeStartTest, TheApiServesTheFacadeOnTheBridgeAndHealthzOnLoopback) {
               HasSubstr("\"newOrder\":\"http://10.234.0.1:9876/acme/new-order\""));
   EXPECT_THAT(get("http://127.0.0.1:9877/acme/directory"), HasSubstr(" 404"));
   EXPECT_THAT(get("http://10.234.0.1:9876/healthz"), HasSubstr(" 404"));
+  // The node owner's admin routes: /metrics with the node's collectors, the status page, the
+  // JSON API; none of them on the guest listener.
+  EXPECT_THAT(get("http://127.0.0.1:9877/metrics"), HasSubstr("seed_instances{state=\"running\"} 0"));
+  EXPECT_THAT(get("http://127.0.0.1:9877/metrics"), HasSubstr("seed_http_requests_total{outcome=\"handled\"}"));
+  EXPECT_THAT(get("http://127.0.0.1:9877/"), HasSubstr("<title>Seed node status</title>"));
+  EXPECT_THAT(get("http://127.0.0.1:9877/api/v1/status"), HasSubstr("\"sources\":[]"));
+  EXPECT_THAT(get("http://10.234.0.1:9876/metrics"), HasSubstr(" 404"));
+  EXPECT_THAT(get("http://10.234.0.1:9876/api/v1/status"), HasSubstr(" 404"));
   auto root = read_file(config_.runner.state_dir + "/acme-ca/ca.pem");
   ASSERT_TRUE(root.ok()) << root.error().describe();
   EXPECT_THAT(*root, HasSubstr("-----BEGIN CERTIFICATE-----"));
