@@ -1,7 +1,8 @@
-// seedd's upstream account key against a real ACME CA: Debian's pebble (Go's JOSE checks, not
-// our own verifier) accepts the ES256 newAccount signed with `jwk` (201 with Location) and a
-// POST-as-GET signed with `kid`. The HTTP side here is the curl tool; the upstream client
-// itself (libcurl, nonce retry, orders, DNS-01) is not built yet.
+// seedd's upstream ACME client against a real ACME CA, Debian's pebble (Go's JOSE checks, not
+// our own verifier): the account key's requests are accepted (first through the curl tool,
+// then through UpstreamClient), the account is made once and reused from the state
+// directory, badNonce refusals (pebble rejecting half the nonces) are retried, and a refusal
+// comes back with pebble's problem type.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -14,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "api/acme/account_key.hpp"
+#include "api/acme/upstream_client.hpp"
 #include "common/fd.hpp"
 #include "common/process.hpp"
 #include "common/testing/temp_dir.hpp"
@@ -63,9 +65,10 @@ std::string header(const std::string& head, const std::string& name) {
   return head.substr(start, head.find_first_of("\r\n", start) - start);
 }
 
-class AccountKeyPebble : public ::testing::Test {
+class UpstreamPebble : public ::testing::Test {
  protected:
-  void SetUp() override {
+  // Starts pebble rejecting `nonce_reject` percent of good nonces.
+  void start(int nonce_reject) {
     ASSERT_TRUE(find_executable("pebble")) << "pebble is not installed (scripts/install-deps)";
     const std::string d = dir_.path();
     Ran cert = run_tool({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -82,7 +85,7 @@ class AccountKeyPebble : public ::testing::Test {
     ASSERT_TRUE(write_file_atomic(d + "/pebble.json", config.dump(), 0600).ok());
     SpawnOptions o;
     o.argv = {"pebble", "-config", d + "/pebble.json"};
-    o.env = {"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0"};
+    o.env = {"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=" + std::to_string(nonce_reject)};
     o.stdout_mode = Output::file;
     o.stdout_file = d + "/pebble.log";
     o.stderr_mode = Output::file;
@@ -119,7 +122,8 @@ class AccountKeyPebble : public ::testing::Test {
   nlohmann::json directory_;
 };
 
-TEST_F(AccountKeyPebble, PebbleAcceptsNewAccountByJwkAndPostAsGetByKid) {
+TEST_F(UpstreamPebble, PebbleAcceptsNewAccountByJwkAndPostAsGetByKid) {
+  ASSERT_NO_FATAL_FAILURE(start(0));
   auto key = AccountKey::load_or_create(dir_.path() + "/account.key");
   ASSERT_TRUE(key.ok()) << key.error().describe();
   const std::string new_account = directory_["newAccount"];
@@ -135,6 +139,56 @@ TEST_F(AccountKeyPebble, PebbleAcceptsNewAccountByJwkAndPostAsGetByKid) {
   Ran fetched = post(account_url, *get);
   EXPECT_THAT(fetched.output, HasSubstr(" 200")) << fetched.output;
   EXPECT_THAT(fetched.output, HasSubstr("\"valid\"")) << fetched.output;
+}
+
+UpstreamConfig upstream_config(const std::string& base, const std::string& dir) {
+  UpstreamConfig c;
+  c.directory_url = base + "/dir";
+  c.state_dir = dir + "/upstream";
+  c.email = "ops@example.org";
+  c.ca_file = dir + "/cert.pem";  // pebble's listener certificate, made in start()
+  return c;
+}
+
+TEST_F(UpstreamPebble, TheAccountIsMadeOnceAndReusedFromTheStateDirectory) {
+  ASSERT_NO_FATAL_FAILURE(start(0));
+  auto first = UpstreamClient::open(upstream_config(base_, dir_.path()));
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  const std::string account = (*first)->account_url();
+  EXPECT_THAT(account, HasSubstr(base_));
+  first->reset();  // as after a restart: new objects on the same state directory
+  auto again = UpstreamClient::open(upstream_config(base_, dir_.path()));
+  ASSERT_TRUE(again.ok()) << again.error().describe();
+  EXPECT_EQ((*again)->account_url(), account);
+  auto fetched = (*again)->post(account, std::nullopt);
+  ASSERT_TRUE(fetched.ok()) << fetched.error().describe();
+  EXPECT_EQ(fetched->status, 200);
+  EXPECT_THAT(fetched->body, HasSubstr("mailto:ops@example.org"));
+}
+
+TEST_F(UpstreamPebble, BadNonceRefusalsAreRetried) {
+  ASSERT_NO_FATAL_FAILURE(start(50));
+  auto client = UpstreamClient::open(upstream_config(base_, dir_.path()));
+  ASSERT_TRUE(client.ok()) << client.error().describe();
+  // Half of all nonces are refused: 20 requests without retries would almost surely fail
+  // (each succeeds on its own with 1/2; all with 2^-20).
+  for (int i = 0; i < 20; ++i) {
+    auto r = (*client)->post((*client)->account_url(), std::nullopt);
+    ASSERT_TRUE(r.ok()) << r.error().describe();
+  }
+  EXPECT_GT((*client)->bad_nonce_retries_used(), 0);
+}
+
+TEST_F(UpstreamPebble, TheCasRefusalComesBackWithItsProblemType) {
+  ASSERT_NO_FATAL_FAILURE(start(0));
+  auto client = UpstreamClient::open(upstream_config(base_, dir_.path()));
+  ASSERT_TRUE(client.ok()) << client.error().describe();
+  const nlohmann::json order{{"identifiers", {{{"type", "email"}, {"value", "ops@example.org"}}}}};
+  auto r = (*client)->post((*client)->directory()["newOrder"], order);
+  ASSERT_FALSE(r.ok());
+  ASSERT_TRUE(r.error().get("acme_type").has_value()) << r.error().describe();
+  EXPECT_NE(*r.error().get("acme_type"), "serverInternal") << r.error().describe();
+  EXPECT_THAT(r.error().describe(), HasSubstr("the upstream CA refused"));
 }
 
 }  // namespace
