@@ -168,7 +168,11 @@ TEST_F(UpstreamPebble, TheAccountIsMadeOnceAndReusedFromTheStateDirectory) {
 
 TEST_F(UpstreamPebble, BadNonceRefusalsAreRetried) {
   ASSERT_NO_FATAL_FAILURE(start(50));
-  auto client = UpstreamClient::open(upstream_config(base_, dir_.path()));
+  // With half the nonces refused, 5 retries (the default, for real CAs that rarely refuse)
+  // would leave 1 request in 64 failing; 30 make a failure of these 21 requests about 2e-8.
+  UpstreamConfig config = upstream_config(base_, dir_.path());
+  config.bad_nonce_retries = 30;
+  auto client = UpstreamClient::open(config);
   ASSERT_TRUE(client.ok()) << client.error().describe();
   // Half of all nonces are refused: 20 requests without retries would almost surely fail
   // (each succeeds on its own with 1/2; all with 2^-20).
