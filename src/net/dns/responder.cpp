@@ -166,6 +166,14 @@ bool add_answers(Builder& b, const ZoneSnapshot& snap, const Lookup& l, const Na
       for (const auto& ip : g->aaaa) b.rr(2, ns, rrtype::aaaa, ttl, [&](WireWriter& w) { return w.bytes(ip); });
     }
   }
+  if (n && n->apex && qtype == rrtype::caa) {
+    // RFC 8659 §4.2: flags, tag length, tag, value (the rest of the RDATA, no length byte).
+    for (const auto& c : snap.acme->caa) {
+      b.rr(0, owner, rrtype::caa, ttl, [&](WireWriter& w) {
+        return w.u8(c.flags) && w.u8(uint8_t(c.tag.size())) && w.bytes(c.tag) && w.bytes(c.value);
+      });
+    }
+  }
   if (l.txt && qtype == rrtype::txt) {
     // Challenge values change within seconds of an ACME order: a short TTL.
     for (const auto& v : *l.txt) {

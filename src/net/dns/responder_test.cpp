@@ -155,6 +155,28 @@ TEST_F(DnsResponder, AcmeTxtRecordsAppearAndDisappear) {
   EXPECT_EQ(ask(make_query(owner, rrtype::txt)).header.rcode, uint8_t(Rcode::nxdomain));
 }
 
+TEST_F(DnsResponder, ApexCaaNamesTheCaAndAccountAndForbidsWildcards) {
+  EXPECT_TRUE(ask(make_query("seed.test", rrtype::caa)).answers.empty());  // NODATA until set
+  ASSERT_TRUE(store_->set_caa(caa_for_account("letsencrypt.org", "https://ca.test/acct/7")).ok());
+  Message m = ask(make_query("seed.test", rrtype::caa));
+  ASSERT_EQ(m.answers.size(), 2u);
+  auto rdata = [&](const Record& r) {
+    return std::string(out_.begin() + long(r.rdata_offset), out_.begin() + long(r.rdata_offset + r.rdata_size));
+  };
+  EXPECT_EQ(m.answers[0].type, rrtype::caa);
+  EXPECT_EQ(rdata(m.answers[0]), std::string("\0\5", 2) + "issueletsencrypt.org; accounturi=https://ca.test/acct/7");
+  EXPECT_EQ(rdata(m.answers[1]), std::string("\0\11", 2) + "issuewild;");
+  // Only the apex has CAA (a resolver climbs to it, RFC 8659 §3); a bad tag keeps the old set.
+  EXPECT_TRUE(ask(make_query("web.team.seed.test", rrtype::caa)).answers.empty());
+  EXPECT_FALSE(store_->set_caa({{0, "no such tag", "x"}}).ok());
+  EXPECT_EQ(ask(make_query("seed.test", rrtype::caa)).answers.size(), 2u);
+  // Challenge records leave the CAA set alone.
+  ASSERT_TRUE(store_->set_acme_challenge("_acme-challenge.web.team.seed.test", "v").ok());
+  EXPECT_EQ(ask(make_query("seed.test", rrtype::caa)).answers.size(), 2u);
+  ASSERT_TRUE(store_->set_caa({}).ok());
+  EXPECT_TRUE(ask(make_query("seed.test", rrtype::caa)).answers.empty());
+}
+
 TEST_F(DnsResponder, LongTxtValuesAreSplitIntoCharacterStrings) {
   ASSERT_TRUE(store_->set_acme_challenge("_acme-challenge.x.seed.test", std::string(300, 'v')).ok());
   Message m = ask(make_query("_acme-challenge.x.seed.test", rrtype::txt), tcp_caller());

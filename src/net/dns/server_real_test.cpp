@@ -179,6 +179,16 @@ TEST_F(DnsServerReal, AcmeTxtSetAndClear) {
   EXPECT_THAT(dig(pub, {owner, "TXT"}), HasSubstr("status: NXDOMAIN"));
 }
 
+TEST_F(DnsServerReal, ApexCaaWithKdigAndDig) {
+  ASSERT_TRUE(zone_->set_caa(caa_for_account("pebble.test", "https://127.0.0.1:14000/my-account/1")).ok());
+  const std::string k = kdig(pub, {"seed.test", "CAA"});
+  EXPECT_THAT(k, HasSubstr("0 issue \"pebble.test; accounturi=https://127.0.0.1:14000/my-account/1\""));
+  EXPECT_THAT(k, HasSubstr("0 issuewild \";\""));
+  EXPECT_THAT(dig(pub, {"+short", "seed.test", "CAA"}), HasSubstr("0 issuewild \";\""));
+  ASSERT_TRUE(zone_->set_caa({}).ok());
+  EXPECT_THAT(kdig(pub, {"seed.test", "CAA"}), HasSubstr("ANSWER: 0"));
+}
+
 TEST_F(DnsServerReal, TcpAnswers) {
   EXPECT_EQ(short_answer(pub, {"+tcp", "web.team.seed.test", "A"}), "10.0.0.2\n");
   std::string k = kdig(pub, {"+tcp", "web.team.seed.test", "A"});

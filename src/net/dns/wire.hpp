@@ -16,7 +16,8 @@ namespace seed::net::dns {
 
 namespace rrtype {
 inline constexpr uint16_t a = 1, ns = 2, cname = 5, soa = 6, ptr = 12, hinfo = 13, mx = 15,
-                          txt = 16, aaaa = 28, opt = 41, ixfr = 251, axfr = 252, any = 255;
+                          txt = 16, aaaa = 28, opt = 41, ixfr = 251, axfr = 252, any = 255,
+                          caa = 257;
 }
 inline constexpr uint16_t class_in = 1;
 inline constexpr uint16_t class_any = 255;

@@ -1,12 +1,21 @@
 #include "net/dns/zone_store.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 
 namespace seed::net::dns {
 
 namespace {
 constexpr std::string_view acme_label = "_acme-challenge";
+constexpr size_t max_caa_value = 1024;
+}
+
+std::vector<CaaRecord> caa_for_account(std::string_view issuer_domain, std::string_view account_uri) {
+  std::string issue(issuer_domain);
+  if (!account_uri.empty()) issue += "; accounturi=" + std::string(account_uri);
+  // ";" names no CA: nobody may issue wildcards for the zone (RFC 8659 §4.3).
+  return {{0, "issue", std::move(issue)}, {0, "issuewild", ";"}};
 }
 
 Result<std::unique_ptr<ZoneStore>> ZoneStore::create(ZoneConfig config, AcmeLimits limits) {
@@ -41,7 +50,7 @@ Result<std::string> ZoneStore::challenge_key(std::string_view record_name) const
   return name->key();
 }
 
-void ZoneStore::publish_acme(KeyMap<std::vector<std::string>> txt) {
+void ZoneStore::publish_acme(KeyMap<std::vector<std::string>> txt, std::vector<CaaRecord> caa) {
   auto zone = zone_.load();
   auto next = std::make_shared<AcmeRecords>();
   for (const auto& [key, values] : txt) {
@@ -54,6 +63,7 @@ void ZoneStore::publish_acme(KeyMap<std::vector<std::string>> txt) {
     }
   }
   next->txt = std::move(txt);
+  next->caa = std::move(caa);
   acme_.store(std::move(next));
 }
 
@@ -75,7 +85,7 @@ Status ZoneStore::set_acme_challenge(std::string_view record_name, std::string v
         .with("hint", "clear finished challenges; limits bound the DNS server's memory");
   }
   values.push_back(std::move(value));
-  publish_acme(std::move(txt));
+  publish_acme(std::move(txt), acme_.load()->caa);
   return ok();
 }
 
@@ -92,7 +102,23 @@ Status ZoneStore::clear_acme_challenge(std::string_view record_name,
   } else {
     txt.erase(it);
   }
-  publish_acme(std::move(txt));
+  publish_acme(std::move(txt), acme_.load()->caa);
+  return ok();
+}
+
+Status ZoneStore::set_caa(std::vector<CaaRecord> records) {
+  for (const auto& r : records) {
+    const bool tag_ok = !r.tag.empty() && r.tag.size() <= 15 &&
+                        std::all_of(r.tag.begin(), r.tag.end(), [](unsigned char c) { return std::isalnum(c); });
+    if (!tag_ok || r.value.size() > max_caa_value) {
+      return make_error(Errc::invalid_argument, "a CAA record needs a tag of 1 to 15 letters or digits and a value of at most 1024 bytes")
+          .with("tag", r.tag)
+          .with("size", std::to_string(r.value.size()))
+          .with("stage", "runtime");
+    }
+  }
+  std::lock_guard lock(write_mu_);
+  publish_acme(acme_.load()->txt, std::move(records));
   return ok();
 }
 

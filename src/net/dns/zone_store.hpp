@@ -3,6 +3,8 @@
 //    aside and published with one atomic pointer swap (readers see old or new, never a mix).
 //  - set/clear_acme_challenge(): the narrow interface the ACME facade uses for DNS-01 TXT
 //    records; copy-on-write, also published atomically.
+//  - set_caa(): the zone apex's CAA RRset (RFC 8659), which the upstream ACME client sets
+//    once it knows its CA and account (RFC 8657 accounturi); published the same way.
 // Readers take a Snapshot (two shared_ptr loads) and never block writers or each other.
 #pragma once
 
@@ -20,10 +22,26 @@
 
 namespace seed::net::dns {
 
-// TXT values per `_acme-challenge.<name>` owner, plus the empty non-terminals they imply.
+// One CAA record (RFC 8659 §4.1): flags (bit 7 = issuer critical), a tag such as "issue" or
+// "issuewild", and its value, e.g. "letsencrypt.org; accounturi=https://…/acct/123".
+struct CaaRecord {
+  uint8_t flags = 0;
+  std::string tag;
+  std::string value;
+  bool operator==(const CaaRecord&) const = default;
+};
+
+// The CAA RRset that lets only `issuer_domain` issue for the zone, only to `account_uri`
+// (RFC 8657; empty: any account of that CA), and no wildcard certificate at all (the facade
+// never orders one).
+std::vector<CaaRecord> caa_for_account(std::string_view issuer_domain, std::string_view account_uri);
+
+// TXT values per `_acme-challenge.<name>` owner, plus the empty non-terminals they imply,
+// and the apex CAA RRset.
 struct AcmeRecords {
   KeyMap<std::vector<std::string>> txt;
   KeyMap<int> ancestors;  // lowercased keys of names that exist only because of a challenge
+  std::vector<CaaRecord> caa;
 };
 
 struct ZoneSnapshot {
@@ -52,12 +70,16 @@ class ZoneStore {
   Status clear_acme_challenge(std::string_view record_name,
                               std::optional<std::string_view> value = std::nullopt);
 
+  // Replaces the apex CAA RRset; an empty list removes it. A tag that is not 1–15 letters and
+  // digits, or a value over 1024 bytes, is refused and the previous set stays.
+  Status set_caa(std::vector<CaaRecord> records);
+
   ZoneSnapshot snapshot() const { return {zone_.load(), acme_.load()}; }
 
  private:
   ZoneStore(ZoneConfig config, AcmeLimits limits) : config_(std::move(config)), limits_(limits) {}
   Result<std::string> challenge_key(std::string_view record_name) const;
-  void publish_acme(KeyMap<std::vector<std::string>> txt);
+  void publish_acme(KeyMap<std::vector<std::string>> txt, std::vector<CaaRecord> caa);
 
   ZoneConfig config_;
   AcmeLimits limits_;
