@@ -30,6 +30,10 @@ struct VmSpec {
   std::vector<FsShare> shares;
   std::vector<NetInterface> nets;
   std::string tpm_socket;  // swtpm's control socket; empty: no TPM
+  // Empty PCIe root ports left for virtio-fs hot-plug (VmmControl::add_fs), for shoot clones
+  // that get their shares after a restore. QEMU: more than 0 makes the machine q35 (microvm
+  // has no hot-plug).
+  unsigned hotplug_slots = 0;
 };
 
 // Checks the spec before anything is created (stage "prepare"): files exist and are

@@ -2,7 +2,9 @@
 
 namespace seed::vmm::qemu {
 
-bool uses_q35(const VmSpec& spec) { return !spec.tpm_socket.empty(); }
+bool uses_q35(const VmSpec& spec) { return !spec.tpm_socket.empty() || spec.hotplug_slots > 0; }
+
+std::string hotplug_port_id(unsigned index) { return "seed-hp" + std::to_string(index); }
 
 namespace {
 
@@ -77,7 +79,12 @@ std::vector<std::string> qemu_args(const VmSpec& spec, const VmPaths& paths,
                                       ",script=no,downscript=no",
                        "-device", dev("virtio-net") + ",netdev=" + id + ",mac=" + spec.nets[i].mac});
   }
-  if (q35) {
+  for (unsigned i = 0; i < spec.hotplug_slots; ++i) {
+    // Each root port holds one device; chassis numbers must be unique per machine.
+    a.insert(a.end(), {"-device", "pcie-root-port,id=" + hotplug_port_id(i) + ",chassis=" +
+                                      std::to_string(i + 1)});
+  }
+  if (!spec.tpm_socket.empty()) {
     a.insert(a.end(), {"-chardev", "socket,id=tpm,path=" + opt(spec.tpm_socket), "-tpmdev",
                        "emulator,id=tpm0,chardev=tpm", "-device", "tpm-crb,tpmdev=tpm0"});
   }

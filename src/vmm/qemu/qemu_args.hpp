@@ -26,7 +26,10 @@ struct QemuArgsInput {
 };
 
 // microvm is the lean machine; it has no TPM interface, so a VM with a TPM uses q35.
+// microvm has no hot-plug either, so a VM with spare hot-plug ports also uses q35.
 bool uses_q35(const VmSpec& spec);
+// The id of the i-th spare PCIe root port (VmSpec::hotplug_slots), the bus add_fs plugs into.
+std::string hotplug_port_id(unsigned index);
 
 std::vector<std::string> qemu_args(const VmSpec& spec, const VmPaths& paths,
                                    const QemuArgsInput& input);

@@ -128,6 +128,20 @@ TEST(QemuArgs, MachineChoice) {
   EXPECT_THAT(micro, Not(Contains("-tpmdev")));
 }
 
+TEST(QemuArgs, HotplugSlotsMakeQ35WithEmptyRootPortsAndNoTpm) {
+  // A shoot clone: q35 for PCIe hot-plug, but no TPM unless the spec names one.
+  VmSpec spec = microvm_spec();
+  spec.hotplug_slots = 2;
+  EXPECT_TRUE(uses_q35(spec));
+  auto args = qemu_args(spec, paths(), tcg());
+  EXPECT_EQ(value_after(args, "-machine"), "q35,memory-backend=mem");
+  EXPECT_THAT(args, Contains("pcie-root-port,id=seed-hp0,chassis=1"));
+  EXPECT_THAT(args, Contains("pcie-root-port,id=seed-hp1,chassis=2"));
+  EXPECT_THAT(args, Not(Contains("pcie-root-port,id=seed-hp2,chassis=3")));
+  EXPECT_THAT(args, Not(Contains("-tpmdev")));
+  EXPECT_EQ(hotplug_port_id(1), "seed-hp1");
+}
+
 TEST(QemuArgs, IncomingDefer) {
   QemuArgsInput in = tcg();
   in.incoming = true;

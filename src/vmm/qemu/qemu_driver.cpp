@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "common/reverter.hpp"
 #include "common/unix_socket.hpp"
+#include "vmm/qemu/qemu_args.hpp"
 #include "vmm/qemu/qmp_client.hpp"
 #include "vmm/qemu/tsc_rate.hpp"
 
@@ -76,10 +77,43 @@ class QemuControl : public VmmControl {
     }
   }
 
-  Status add_fs(const FsShare& share, const std::string&) override {
-    return make_error(Errc::unavailable,
-                      "the QEMU driver cannot hot-add virtio-fs share '" + share.tag +
-                          "' (microvm has no hotplug); restart the VM with the share in its spec");
+  // Hot-plugs a vhost-user-fs device for `share` into the first free spare root port
+  // (VmSpec::hotplug_slots): a socket chardev to virtiofsd first, then the device. QEMU keeps
+  // no list of free ports, so the ports are tried in order: an occupied one refuses the
+  // device, a missing one ends the search. A microvm has no ports, so it ends there at once.
+  Status add_fs(const FsShare& share, const std::string& socket) override {
+    const std::string id = "fs-" + share.tag;
+    nlohmann::json chardev = {
+        {"id", id},
+        {"backend",
+         {{"type", "socket"},
+          {"data", {{"addr", {{"type", "unix"}, {"data", {{"path", socket}}}}}, {"server", false}}}}}};
+    if (auto r = qmp_.execute("chardev-add", chardev); !r) {
+      return std::move(r).error().with("share", share.tag).with("socket", socket);
+    }
+    for (unsigned i = 0;; ++i) {
+      const std::string port = hotplug_port_id(i);
+      auto r = qmp_.execute("device_add", {{"driver", "vhost-user-fs-pci"},
+                                           {"id", id},
+                                           {"chardev", id},
+                                           {"tag", share.tag},
+                                           {"bus", port},
+                                           // Slot 0 is a root port's only slot; without it
+                                           // QEMU would stack devices onto a taken port.
+                                           {"addr", "0"}});
+      if (r) return ok();
+      if (r.error().message.find("not available") != std::string::npos) continue;  // taken
+      (void)qmp_.execute("chardev-remove", {{"id", id}});
+      if (r.error().message.find("'" + port + "' not found") == std::string::npos) {
+        return std::move(r).error().with("share", share.tag).with("port", port);
+      }
+      return make_error(Errc::unavailable,
+                        "cannot hot-add virtio-fs share '" + share.tag + "': " +
+                            (i == 0 ? std::string("the VM has no spare hot-plug ports")
+                                    : "all " + std::to_string(i) + " spare hot-plug ports are taken"))
+          .with("share", share.tag)
+          .with("hint", "start the VM with more VmSpec::hotplug_slots (QEMU: q35 root ports)");
+    }
   }
 
   Status quit() override {
