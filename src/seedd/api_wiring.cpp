@@ -1,44 +1,36 @@
 #include "seedd/api_wiring.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <chrono>
 
 #include "api/acme/internal_ca.hpp"
 #include "common/log.hpp"
+#include "net/dns/endpoint.hpp"
 
 namespace seed {
 namespace {
 
-// A listening, non-blocking TCP socket on address:port, or one error naming the listener.
+// A listening, non-blocking TCP socket on address:port (net::dns::bind_tcp, seedd's one TCP
+// binder), or one error naming the listener and the config key to change.
 Result<UniqueFd> listen_tcp(const char* listener, const std::string& address, uint16_t port, const char* hint) {
   const std::string where = address + ":" + std::to_string(port);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  if (::inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1) {
+  auto at = net::dns::parse_endpoint(where);
+  if (!at) {
     return make_error(Errc::invalid_argument, std::string("the HTTP API's ") + listener + " listener: '" + address +
-                                                  "' is not an IPv4 address");
+                                                  "' is not an IP address");
   }
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) return errno_error("socket", errno);
-  int one = 1;
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd.get(), 128) != 0) {
-    return errno_error(std::string("the HTTP API's ") + listener + " listener cannot listen on " + where, errno)
+  auto fd = net::dns::bind_tcp(*at, 128);
+  if (!fd) {
+    return make_error(fd.error().code, std::string("the HTTP API's ") + listener + " listener cannot listen on " +
+                                           where + " (" + fd.error().message + ")")
         .with("address", where)
         .with("hint", hint);
   }
-  return fd;
+  return std::move(*fd);
 }
 
 uint16_t bound_port(int fd) {
-  sockaddr_in a{};
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);
+  auto at = net::dns::local_endpoint(fd);
+  return at ? at->port() : 0;
 }
 
 // The facade's CallerLookup through reconcile's Service: the instance owning the address.

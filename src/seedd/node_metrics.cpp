@@ -22,23 +22,28 @@ struct Tracking {
 double load(const std::atomic<uint64_t>& a) { return static_cast<double>(a.load(std::memory_order_relaxed)); }
 
 void register_service(Tracking& r, reconcile::Service& service) {
-  r.collector("seed_instances", "Instances by state (as status shows them).", Type::gauge, [&service = service](Sink& s) {
+  // One status() per scrape serves both families: families are exposed in name order, so
+  // seed_instances (collected first) leaves the source count for seed_sources.
+  auto source_count = std::make_shared<size_t>(0);
+  r.collector("seed_instances", "Instances by state (as status shows them).", Type::gauge,
+              [&service = service, source_count](Sink& s) {
     std::map<std::string, int> by_state;
     for (auto st : {reconcile::InstanceState::pending, reconcile::InstanceState::starting,
                     reconcile::InstanceState::running, reconcile::InstanceState::restarting,
                     reconcile::InstanceState::failed, reconcile::InstanceState::stopped}) {
       by_state[reconcile::to_string(st)] = 0;
     }
+    *source_count = 0;
     if (auto sources = service.status(std::nullopt)) {
+      *source_count = sources->size();
       for (const auto& src : *sources) {
         for (const auto& i : src.instances) ++by_state[reconcile::to_string(i.state)];
       }
     }
     for (const auto& [state, n] : by_state) s.sample("seed_instances", {{"state", state}}, n);
   });
-  r.collector("seed_sources", "Planted sources.", Type::gauge, [&service = service](Sink& s) {
-    if (auto sources = service.status(std::nullopt)) s.sample("seed_sources", {}, static_cast<double>(sources->size()));
-  });
+  r.collector("seed_sources", "Planted sources.", Type::gauge,
+              [source_count](Sink& s) { s.sample("seed_sources", {}, static_cast<double>(*source_count)); });
   // One read of /proc per scrape serves both families: the CPU collector caches for the memory one.
   auto usage = std::make_shared<std::vector<reconcile::InstanceUsage>>();
   r.collector("seed_instance_cpu_seconds_total", "CPU time of each instance's VMM process(es).", Type::counter,

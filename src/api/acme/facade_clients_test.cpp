@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "api/acme/facade.hpp"
+#include "api/testing/listen.hpp"
 #include "api/acme/internal_ca.hpp"
 #include "api/http_server.hpp"
 #include "common/fd.hpp"
@@ -23,18 +24,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-UniqueFd listen_on(const char* address, uint16_t* port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  inet_pton(AF_INET, address, &a.sin_addr);
-  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  EXPECT_EQ(::listen(fd.get(), 64), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  *port = ntohs(a.sin_port);
-  return fd;
-}
+using seed::api::testing::listen_on;
 
 struct Ran {
   int code = -1;

@@ -80,10 +80,11 @@ Result<UniqueFd> bound_socket(const Endpoint& at, int type) {
   if (type == SOCK_STREAM) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (at.addr.ss_family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&at.addr), at.len) != 0) {
-    return errno_error("bind DNS listener", errno)
+    // Generic wording: the DNS server, the ingress and the HTTP API all bind through here.
+    return errno_error(std::string("bind ") + (type == SOCK_DGRAM ? "udp " : "tcp ") + at.to_string(), errno)
         .with("address", at.to_string())
         .with("proto", type == SOCK_DGRAM ? "udp" : "tcp")
-        .with("hint", "is another DNS server on this address, or the address not configured?");
+        .with("hint", "is another program listening on this address, or is the address not configured on this host?");
   }
   return fd;
 }

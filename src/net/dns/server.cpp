@@ -428,13 +428,19 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config, const ZoneSto
   auto bind_all = [&](const std::vector<std::string>& list, bool guest,
                       std::vector<Endpoint>& bound) -> Status {
     for (const auto& text : list) {
+      // A busy port here is usually another DNS server (systemd-resolved, dnsmasq).
+      auto dns_hint = [](Error e) {
+        return std::move(e).with("hint", "is another DNS server on this address, or the address not configured?");
+      };
       auto at = SEED_TRY(parse_endpoint(text));
-      auto u = SEED_TRY(bind_udp(at));
-      auto actual = SEED_TRY(local_endpoint(u.get()));  // port 0: TCP takes UDP's port
-      auto t = SEED_TRY(bind_tcp(actual, 128));
+      auto u = bind_udp(at);
+      if (!u) return dns_hint(u.error());
+      auto actual = SEED_TRY(local_endpoint(u->get()));  // port 0: TCP takes UDP's port
+      auto t = bind_tcp(actual, 128);
+      if (!t) return dns_hint(t.error());
       bound.push_back(actual);
-      udp.push_back({std::move(u), guest});
-      tcp.push_back({std::move(t), guest});
+      udp.push_back({std::move(*u), guest});
+      tcp.push_back({std::move(*t), guest});
     }
     return ok();
   };
