@@ -40,6 +40,7 @@ class ProcessStream : public BodyStream {
   ~ProcessStream() override;
 
   ssize_t read(char* buf, size_t max) override;
+  pid_t pid() const { return child_.pid(); }
 
   // For CGI: reads up to the blank line ending the header block (at most 16 KiB), returning it
   // without the blank line; what came after it is sent first by read(). Errc::process_failed
