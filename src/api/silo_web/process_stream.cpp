@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -51,8 +52,11 @@ Result<std::shared_ptr<ProcessStream>> ProcessStream::start(SpawnOptions options
 
 ProcessStream::~ProcessStream() {
   if (child_.pid() > 0) {
-    // Done or abandoned: a program still writing (a client that went away) is not needed.
+    // Done or abandoned: a program still writing (a client that went away) is not needed, nor
+    // what it started (git-http-backend runs git-upload-pack). It leads its own process group
+    // (spawn's new_session) and is not reaped yet, so the group id cannot name anyone else.
     child_.stdout_pipe().reset();
+    if (!reaped_) ::kill(-child_.pid(), SIGKILL);
     const ExitStatus st = child_.terminate(std::chrono::milliseconds(500));
     if (failed_ || (!st.success() && st.signal == 0)) {
       log::warn("api.silo_web.process", {{"program", child_.record().argv.at(0)}, {"status", st.describe()},
@@ -108,6 +112,7 @@ ssize_t ProcessStream::read(char* buf, size_t max) {
   // look like a complete, shorter tarball).
   child_.stdout_pipe().reset();
   auto st = child_.wait(stall_);
+  reaped_ = st.ok();
   if (!st || !st->success()) {
     failed_ = true;
     return -1;

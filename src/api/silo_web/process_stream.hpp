@@ -58,6 +58,7 @@ class ProcessStream : public BodyStream {
   std::chrono::milliseconds stall_{0};
   std::string pending_;  // read past the CGI head, not sent yet
   bool failed_ = false;
+  bool reaped_ = false;  // its exit was collected (after the end of its output)
 };
 
 }  // namespace seed::api::silo_web

@@ -5,6 +5,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstdlib>
+#include <fstream>
+
+#include "common/testing/proc_counts.hpp"
+
 namespace seed::api::silo_web {
 namespace {
 
@@ -17,6 +22,16 @@ std::shared_ptr<ProcessStream> start(std::vector<std::string> argv, std::shared_
   auto s = ProcessStream::start(std::move(o), input, std::move(slots), stall);
   EXPECT_TRUE(s.ok()) << s.error().describe();
   return s.ok() ? *s : nullptr;
+}
+
+// Dead: no such process, or a zombie waiting for whoever reaps orphans here.
+bool gone(pid_t pid) {
+  if (::kill(pid, 0) != 0) return true;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
 }
 
 // Everything read() gives until it ends; false when it ended with a failure.
@@ -73,9 +88,24 @@ TEST(ProcessStream, SlotsBoundHowManyRunAndAnAbandonedStreamLeavesNoProcess) {
   // `yes` never ends by itself: dropping the stream (a client that went away) must stop it.
   const pid_t pid = s->pid();
   s.reset();
-  EXPECT_NE(::kill(pid, 0), 0) << "yes (pid " << pid << ") still runs";
+  EXPECT_TRUE(gone(pid)) << "yes (pid " << pid << ") still runs";
   EXPECT_EQ(slots->live(), 0u);
   EXPECT_TRUE(ProcessStream::start(o, "", slots, 1s).ok());
+}
+
+TEST(ProcessStream, AnAbandonedStreamStopsWhatItsProgramStarted) {
+  auto slots = std::make_shared<StreamSlots>(1);
+  // As git-http-backend starts git-upload-pack: a program with a child of its own.
+  auto s = start({"sh", "-c", "sleep 300 & echo $!; wait"}, slots);
+  ASSERT_TRUE(s);
+  char buf[64];
+  const ssize_t n = s->read(buf, sizeof buf);
+  ASSERT_GT(n, 0);
+  const pid_t grandchild = std::atoi(std::string(buf, static_cast<size_t>(n)).c_str());
+  ASSERT_GT(grandchild, 0);
+  EXPECT_EQ(::kill(grandchild, 0), 0);
+  s.reset();
+  EXPECT_TRUE(seed::testing::eventually([&] { return gone(grandchild); })) << "sleep still runs";
 }
 
 TEST(ProcessStream, ReadsACgiHeadAndSendsTheRestAsTheBody) {

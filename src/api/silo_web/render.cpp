@@ -52,9 +52,7 @@ std::string render_markdown(std::string_view markdown) {
 
 std::string Highlighter::highlight(std::string_view file_name, std::string_view text) const {
   const std::string plain = "<pre class=\"plain\">" + escape_html(text) + "</pre>";
-  // source-highlight keeps parsed language definitions in shared state: one request at a time.
-  static std::mutex mu;
-  std::lock_guard lock(mu);
+  std::lock_guard lock(mu_);
   try {
     srchilite::LangMap langs(data_dir_, "lang.map");
     const std::string lang = langs.getMappedFileNameFromFileName(std::string(file_name));

@@ -4,6 +4,7 @@
 // page templates put nothing in raw.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,7 @@ class Highlighter {
 
  private:
   std::string data_dir_;
+  mutable std::mutex mu_;  // source-highlight keeps parsed language definitions in shared state
 };
 
 }  // namespace seed::api::silo_web
