@@ -10,10 +10,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "api/http_server.hpp"
 #include "api/testing/listen.hpp"
 #include "common/process.hpp"
+#include "common/testing/artifact_dir.hpp"
 #include "common/testing/temp_dir.hpp"
 
 namespace seed::api::silo_web {
@@ -27,9 +29,11 @@ RunResult must_run(std::vector<std::string> argv, const std::string& cwd = "") {
   o.argv = std::move(argv);
   o.cwd = cwd;
   o.stdout_mode = Output::capture;
-  o.env = {"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_AUTHOR_NAME=Ada & Tester",
+  o.env = {"no_proxy=*", "NO_PROXY=*", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_AUTHOR_NAME=Ada & Tester",
            "GIT_AUTHOR_EMAIL=ada@example.org", "GIT_COMMITTER_NAME=Ada", "GIT_COMMITTER_EMAIL=ada@example.org"};
-  auto r = run(std::move(o));
+  RunOptions ro;
+  ro.timeout = std::chrono::seconds(120);  // chromium on a loaded machine
+  auto r = run(std::move(o), ro);
   EXPECT_TRUE(r.ok()) << r.error().describe();
   return r.ok() ? *r : RunResult{};
 }
@@ -228,6 +232,33 @@ TEST_F(SiloWebTest, TheRepositoryPageRendersItsReadmeAndLinksEveryFile) {
   EXPECT_THAT(commits.body, HasSubstr("second &amp; last"));
   EXPECT_THAT(commits.body, HasSubstr("first &lt;commit&gt;"));
   EXPECT_THAT(commits.body, HasSubstr("Ada &amp; Tester"));
+}
+
+// A real browser (Debian's chromium, headless): the file page renders its highlighted code and
+// README page its markdown, and neither writes to the console (a CSP violation, a missing
+// style sheet would). The screenshot is kept beside the test results.
+TEST_F(SiloWebTest, PagesRenderInChromiumWithoutConsoleMessages) {
+  const std::vector<std::string> chromium = {"chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                             "--enable-logging=stderr", "--v=0", "--window-size=1200,900"};
+  for (const char* path : {"/app/blob/main/src/main.cpp", "/app"}) {
+    std::vector<std::string> dump = chromium;
+    dump.insert(dump.end(), {"--dump-dom", base_ + path});
+    RunResult dom = must_run(dump);
+    ASSERT_TRUE(dom.status.success()) << dom.err;
+    EXPECT_THAT(dom.out, HasSubstr(std::string(path) == "/app" ? "<h1>Hello Silo</h1>" : "<span class=\"keyword\">return</span>"));
+    std::string console;
+    std::istringstream lines(dom.err);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(":CONSOLE") != std::string::npos) console += line + "\n";
+    }
+    EXPECT_EQ(console, "") << path << " wrote to the browser console";
+  }
+  std::vector<std::string> shot = chromium;
+  const std::string png = seed::testing::artifact_dir(tmp_.path()) + "/silo-web-file-page.png";
+  shot.insert(shot.end(), {"--screenshot=" + png, base_ + "/app/blob/main/src/main.cpp"});
+  must_run(shot);
+  ASSERT_TRUE(std::filesystem::exists(png));
+  EXPECT_GT(std::filesystem::file_size(png), 5000u);
 }
 
 TEST_F(SiloWebTest, AnEmptyRepositorySaysHowToFillIt) {
