@@ -207,6 +207,14 @@ std::string SiloWeb::readme_html(const At& at, const std::string& dir, const std
 }
 
 Response SiloWeb::summary(const Request& r) const {
+  // The clone URL pasted into a browser: the repository's page.
+  if (const std::string& segment = r.params.at(0); segment.ends_with(".git")) {
+    auto name = repo_from_url(segment, true);
+    if (name && Repo::open(config_.root, *name)) {
+      Response moved = problem(301, "about:blank", "this repository's page is /" + *name);
+      return std::move(moved.with_header("Location", "/" + *name));
+    }
+  }
   auto opened = open_at(r.params.at(0), "");
   if (auto* refusal = std::get_if<Response>(&opened)) {
     // An empty repository still has a page: how to fill it.

@@ -3,6 +3,7 @@
 //
 //   GET  /                                   the repositories
 //   GET  /<repo>                             the default branch: files, README, clone command
+//   GET  /<repo>.git                         301 to /<repo>
 //   GET  /<repo>/tree/<ref>[/<path>]         a directory
 //   GET  /<repo>/blob/<ref>/<path>           a file, highlighted (GNU source-highlight)
 //   GET  /<repo>/raw/<ref>/<path>            a file as is

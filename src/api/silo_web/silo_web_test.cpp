@@ -228,6 +228,11 @@ TEST_F(SiloWebTest, TheRepositoryPageRendersItsReadmeAndLinksEveryFile) {
   EXPECT_THAT(get("/app/blob/main/we%3Cird%3E%20name.txt").body, HasSubstr("odd name"));
   EXPECT_THAT(get("/app/tree/main/src").body, HasSubstr("href=\"/app/blob/main/src/main.cpp\""));
 
+  Fetched moved = get("/app.git");  // the clone URL in a browser
+  EXPECT_EQ(moved.status, 301);
+  EXPECT_THAT(moved.headers, HasSubstr("Location: /app\r\n"));
+  EXPECT_EQ(get("/nope.git").status, 404);
+
   Fetched commits = get("/app/commits/main");
   EXPECT_THAT(commits.body, HasSubstr("second &amp; last"));
   EXPECT_THAT(commits.body, HasSubstr("first &lt;commit&gt;"));
