@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 
 #include "common/log.hpp"
 #include "common/source_rate_limiter.hpp"
@@ -35,6 +36,7 @@ struct HttpServer::ListenerState {
     UniqueFd socket;
     std::chrono::steady_clock::time_point deadline;
     bool cut = false;
+    bool nul_in_url = false;  // the request's URL decoded to a NUL byte (refused before routing)
   };
   std::mutex connections_mu;
   std::unordered_map<MHD_Connection*, Tracked> connections;
@@ -57,6 +59,16 @@ struct HttpServer::ListenerState {
       ++n;
     }
     return n;
+  }
+  void mark_nul_in_url(MHD_Connection* c) {
+    std::lock_guard lock(connections_mu);
+    if (auto it = connections.find(c); it != connections.end()) it->second.nul_in_url = true;
+  }
+  // Whether the current request's URL held an encoded NUL; clears it for the next request.
+  bool take_nul_in_url(MHD_Connection* c) {
+    std::lock_guard lock(connections_mu);
+    auto it = connections.find(c);
+    return it != connections.end() && std::exchange(it->second.nul_in_url, false);
   }
 };
 
@@ -98,9 +110,32 @@ MHD_Result collect_query(void* cls, MHD_ValueKind, const char* key, const char* 
   return MHD_YES;
 }
 
-MHD_Result send(MHD_Connection* connection, const Response& r) {
+// A streamed body between libmicrohttpd's calls. Every chunk the client takes moves the
+// connection's deadline on: a download that keeps flowing is never cut, one that stalls for the
+// request timeout is.
+struct StreamState {
+  std::shared_ptr<BodyStream> stream;
+  ListenerState* listener;
+  MHD_Connection* connection;
+};
+
+ssize_t read_stream(void* cls, uint64_t /*pos*/, char* buf, size_t max) {
+  auto& s = *static_cast<StreamState*>(cls);
+  const ssize_t n = s.stream->read(buf, max);
+  if (n < 0) return MHD_CONTENT_READER_END_WITH_ERROR;
+  if (n == 0) return MHD_CONTENT_READER_END_OF_STREAM;
+  s.listener->set_deadline(s.connection, std::chrono::seconds(s.listener->limits.request_timeout_s));
+  return n;
+}
+
+void free_stream(void* cls) { delete static_cast<StreamState*>(cls); }
+
+MHD_Result send(ListenerState& L, MHD_Connection* connection, const Response& r) {
   MHD_Response* response =
-      MHD_create_response_from_buffer(r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
+      r.stream ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, &read_stream,
+                                                   new StreamState{r.stream, &L, connection}, &free_stream)
+               : MHD_create_response_from_buffer(r.body.size(), const_cast<char*>(r.body.data()),
+                                                 MHD_RESPMEM_MUST_COPY);
   if (response == nullptr) return MHD_NO;
   if (!r.content_type.empty()) MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type.c_str());
   MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -150,7 +185,11 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
     MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &collect_query, &r.query);
     sockaddr_storage source{};
     r.source = peer_address(connection, &source);
-    if (auto refusal = refuse_early(L, r, source)) return send(connection, *refusal);
+    if (L.take_nul_in_url(connection)) {
+      return send(L, connection, problem(400, "about:blank", "the URL holds an encoded NUL byte (%00); no path or "
+                                                             "name on this server contains one"));
+    }
+    if (auto refusal = refuse_early(L, r, source)) return send(L, connection, *refusal);
     // The head is in: the body must follow within the request deadline, however it trickles.
     L.set_deadline(connection, std::chrono::seconds(L.limits.request_timeout_s));
     *con_cls = owned.release();
@@ -161,7 +200,7 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
     if (r.body.size() + *upload_size > L.limits.max_body_bytes) {  // chunked: no length up front
       L.stats->too_large.fetch_add(1, std::memory_order_relaxed);
       *upload_size = 0;
-      return send(connection, problem(413, "urn:ietf:params:acme:error:malformed",
+      return send(L, connection, problem(413, "urn:ietf:params:acme:error:malformed",
                                       "the request body is larger than " + std::to_string(L.limits.max_body_bytes) +
                                           " bytes"));
     }
@@ -178,7 +217,7 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
     response = problem(500, "urn:ietf:params:acme:error:serverInternal",
                        "seedd failed to answer this request; the node owner finds the cause in seedd's log");
   }
-  return send(connection, response);
+  return send(L, connection, response);
 }
 
 // A keep-alive connection may idle, then must send its next request whole in time.
@@ -207,6 +246,14 @@ void on_connection(void* cls, MHD_Connection* connection, void**, MHD_Connection
   L.connections[connection] = {std::move(own), std::chrono::steady_clock::now() + between_requests(L.limits)};
 }
 
+// libmicrohttpd's own percent-decoding, plus a note when it produced a NUL: the handler would
+// otherwise see the path cut short at it ("a%00b" as "a") and could serve the wrong thing.
+size_t unescape(void* cls, MHD_Connection* connection, char* text) {
+  const size_t n = MHD_http_unescape(text);
+  if (std::strlen(text) != n) static_cast<ListenerState*>(cls)->mark_nul_in_url(connection);
+  return n;
+}
+
 void on_mhd_log(void* cls, const char* format, va_list args) {
   char text[512];
   std::vsnprintf(text, sizeof text, format, args);
@@ -233,7 +280,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(std::vector<Listener> list
         MHD_OPTION_CONNECTION_LIMIT, limits.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         limits.max_per_source, MHD_OPTION_CONNECTION_TIMEOUT, limits.idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.memory_per_connection, MHD_OPTION_NOTIFY_COMPLETED,
-        &on_completed, state.get(), MHD_OPTION_NOTIFY_CONNECTION, &on_connection, state.get(), MHD_OPTION_END);
+        &on_completed, state.get(), MHD_OPTION_NOTIFY_CONNECTION, &on_connection, state.get(), MHD_OPTION_UNESCAPE_CALLBACK, &unescape,
+        state.get(), MHD_OPTION_END);
     if (state->daemon == nullptr) {
       // `server` stops what already runs; the remaining sockets close with `listeners`.
       return make_error(Errc::internal, "the HTTP server could not start its " + l.name + " listener")

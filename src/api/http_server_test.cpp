@@ -13,6 +13,10 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <memory>
 #include <thread>
 
 #include "api/testing/listen.hpp"
@@ -96,6 +100,28 @@ Response text(std::string body) {
   return r;
 }
 
+// Streams 8 chunks of 100 000 bytes ('a', 'b', …), or fails after the first one; counts its
+// own destruction (where a real stream stops its producer process).
+class CountingStream : public BodyStream {
+ public:
+  CountingStream(bool broken, std::atomic<int>* destroyed) : broken_(broken), destroyed_(destroyed) {}
+  ~CountingStream() override { destroyed_->fetch_add(1); }
+  ssize_t read(char* buf, size_t max) override {
+    if (chunk_ == 8 || (broken_ && chunk_ == 1)) return broken_ ? -1 : 0;
+    const size_t n = std::min(max, kChunk - sent_);
+    std::memset(buf, 'a' + chunk_, n);
+    if ((sent_ += n) == kChunk) sent_ = 0, ++chunk_;
+    return static_cast<ssize_t>(n);
+  }
+  static constexpr size_t kChunk = 100000;
+
+ private:
+  bool broken_;
+  std::atomic<int>* destroyed_;
+  int chunk_ = 0;
+  size_t sent_ = 0;
+};
+
 class HttpServerTest : public ::testing::Test {
  protected:
   void start(HttpLimits limits = {}) {
@@ -103,6 +129,12 @@ class HttpServerTest : public ::testing::Test {
     guest.add("GET", "/hello/*", [](const Request& r) { return text("hello " + r.params[0] + " from " + r.source); });
     guest.add("POST", "/echo", [](const Request& r) { return text(std::to_string(r.body.size()) + ":" + r.listener); });
     guest.add("GET", "/boom", [](const Request&) -> Response { throw std::runtime_error("handler bug"); });
+    guest.add("GET", "/stream/*", [this](const Request& r) {
+      Response out;
+      out.content_type = "application/octet-stream";
+      out.stream = std::make_shared<CountingStream>(r.params[0] == "broken", &streams_destroyed_);
+      return out;
+    });
     admin.add("GET", "/metrics", [](const Request&) { return text("up 1\n"); });
     std::vector<Listener> listeners;
     listeners.push_back({"guest", listen_loopback(&guest_port_), std::move(guest)});
@@ -112,8 +144,35 @@ class HttpServerTest : public ::testing::Test {
     server_ = std::move(*s);
   }
   uint16_t guest_port_ = 0, admin_port_ = 0;
+  std::atomic<int> streams_destroyed_{0};
   std::unique_ptr<HttpServer> server_;
 };
+
+TEST_F(HttpServerTest, AStreamedBodyArrivesWholeAndAFailingOneBreaksTheTransfer) {
+  start();
+  Reply whole = fetch(guest_port_, "GET", "/stream/ok");
+  EXPECT_EQ(whole.status, 200);
+  ASSERT_EQ(whole.body.size(), 8 * CountingStream::kChunk);
+  for (size_t i = 0; i < 8; ++i) EXPECT_EQ(whole.body[i * CountingStream::kChunk], 'a' + static_cast<char>(i));
+  EXPECT_THAT(whole.headers, HasSubstr("Transfer-Encoding: chunked"));
+  // A producer that fails mid-way must not look like a complete (shorter) file to the client.
+  Reply broken = fetch(guest_port_, "GET", "/stream/broken");
+  EXPECT_EQ(broken.status, 0) << "the transfer should have failed, got " << broken.body.size() << " bytes";
+  Reply head = fetch(guest_port_, "HEAD", "/stream/ok");  // never read, still destroyed
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(eventually([&] { return streams_destroyed_.load() == 3; })) << streams_destroyed_.load();
+}
+
+TEST_F(HttpServerTest, AnEncodedNulInTheUrlIsRefusedBeforeRouting) {
+  start();
+  // Decoded, "/hello/a%00b" would reach the handler cut short as "/hello/a".
+  Reply nul = fetch(guest_port_, "GET", "/hello/a%00b");
+  EXPECT_EQ(nul.status, 400);
+  EXPECT_THAT(nul.body, HasSubstr("NUL"));
+  EXPECT_EQ(fetch(guest_port_, "GET", "/hello/a?x=%00").status, 400);
+  EXPECT_EQ(fetch(guest_port_, "GET", "/hello/a%2500b").body, "hello a%00b from 127.0.0.1");  // a literal "%00"
+  EXPECT_EQ(fetch(guest_port_, "GET", "/hello/a").status, 200);  // the next request on is served
+}
 
 TEST_F(HttpServerTest, RoutesAnswerOnlyOnTheirOwnListener) {
   start();

@@ -33,15 +33,22 @@ Router& Router::add(std::string method, std::string pattern, Handler handler) {
 }
 
 bool Router::match(const Route& route, const std::vector<std::string>& segments, std::vector<std::string>* params) {
-  if (route.segments.size() != segments.size()) return false;
+  const bool rest = !route.segments.empty() && route.segments.back() == "**";
+  const size_t fixed = rest ? route.segments.size() - 1 : route.segments.size();
+  if (rest ? segments.size() < fixed : segments.size() != fixed) return false;
   std::vector<std::string> captured;
-  for (size_t i = 0; i < segments.size(); ++i) {
+  for (size_t i = 0; i < fixed; ++i) {
     if (route.segments[i] == "*") {
       if (segments[i].empty()) return false;
       captured.push_back(segments[i]);
     } else if (route.segments[i] != segments[i]) {
       return false;
     }
+  }
+  if (rest) {  // the remaining segments as they came, empty ones included (the handler judges them)
+    std::string tail;
+    for (size_t i = fixed; i < segments.size(); ++i) tail += (i == fixed ? "" : "/") + segments[i];
+    captured.push_back(std::move(tail));
   }
   if (params != nullptr) *params = std::move(captured);
   return true;

@@ -1,6 +1,8 @@
 // The routes of one listener: method + path pattern → handler. A pattern is literal segments
 // and `*` segments (one path segment each, captured into Request::params), e.g.
-// "/acme/order/*". One listener's router is its whole surface: a route added to the guest
+// "/acme/order/*". A final `**` matches the rest of the path, zero or more segments, captured as
+// one parameter with its slashes ("/repo/tree/*/**": "/repo/tree/main" → "", ".../main/a/b" →
+// "a/b"); the handler validates it. One listener's router is its whole surface: a route added to the guest
 // listener can never answer on the public or admin one, because each listener owns its own
 // Router (DESIGN.md §11).
 #pragma once

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 namespace seed::api {
 namespace {
@@ -37,6 +39,22 @@ TEST(Router, LiteralAndStarSegments) {
   EXPECT_THAT(b.params, ElementsAre("abc"));
   auto c = req("POST", "/acme/order/abc/finalize");
   EXPECT_EQ(router.dispatch(c).body, "fin abc");
+}
+
+TEST(Router, DoubleStarTakesTheRestOfThePath) {
+  Router router;
+  router.add("GET", "/*/tree/*/**", [](const Request& r) { return text(r.params.at(2)); });
+  for (auto [path, rest] : std::vector<std::pair<const char*, const char*>>{
+           {"/app/tree/main", ""}, {"/app/tree/main/", ""}, {"/app/tree/main/src", "src"},
+           {"/app/tree/main/src/a.cpp", "src/a.cpp"}, {"/app/tree/main//etc", "/etc"}}) {
+    auto r = req("GET", path);
+    Response out = router.dispatch(r);
+    EXPECT_EQ(out.status, 200) << path;
+    EXPECT_EQ(out.body, rest) << path;
+    EXPECT_EQ(r.params.size(), 3u) << path;
+  }
+  auto shorter = req("GET", "/app/tree");
+  EXPECT_EQ(router.dispatch(shorter).status, 404);
 }
 
 TEST(Router, UnknownPathIs404AndAnEmptyStarSegmentDoesNotMatch) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/digest.hpp"
+#include "common/silo_repo_name.hpp"
 
 namespace seed::reconcile {
 namespace {
@@ -72,11 +73,7 @@ Result<FlakeSource> parse_silo(std::string_view uri, std::string_view rest, cons
   std::string name(rest);
   if (name.size() > 4 && name.compare(name.size() - 4, 4, ".git") == 0) name.resize(name.size() - 4);
   // The same rule Silo uses for repository names: a safe single path component.
-  if (name.empty() || name.size() > 63 || !all_of_set(name, "-_.") || name.front() == '.' ||
-      name.front() == '-' || name.find("..") != std::string::npos || lower(name) != name) {
-    return bad(uri, "Silo repository name must be 1-63 lowercase letters, digits, '-', '_' or '.', "
-                    "not starting with '.' or '-'");
-  }
+  if (!is_silo_repo_name(name)) return bad(uri, "Silo repository name must be " + std::string(kSiloRepoNameRule));
   FlakeSource s;
   s.kind = SourceKind::silo;
   s.canonical = "silo:" + name;

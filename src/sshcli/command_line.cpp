@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/silo_repo_name.hpp"
 #include "common/time_text.hpp"
 
 namespace seed::sshcli {
@@ -132,15 +133,10 @@ Result<std::string> silo_repo_name(std::string_view path) {
   if (name.starts_with("/")) name.erase(0, 1);  // ssh://host:port/NAME.git sends "/NAME.git"
   if (name.ends_with("/")) name.pop_back();
   if (name.ends_with(".git")) name.resize(name.size() - 4);
-  bool chars_ok = std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-  });
-  if (name.empty() || name.size() > 63 || !chars_ok || name.front() == '.' || name.front() == '-' ||
-      name.find("..") != std::string::npos) {
+  if (!is_silo_repo_name(name)) {
     return make_error(Errc::invalid_argument, "'" + std::string(path) + "' is not a valid Silo repository name")
         .with("stage", "silo")
-        .with("hint", "names are 1-63 lowercase letters, digits, '-', '_' or '.', not starting with '.' or '-', "
-                      "e.g. `git push <node>:my-app.git`");
+        .with("hint", "names are " + std::string(kSiloRepoNameRule) + ", e.g. `git push <node>:my-app.git`");
   }
   return name;
 }

@@ -17,6 +17,7 @@
 #include "api/testing/listen.hpp"
 #include "common/metrics.hpp"
 #include "common/process.hpp"
+#include "common/testing/artifact_dir.hpp"
 #include "seedd/node_metrics.hpp"
 #include "tests/e2e/engine_fixture.hpp"
 
@@ -42,15 +43,7 @@ std::string curl(const std::string& url) {
   return run_tool({"curl", "-sS", "--fail-with-body", "--max-time", "20", "--noproxy", "*", url}).out;
 }
 
-// Where artifacts go: the test results dir scripts/test keeps, else the temp dir.
-std::string artifact_dir(const std::string& fallback) {
-  if (const char* out = std::getenv("GTEST_OUTPUT"); out != nullptr && std::string(out).rfind("xml:", 0) == 0) {
-    std::filesystem::path p = std::string(out).substr(4);
-    std::filesystem::create_directories(p);
-    return p.string();
-  }
-  return fallback;
-}
+using seed::testing::artifact_dir;
 
 class AdminPageTest : public EngineTest {
  protected:
