@@ -79,7 +79,8 @@ Status RunningVm::stop(std::chrono::milliseconds grace) {
     // Ask the guest first; a guest that ignores the button is stopped by the VMM, then killed.
     if (auto st = control_->power_button(); !st) first = std::move(st);
     if (!vmm_.wait(grace)) {
-      log::warn("vm.stop.forced", {{"vm", spec_.name}, {"reason", "guest did not power off"}});
+      // A zero grace is a deliberate hard stop (shoot clones), not a guest that misbehaves.
+      if (grace.count() > 0) log::warn("vm.stop.forced", {{"vm", spec_.name}, {"reason", "guest did not power off"}});
       (void)control_->quit();
       if (!vmm_.wait(3s)) vmm_.terminate(1s);
     }
