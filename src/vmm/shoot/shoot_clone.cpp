@@ -1,6 +1,7 @@
 #include "vmm/shoot/shoot_clone.hpp"
 
 #include <openssl/rand.h>
+#include <signal.h>
 
 #include "common/log.hpp"
 #include "vmm/shoot/shoot_exec.hpp"
@@ -106,6 +107,10 @@ Status ShootVm::prepare(const std::string& nonce) {
 }
 
 Result<ShootResult> ShootVm::run(const ShootCommand& command) { return run_command(*agent_, command); }
+
+void ShootVm::kill() {
+  if (vm_ && vm_->vmm().pid() > 0) (void)vm_->vmm().signal(SIGKILL);
+}
 
 void ShootVm::destroy() {
   if (!vm_) return;

@@ -36,6 +36,9 @@ class ShootVm {
   Result<ShootResult> run(const ShootCommand& command);
   // Ends QEMU and every helper, removes sockets and directories. Idempotent.
   void destroy();
+  // SIGKILLs the clone's QEMU, from any thread (a caller that hung up): the agent call in
+  // flight fails at once; destroy() then removes the rest.
+  void kill();
 
  private:
   ShootVm() = default;
