@@ -55,6 +55,7 @@ Status Engine::start() {
     }
   }
   SEED_TRY(publish_routes());
+  start_shoots();
   {
     std::lock_guard lock(state_mu_);
     std::lock_guard db(store_mu_);
@@ -78,6 +79,7 @@ void Engine::shutdown() {
   wake_.notify_all();
   if (supervisor_.joinable()) supervisor_.join();
   if (worker_.joinable()) worker_.join();
+  shoot_pool_.reset();  // its refill thread, its ready clones (the front ends are stopped first)
 }
 
 Status Engine::adopt_all() {

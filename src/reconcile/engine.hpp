@@ -29,9 +29,11 @@
 #include "reconcile/live_instance.hpp"
 #include "reconcile/nix_cli.hpp"
 #include "reconcile/service.hpp"
+#include "reconcile/shoot_gate.hpp"
 #include "reconcile/state_store.hpp"
 #include "storage/volume_driver.hpp"
 #include "tpm/tpm_manager.hpp"
+#include "vmm/shoot/shoot_pool.hpp"
 #include "vmm/vm_runner.hpp"
 
 namespace seed::reconcile {
@@ -59,6 +61,17 @@ struct EngineConfig {
   // SEED_ACME_URL for instances whose meta has `acme` on (the ACME facade's directory on the
   // guest listener); "" = no facade, the variable is never written.
   std::string acme_url;
+  // Shoots (docs/shoots.md): the pool's tiers and caps, the admission gate, the request
+  // bounds, and SEED_SHOOT_URL for instances whose meta has shoot on ("" = never written).
+  // No tiers: shoots are off on this node.
+  struct Shoots {
+    vmm::shoot::ShootPoolConfig pool;
+    ShootGateLimits gate;
+    std::chrono::milliseconds max_timeout{300000};
+    size_t output_cap = 4u << 20;   // per stream
+    size_t max_stdin = 1u << 20;
+    std::string url;
+  } shoots;
   // Test hook (crash tests): after this many journaled actions the process _exit()s as if
   // killed; 0 = off. Never set in production configs.
   unsigned fault_after_actions = 0;
@@ -87,7 +100,7 @@ class Engine final : public Service {
   // Adopts the VMs and swtpms of an earlier seedd, finishes the journal, starts the
   // supervisor and worker threads and queues a deploy of every planted source.
   Status start();
-  // Joins the threads; VMs keep running.
+  // Joins the threads; VMs keep running (shoot clones do not: they are destroyed).
   void shutdown();
 
   // Deploys every planted source now (the periodic resync does the same in the background).
@@ -115,6 +128,10 @@ class Engine final : public Service {
   Result<Invite> create_invite(unsigned uses, int64_t expires_at) override;
   Status consume_invite(const std::string& code) override;
   Result<AddressOwner> instance_by_address(std::string_view address) override;
+  Result<ShootReply> shoot(const InstanceId& caller, const ShootRequest& request,
+                           const std::atomic<bool>& cancelled) override;
+  // The shoot pool's tiers (empty when shoots are off), for seedctl and tests.
+  std::vector<vmm::shoot::ShootTierStats> shoot_pool_stats() const;
 
   // For tests and benchmarks: the pid of an instance's running VMM (0 none).
   pid_t vm_pid(const InstanceId& id);
@@ -159,6 +176,8 @@ class Engine final : public Service {
   Result<Live*> find_live(const InstanceId& id);  // state_mu_ held
   Result<vmm::VmPaths> console_of(const InstanceId& id);  // the paths of its shown slot's VM (logs)
   Result<SourceRecord> source_of(std::string_view uri);
+  // engine_shoot.cpp: ends an earlier seedd's shoot VMs and starts the pool (shoots on only).
+  void start_shoots();
 
   EngineConfig config_;
   UniqueFd cancel_;  // eventfd written by shutdown(): running nix evals and builds are killed
@@ -167,6 +186,9 @@ class Engine final : public Service {
   KeysCache keys_{std::chrono::seconds(60), std::chrono::hours(1)};  // .authorized_keys per source
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<vmm::VmRunner> runner_;
+  // engine_shoot.cpp: made by start() when config_.shoots has tiers.
+  std::unique_ptr<vmm::shoot::ShootPool> shoot_pool_;
+  std::unique_ptr<ShootGate> shoot_gate_;
   // Shared with every open console, which releases its instance when it ends.
   std::shared_ptr<ConsoleHolders> consoles_ = std::make_shared<ConsoleHolders>();
 

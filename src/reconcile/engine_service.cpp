@@ -404,6 +404,7 @@ Result<AddressOwner> Engine::instance_by_address(std::string_view address) {
       // routed by (the meta has no other hostnames today).
       owner.names.push_back(instance_fqdn(id, config_.domain));
       owner.acme = s.meta.acme;
+      owner.shoot = s.meta.shoot;
       return owner;
     }
   }

@@ -97,6 +97,7 @@ Status Engine::start_vm(const InstanceId& id, const std::string& generation) {
   }
   in.nameserver = pool.gateway.str();
   if (want->meta.acme && !config_.acme_url.empty()) in.env_extra["SEED_ACME_URL"] = config_.acme_url;
+  if (want->meta.shoot && !config_.shoots.url.empty()) in.env_extra["SEED_SHOOT_URL"] = config_.shoots.url;
   in.seed_share = seed_share_dir(config_.runtime_dir, id, letter);
   for (const auto& [vol, v] : want->meta.storage) {
     in.volume_paths[vol] = SEED_TRY(parts_.volumes->mount({id.ns, id.name, vol}));

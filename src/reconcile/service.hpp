@@ -7,6 +7,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -132,6 +134,29 @@ struct AddressOwner {
   InstanceId id;
   std::vector<std::string> names;  // "<name>.<ns>.<domain>" first, then the http hostnames routed to it
   bool acme = false;               // its meta's `acme`
+  bool shoot = false;              // its meta's `shoot.enable`
+};
+
+// One shoot (docs/shoots.md): `command` in a fresh VM restored from the node's shoot pool,
+// with the caller's store read-only and its volumes read-write at the caller's mount points,
+// no network, no TPM.
+struct ShootRequest {
+  std::vector<std::string> command;  // argv, required; no shell
+  std::chrono::milliseconds timeout{30000};
+  std::map<std::string, std::string> env;
+  std::string stdin_data;
+  std::string cwd = "/";
+  std::string size;  // a size tier of the pool; "" = the first configured
+};
+
+struct ShootReply {
+  int exit_code = -1;
+  std::optional<int> signal;
+  std::string out;
+  std::string err;
+  bool timed_out = false;
+  bool truncated = false;
+  int64_t duration_ms = 0;
 };
 
 class Service {
@@ -184,6 +209,17 @@ class Service {
   virtual Result<std::unique_ptr<ConsoleSession>> open_console(const InstanceId& id, const ConsoleRequest& request) {
     (void)request;
     return make_error(Errc::unavailable, "no console for " + id.name + " on this service");
+  }
+  // Runs a shoot for instance `caller` (whose meta must have shoot on). Errc::permission_denied
+  // when it has not; Errc::invalid_argument for a bad request; Errc::unavailable (with
+  // "retry_after" seconds) when the node's shoot caps and queue are full; a command that runs
+  // out of time is a reply with timed_out, not an error. `cancelled` (the caller hung up) ends
+  // the shoot and its VM. The default is for services without VMs (test doubles).
+  virtual Result<ShootReply> shoot(const InstanceId& caller, const ShootRequest& request,
+                                   const std::atomic<bool>& cancelled) {
+    (void)request;
+    (void)cancelled;
+    return make_error(Errc::unavailable, "no shoots for " + caller.name + " on this service");
   }
   // The instance's age recipient ("age1tpm1…"), read back from its vTPM.
   virtual Result<std::string> tpm_recipient(const InstanceId& id) = 0;

@@ -47,6 +47,10 @@ std::string guest_acme_url(const std::string& guest_address, uint16_t port) {
   return "http://" + guest_address + ":" + std::to_string(port) + "/acme/directory";
 }
 
+std::string guest_shoot_url(const std::string& guest_address, uint16_t port) {
+  return "http://" + guest_address + ":" + std::to_string(port);
+}
+
 std::string internal_ca_dir(const std::string& state_dir) { return state_dir + "/acme-ca"; }
 
 Result<std::unique_ptr<api::acme::Issuer>> make_issuer(const NodeConfig::Acme& acme, const std::string& state_dir,
@@ -92,6 +96,10 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
   std::vector<api::Listener> listeners;
   api::Router guest_routes;
   out->facade->add_routes(guest_routes);
+  if (s.shoots) {
+    out->shoot = std::make_unique<api::shoot::ShootRoutes>(api::shoot::targets_of(service));
+    out->shoot->add_routes(guest_routes);
+  }
   listeners.push_back({"guest", std::move(guest), std::move(guest_routes)});
   if (admin) {
     api::Router admin_routes;

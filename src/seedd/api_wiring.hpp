@@ -13,6 +13,7 @@
 #include "api/admin/usage_history.hpp"
 #include "api/acme/issuer.hpp"
 #include "api/http_server.hpp"
+#include "api/shoot/shoot_routes.hpp"
 #include "common/error.hpp"
 #include "reconcile/service.hpp"
 #include "seedd/node_config.hpp"
@@ -31,11 +32,16 @@ struct ApiSettings {
   // What /metrics collects besides the engine (absent parts are left out).
   const net::dns::Server* dns = nullptr;
   const net::ingress::Server* ingress = nullptr;
+  bool shoots = false;  // POST /shoot on the guest listener
 };
 
 // The URL instances find in SEED_ACME_URL: the facade's directory on the guest listener, by
 // the bridge's IP literal (Caddy accepts a plain-HTTP directory only on an internal IP).
 std::string guest_acme_url(const std::string& guest_address, uint16_t port);
+
+// The URL instances with shoots on find in SEED_SHOOT_URL: the guest listener's base; they
+// POST to $SEED_SHOOT_URL/shoot.
+std::string guest_shoot_url(const std::string& guest_address, uint16_t port);
 
 // Where the internal CA keeps ca.key (0600) and ca.pem; `seedctl ca` reads ca.pem there.
 std::string internal_ca_dir(const std::string& state_dir);
@@ -51,6 +57,7 @@ struct Api {
   std::unique_ptr<api::acme::AcmeFacade> facade;
   std::unique_ptr<api::admin::UsageHistory> usage;  // the status page's CPU/memory samples
   std::unique_ptr<api::admin::AdminRoutes> admin;
+  std::unique_ptr<api::shoot::ShootRoutes> shoot;   // when ApiSettings::shoots
   std::unique_ptr<seedd::NodeMetrics> metrics;      // collectors on metrics::global()
   std::unique_ptr<api::HttpServer> server;  // declared last: stopped first
   uint16_t guest_port = 0;                  // as bound

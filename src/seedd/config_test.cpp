@@ -243,6 +243,30 @@ TEST(Config, AcmeAndApiKeysHaveDefaultsAndAreChecked) {
   EXPECT_THAT(parse_fail(R"({"acme": {"internal_ca": true}})").message, HasSubstr("internal_ca"));
 }
 
+// Shoots: off without an image, one small tier by default; tiers and caps are checked.
+TEST(Config, ShootKeysHaveDefaultsAndAreChecked) {
+  Config d = parse_ok("{}");
+  EXPECT_TRUE(d.node.shoot.kernel.empty());
+  ASSERT_EQ(d.node.shoot.tiers.size(), 1u);
+  EXPECT_EQ(d.node.shoot.tiers[0].name, "small");
+  EXPECT_EQ(d.node.shoot.output_cap, 4u << 20);
+  Config c = parse_ok(R"({"shoot": {"image": {"kernel": "/k", "initrd": "/i", "cmdline": "console=ttyS0"},
+      "tiers": [{"name": "small", "pool": 2}, {"name": "large", "vcpus": 2, "memory_mib": 1024, "pool": 0}],
+      "max_vms": 4, "per_instance": 1, "max_timeout_ms": 60000}})");
+  EXPECT_EQ(c.node.shoot.kernel, "/k");
+  ASSERT_EQ(c.node.shoot.tiers.size(), 2u);
+  EXPECT_EQ(c.node.shoot.tiers[1].memory_mib, 1024u);
+  EXPECT_EQ(c.node.shoot.tiers[0].pool, 2u);
+  EXPECT_EQ(c.node.shoot.per_instance, 1u);
+  Error e = parse_fail(R"({"shoot": {"image": {"kernel": "vmlinuz"}, "tiers": [{"name": "Big!", "vcpus": 0}],
+      "node": 0}})");
+  EXPECT_THAT(e.message, HasSubstr("shoot.image.kernel: must be an absolute path"));
+  EXPECT_THAT(e.message, HasSubstr("shoot.tiers[0].name"));
+  EXPECT_THAT(e.message, HasSubstr("shoot.tiers[0].vcpus"));
+  EXPECT_THAT(e.message, HasSubstr("shoot.node: must be at least 1"));
+  EXPECT_THAT(parse_fail(R"({"shoot": {"tiers": []}})").message, HasSubstr("shoot.tiers"));
+}
+
 // The egress policy: a safe default (internet yes, nothing private), an allow list read into
 // canonical rules, and every bad rule named with its index at once.
 TEST(Config, NetworkEgressDefaultsSafeAndIsChecked) {

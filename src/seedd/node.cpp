@@ -150,6 +150,23 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   ec_.with_tpm = config.tpm;
   ec_.stop_grace = std::chrono::seconds(config.stop_timeout_s);
   ec_.acme_url = guest_acme_url(gateway, nc.guest_api_port);
+  const auto& shoot = config.node.shoot;
+  if (!shoot.kernel.empty()) {
+    auto& sc = ec_.shoots;
+    sc.pool.dir = run + "/shoot";
+    sc.pool.image = {shoot.kernel, shoot.initrd, shoot.cmdline};
+    for (const auto& t : shoot.tiers) {
+      sc.pool.tiers.push_back({{t.name, static_cast<unsigned>(t.vcpus), t.memory_mib}, static_cast<unsigned>(t.pool)});
+    }
+    sc.pool.max_vms = static_cast<unsigned>(shoot.max_vms);
+    sc.pool.max_memory_mib = shoot.max_memory_mib;
+    sc.gate = {static_cast<unsigned>(shoot.per_instance), static_cast<unsigned>(shoot.node),
+               static_cast<unsigned>(shoot.queue), std::chrono::milliseconds(shoot.max_wait_ms)};
+    sc.max_timeout = std::chrono::milliseconds(shoot.max_timeout_ms);
+    sc.output_cap = shoot.output_cap;
+    sc.max_stdin = shoot.max_stdin;
+    sc.url = guest_shoot_url(gateway, nc.guest_api_port);
+  }
   node->engine = SEED_TRY(starting("engine", reconcile::Engine::open(ec_, std::move(parts))));
   SEED_TRY(starting("engine", node->engine->start()));
   ApiSettings as;
@@ -161,6 +178,9 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   as.acme = config.node.acme;
   as.dns = node->dns.get();
   as.ingress = node->ingress.get();
+  // A shoot holds its HTTP thread while it runs: enough threads that ACME is never starved.
+  if (!shoot.kernel.empty()) as.limits.threads = std::max<unsigned>(as.limits.threads, static_cast<unsigned>(shoot.node) + 2);
+  as.shoots = !shoot.kernel.empty();
   node->api = SEED_TRY(starting("api", start_api(as, *node->engine)));
   control::ControlConfig cc = config.control;
   if (config.node.acme.upstream == "internal") cc.ca_root_path = internal_ca_dir(state) + "/ca.pem";  // seedctl ca

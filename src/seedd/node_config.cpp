@@ -26,6 +26,42 @@ void port(std::vector<std::string>& problems, const char* key, uint64_t value) {
   if (value < 1 || value > 65535) problems.push_back(std::string(key) + ": must be 1-65535, got " + std::to_string(value));
 }
 
+void read_shoot(JsonReader& in, NodeConfig::Shoot& c, std::vector<std::string>& problems) {
+  in.object("image").get("kernel", c.kernel).get("initrd", c.initrd).get("cmdline", c.cmdline);
+  in.get("max_vms", c.max_vms).get("max_memory_mib", c.max_memory_mib).get("per_instance", c.per_instance);
+  in.get("node", c.node).get("queue", c.queue).get("max_wait_ms", c.max_wait_ms);
+  in.get("max_timeout_ms", c.max_timeout_ms).get("output_cap", c.output_cap).get("max_stdin", c.max_stdin);
+  if (const auto* tiers = in.raw("tiers")) {
+    c.tiers.clear();
+    if (!tiers->is_array() || tiers->empty()) {
+      problems.push_back("shoot.tiers: must be a non-empty array of {name, vcpus, memory_mib, pool}");
+      return;
+    }
+    for (size_t i = 0; i < tiers->size(); ++i) {
+      const std::string where = "shoot.tiers[" + std::to_string(i) + "]";
+      JsonReader t((*tiers)[i], "seedd.json", where);
+      NodeConfig::ShootTier tier;
+      t.get("name", tier.name, true).get("vcpus", tier.vcpus).get("memory_mib", tier.memory_mib).get("pool", tier.pool);
+      if (auto st = t.finish(); !st) {
+        problems.push_back(st.error().message);
+        continue;
+      }
+      bool name_ok = !tier.name.empty() && tier.name.size() <= 16;
+      for (char ch : tier.name) name_ok = name_ok && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'));
+      if (!name_ok) problems.push_back(where + ".name: \"" + tier.name + "\" must be 1-16 of a-z, 0-9");
+      if (tier.vcpus < 1 || tier.vcpus > 64) problems.push_back(where + ".vcpus: must be 1-64");
+      if (tier.memory_mib < 64 || tier.memory_mib > 65536) problems.push_back(where + ".memory_mib: must be 64-65536");
+      c.tiers.push_back(tier);
+    }
+  }
+  if (!c.kernel.empty() && c.kernel[0] != '/') problems.push_back("shoot.image.kernel: must be an absolute path");
+  for (auto [key, value] : {std::pair{"shoot.max_vms", c.max_vms}, {"shoot.node", c.node},
+                            {"shoot.per_instance", c.per_instance}, {"shoot.max_timeout_ms", c.max_timeout_ms},
+                            {"shoot.output_cap", c.output_cap}}) {
+    if (value == 0) problems.push_back(std::string(key) + ": must be at least 1");
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> read_node_config(JsonReader& top, NodeConfig& c) {
@@ -47,6 +83,7 @@ std::vector<std::string> read_node_config(JsonReader& top, NodeConfig& c) {
   top.object("ssh").get("port", c.ssh_port);
   top.object("api").get("port", c.api_port).get("admin_port", c.api_admin_port);
   top.object("eval").get("user", c.eval.user).get("flake_registry", c.eval.flake_registry);
+  read_shoot(top.object("shoot"), c.shoot, problems);
 
   if (!c.domain.empty() && !is_dns_name(c.domain)) {
     problems.push_back("domain: \"" + c.domain + "\" is not a lowercase DNS name (labels of a-z, 0-9, '-')");

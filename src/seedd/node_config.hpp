@@ -43,6 +43,28 @@ struct NodeConfig {
     std::string email;                  // the upstream account's contact; may be empty
     uint64_t leaf_days = 7;             // upstream "internal": lifetime of a leaf certificate
   } acme;
+  // Shoots (docs/shoots.md), "shoot": {...}. Off unless image.kernel is set (the guest every
+  // shoot boots: on this machine the hermetic test guest; on NixOS hosts the flake's shoot
+  // image). Each tier keeps `pool` clones restored and waiting.
+  struct ShootTier {
+    std::string name = "small";
+    uint64_t vcpus = 1;
+    uint64_t memory_mib = 256;
+    uint64_t pool = 1;
+  };
+  struct Shoot {
+    std::string kernel, initrd, cmdline;  // "image": {"kernel", "initrd", "cmdline"}
+    std::vector<ShootTier> tiers{ShootTier{}};
+    uint64_t max_vms = 8;            // shoot VMs on the node, waiting and running
+    uint64_t max_memory_mib = 2048;  // their guest memory
+    uint64_t per_instance = 4;       // running shoots of one instance
+    uint64_t node = 8;               // running shoots on the node
+    uint64_t queue = 32;             // waiting requests before 429
+    uint64_t max_wait_ms = 10000;    // how long a request may wait before 429
+    uint64_t max_timeout_ms = 300000;
+    uint64_t output_cap = 4u << 20;  // bytes per stream
+    uint64_t max_stdin = 1u << 20;
+  } shoot;
   struct Eval {
     std::string user;  // unprivileged user for nix eval; empty: the daemon's own user
     // Flake registry file for indirect inputs (`flake:seed`); empty: nix's global registry.

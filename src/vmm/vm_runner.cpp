@@ -79,7 +79,8 @@ Status RunningVm::stop(std::chrono::milliseconds grace) {
     // Ask the guest first; a guest that ignores the button is stopped by the VMM, then killed.
     if (auto st = control_->power_button(); !st) first = std::move(st);
     if (!vmm_.wait(grace)) {
-      log::warn("vm.stop.forced", {{"vm", spec_.name}, {"reason", "guest did not power off"}});
+      // A zero grace is a deliberate hard stop (shoot clones), not a guest that misbehaves.
+      if (grace.count() > 0) log::warn("vm.stop.forced", {{"vm", spec_.name}, {"reason", "guest did not power off"}});
       (void)control_->quit();
       if (!vmm_.wait(3s)) vmm_.terminate(1s);
     }
@@ -125,6 +126,31 @@ Status RunningVm::snapshot(const std::string& dir) {
   }
   if (!resumed) return with_stage(std::move(resumed).error(), "snapshot", spec_.name);
   log::info("vm.snapshot", {{"vm", spec_.name}, {"dir", dir}});
+  return ok();
+}
+
+Status RunningVm::add_share(const FsShare& share) {
+  if (fs_daemons_.count(share.tag) != 0) {
+    return make_error(Errc::already_exists, "VM " + spec_.name + " already has a share '" + share.tag + "'")
+        .with("stage", "attach");
+  }
+  SEED_TRY(check_socket_path(paths_.fs_socket(share.tag)));
+  auto daemon = start_virtiofsd(virtiofsd_binary_, share, paths_);
+  if (!daemon) return with_stage(std::move(daemon).error(), "attach", spec_.name);
+  auto& child = fs_daemons_.emplace(share.tag, std::move(*daemon)).first->second;
+  auto undo = [&](Error e) -> Status {
+    child.terminate(1s);
+    fs_daemons_.erase(share.tag);
+    ::unlink(paths_.fs_socket(share.tag).c_str());
+    (void)persist();
+    return with_stage(std::move(e), "attach", spec_.name);
+  };
+  if (auto st = persist(); !st) return undo(std::move(st).error());
+  if (auto st = control_->add_fs(share, paths_.fs_socket(share.tag)); !st) {
+    Error e = std::move(st).error();
+    if (!child.running()) e.with("virtiofsd_" + share.tag, file_tail(paths_.fs_log(share.tag)));
+    return undo(std::move(e));
+  }
   return ok();
 }
 
@@ -190,6 +216,7 @@ Result<std::unique_ptr<RunningVm>> VmRunner::launch(const VmSpec& spec,
   vm->paths_ = VmPaths::for_vm(settings_.runtime_dir, settings_.state_dir, spec.name);
   vm->driver_name_ = driver_.info().name;
   vm->can_snapshot_ = driver_.info().snapshot;
+  vm->virtiofsd_binary_ = settings_.virtiofsd_binary;
   if (auto st = prepare_runtime_dir(*vm); !st) {
     // Nothing of ours exists yet unless the directory was just made; never touch another VM's.
     if (st.error().code != Errc::already_exists) {
@@ -249,7 +276,8 @@ Result<std::unique_ptr<RunningVm>> VmRunner::start(const VmSpec& spec) {
   return launch(spec, std::nullopt);
 }
 
-Result<std::unique_ptr<RunningVm>> VmRunner::restore(const std::string& snapshot_dir) {
+Result<std::unique_ptr<RunningVm>> VmRunner::restore(const std::string& snapshot_dir,
+                                                     const std::optional<std::string>& as_name) {
   std::string spec_file = snapshot_dir + "/spec.json";
   auto text = read_file(spec_file);
   if (!text) {
@@ -258,6 +286,7 @@ Result<std::unique_ptr<RunningVm>> VmRunner::restore(const std::string& snapshot
   }
   auto json = SEED_TRY(parse_json(*text, spec_file));
   auto spec = SEED_TRY(vm_spec_from_json(json, spec_file));
+  if (as_name) spec.name = *as_name;
   return launch(spec, snapshot_dir);
 }
 
@@ -298,6 +327,7 @@ Result<std::unique_ptr<RunningVm>> VmRunner::adopt(const std::string& name) {
                                           " but this seedd uses " + driver_.info().name);
   }
   vm->can_snapshot_ = driver_.info().snapshot;
+  vm->virtiofsd_binary_ = settings_.virtiofsd_binary;
   auto control = driver_.connect(paths);
   if (!control) return with_stage(std::move(control).error(), "adopt", name);
   vm->control_ = std::move(*control);

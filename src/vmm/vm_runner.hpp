@@ -51,6 +51,11 @@ class RunningVm {
   // Pauses, writes a snapshot (plus the spec) into `dir` (created, must not exist), resumes.
   Status snapshot(const std::string& dir);
 
+  // Hot-plugs `share` into a spare root port of the running VM (VmSpec::hotplug_slots): starts
+  // its virtiofsd, records it like the spec's own (so stop() and a restarted seedd end it),
+  // then VmmControl::add_fs. On failure the virtiofsd is ended again. Stage "attach".
+  Status add_share(const FsShare& share);
+
   // Graceful stop: ACPI power button, up to `grace` for the guest to power off, then the VMM
   // is told to quit, then killed. Helpers stop and runtime files go. Idempotent.
   Status stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
@@ -69,6 +74,7 @@ class RunningVm {
   VmPaths paths_;
   std::string driver_name_;
   bool can_snapshot_ = false;  // the driver's VmmDriverInfo::snapshot
+  std::string virtiofsd_binary_;  // RunnerSettings::virtiofsd_binary, for add_share
   Child vmm_;
   std::unique_ptr<VmmControl> control_;
   Child logger_;
@@ -82,8 +88,11 @@ class VmRunner {
   VmRunner(Driver& driver, RunnerSettings settings);
 
   Result<std::unique_ptr<RunningVm>> start(const VmSpec& spec);
-  // Starts a VM from a snapshot directory written by RunningVm::snapshot().
-  Result<std::unique_ptr<RunningVm>> restore(const std::string& snapshot_dir);
+  // Starts a VM from a snapshot directory written by RunningVm::snapshot(). With `as_name`
+  // the VM runs under that name (its own runtime directory and sockets), so one snapshot can
+  // be restored many times side by side (shoot clones).
+  Result<std::unique_ptr<RunningVm>> restore(const std::string& snapshot_dir,
+                                             const std::optional<std::string>& as_name = std::nullopt);
   // Re-attaches to a VM started earlier, from its record. Errc::not_found when the VM is no
   // longer running (its leftovers are then cleaned up).
   Result<std::unique_ptr<RunningVm>> adopt(const std::string& name);

@@ -37,7 +37,8 @@ nlohmann::json to_json(const VmSpec& spec) {
   for (const auto& n : spec.nets) nets.push_back({{"tap", n.tap}, {"mac", n.mac}});
   return {{"name", spec.name},       {"vcpus", spec.vcpus},   {"memory_mib", spec.memory_mib},
           {"kernel", spec.kernel},   {"initrd", spec.initrd}, {"cmdline", spec.cmdline},
-          {"shares", shares},        {"nets", nets},          {"tpm_socket", spec.tpm_socket}};
+          {"shares", shares},        {"nets", nets},          {"tpm_socket", spec.tpm_socket},
+          {"hotplug_slots", spec.hotplug_slots}};
 }
 
 Result<VmSpec> vm_spec_from_json(const nlohmann::json& j, const std::string& where) {
@@ -47,8 +48,11 @@ Result<VmSpec> vm_spec_from_json(const nlohmann::json& j, const std::string& whe
   r.get("name", spec.name, true).get("vcpus", vcpus).get("memory_mib", spec.memory_mib);
   r.get("kernel", spec.kernel, true).get("initrd", spec.initrd).get("cmdline", spec.cmdline);
   r.get("tpm_socket", spec.tpm_socket);
+  uint64_t hotplug_slots = 0;
+  r.get("hotplug_slots", hotplug_slots);
   // Saturate rather than wrap (2^32 + 1 must not become 1 vCPU): validate() rejects it.
   spec.vcpus = static_cast<unsigned>(std::min<uint64_t>(vcpus, std::numeric_limits<unsigned>::max()));
+  spec.hotplug_slots = static_cast<unsigned>(std::min<uint64_t>(hotplug_slots, std::numeric_limits<unsigned>::max()));
   SEED_TRY(read_objects(r, "shares", where, [&](JsonReader& e) {
     FsShare s;
     e.get("tag", s.tag, true).get("host_path", s.host_path, true).get("read_only", s.read_only);

@@ -250,6 +250,16 @@ TEST_F(VmSpecTest, JsonRoundTrip) {
   EXPECT_EQ(back->tpm_socket, dir_ + "/swtpm.sock");
 }
 
+// A shoot template's spec.json must keep its spare root ports: the restoring QEMU has to be
+// the same machine (q35 with the same ports) or the migration stream does not load.
+TEST_F(VmSpecTest, JsonRoundTripKeepsHotplugSlots) {
+  VmSpec s = good();
+  s.hotplug_slots = 3;
+  auto back = vm_spec_from_json(json::parse(to_json(s).dump()), "spec.json");
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_EQ(back->hotplug_slots, 3u);
+}
+
 TEST_F(VmSpecTest, JsonDefaultsAndRequired) {
   auto minimal = vm_spec_from_json(json{{"name", "a"}, {"kernel", "/k"}}, "vm.json");
   ASSERT_TRUE(minimal.ok());

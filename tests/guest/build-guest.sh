@@ -24,7 +24,7 @@ KERNEL_PARAMS="console=ttyS0 reboot=t panic=-1 quiet"
 MODULES=(virtio_ring virtio virtio_mmio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
 	failover net_failover virtio_net virtio_console fuse virtiofs tpm_tis tpm_crb button evdev)
 # Files that go into the guest or decide how it is built; part of the stamp.
-INPUTS=(build-guest.sh init.sh netjson.awk ../../nixos-module/guest/seed-console-relay.c)
+INPUTS=(build-guest.sh init.sh netjson.awk ../../nixos-module/guest/seed-console-relay.c seed-clone-init.c)
 
 msg() { echo "build-guest: $*" >&2; }
 die() {
@@ -229,6 +229,11 @@ install -m 0644 "$HERE/netjson.awk" "$ROOT/lib/seed-guest/netjson.awk"
 gcc -static -Os -Wall -Wextra -Werror -o "$ROOT/bin/seed-console-relay" \
 	"$HERE/../../nixos-module/guest/seed-console-relay.c" || die "cannot build seed-console-relay (needs gcc and a static libc)"
 strip "$ROOT/bin/seed-console-relay"
+# A shoot clone's RNG reseed and clock set (the agent's rng/clock requests): busybox cannot
+# issue the random ioctls.
+gcc -static -Os -Wall -Wextra -Werror -o "$ROOT/bin/seed-clone-init" "$HERE/seed-clone-init.c" ||
+	die "cannot build seed-clone-init (needs gcc and a static libc)"
+strip "$ROOT/bin/seed-clone-init"
 
 for name in "${ORDER[@]}"; do
 	src=$MODDIR/${MODPATH[$name]}

@@ -326,6 +326,14 @@ agent_serve() {
 			awk '{ print "| " $0 }' "$AGENT_OUT"
 			echo "rc $rc"
 			;;
+		"rng "* | "clock "*)
+			# A shoot clone's first requests after its restore (seed-clone-init.c).
+			if seed-clone-init ${line%% *} "${line#* }" </dev/null >"$AGENT_OUT" 2>&1 9>&-; then
+				echo ok
+			else
+				echo "err $(cat "$AGENT_OUT")"
+			fi
+			;;
 		poweroff)
 			echo bye
 			echo .

@@ -1,0 +1,151 @@
+// Shoots (docs/shoots.md): the pool's start, and one shoot from admission to teardown.
+#include <signal.h>
+
+#include <thread>
+
+#include "common/log.hpp"
+#include "reconcile/engine.hpp"
+
+namespace seed::reconcile {
+
+namespace vs = vmm::shoot;
+using Clock = std::chrono::steady_clock;
+
+void Engine::start_shoots() {
+  if (config_.shoots.pool.tiers.empty()) return;
+  shoot_pool_ = std::make_unique<vs::ShootPool>(*runner_, config_.shoots.pool);
+  // After adopt_all: the instances' VMs are adopted, so every shoot-* VM left is a leftover.
+  for (const auto& vm : shoot_pool_->remove_leftovers()) log::warn("shoot.leftover", {{"vm", vm}});
+  shoot_gate_ = std::make_unique<ShootGate>(config_.shoots.gate);
+  shoot_pool_->start();
+}
+
+std::vector<vs::ShootTierStats> Engine::shoot_pool_stats() const {
+  return shoot_pool_ ? shoot_pool_->stats() : std::vector<vs::ShootTierStats>{};
+}
+
+namespace {
+
+Error bad(const std::string& message) {
+  return make_error(Errc::invalid_argument, message).with("stage", "shoot");
+}
+
+}  // namespace
+
+Result<ShootReply> Engine::shoot(const InstanceId& caller, const ShootRequest& request,
+                                 const std::atomic<bool>& cancelled) {
+  if (!shoot_pool_) {
+    return make_error(Errc::unavailable, "shoots are off on this node").with("stage", "shoot")
+        .with("hint", "the node owner enables them with services.seed.shoot (a pool tier)");
+  }
+  const auto& cfg = config_.shoots;
+  if (request.timeout.count() <= 0) return bad("timeout must be at least 1 ms");
+  if (request.timeout > cfg.max_timeout) {
+    return bad("timeout " + std::to_string(request.timeout.count()) + " ms is beyond this node's cap of " +
+               std::to_string(cfg.max_timeout.count()) + " ms");
+  }
+  if (request.stdin_data.size() > cfg.max_stdin) {
+    return bad("stdin is larger than this node's cap of " + std::to_string(cfg.max_stdin) + " bytes");
+  }
+  const std::string tier = request.size.empty() ? cfg.pool.tiers.front().tier.name : request.size;
+  vs::ShootCommand command;
+  command.argv = request.command;
+  command.env = request.env;
+  command.stdin_data = request.stdin_data;
+  command.cwd = request.cwd;
+  command.timeout = request.timeout;
+  command.output_cap = cfg.output_cap;
+  if (auto st = vs::validate(command); !st) return std::move(st).error().with("stage", "shoot");
+
+  // The caller's shares, from its running VM: the store read-only at /nix/store, each volume
+  // read-write at its mount point. Nothing else of the host or of other instances.
+  std::vector<vs::ShootMount> mounts;
+  {
+    std::lock_guard lock(state_mu_);
+    auto it = live_.find(caller);
+    const Slot* slot = nullptr;
+    if (it != live_.end()) {
+      for (const auto& s : it->second.slots) {
+        if (s.vm && (slot == nullptr || s.routed)) slot = &s;
+      }
+    }
+    if (slot == nullptr) return make_error(Errc::not_found, caller.str() + " is not running").with("stage", "shoot");
+    if (!slot->meta.shoot) {
+      return make_error(Errc::permission_denied, caller.str() + " has shoots off")
+          .with("stage", "shoot")
+          .with("hint", "set seed.shoot.enable = true in the instance's module and push");
+    }
+    for (const auto& share : slot->vm->spec().shares) {
+      if (share.tag == "nix-store") mounts.push_back({{share.tag, share.host_path, true}, "/nix/store"});
+      for (const auto& [name, v] : slot->meta.storage) {
+        if (share.tag == v.share) mounts.push_back({{share.tag, share.host_path, false}, v.mount_point});
+      }
+    }
+  }
+
+  auto ticket = shoot_gate_->enter(caller.str(), &cancelled);
+  if (!ticket) return std::move(ticket).error().with("stage", "shoot");
+  auto started = Clock::now();
+  auto lease = shoot_pool_->take(tier);
+  if (!lease) return std::move(lease).error().with("stage", "shoot").with("retry_after", "1");
+  vs::ShootVm& vm = lease->vm();
+
+  // A caller that hangs up ends its shoot: the watcher kills the clone's QEMU, which ends the
+  // agent call below at once; the lease then removes what is left.
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!done.load()) {
+      if (cancelled.load()) {
+        vm.kill();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  struct JoinWatcher {
+    std::atomic<bool>& done;
+    std::thread& t;
+    ~JoinWatcher() { stop(); }
+    void stop() {
+      done = true;
+      if (t.joinable()) t.join();
+    }
+  } join_watcher{done, watcher};
+
+  auto t = Clock::now();
+  auto us = [](Clock::time_point from) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - from).count();
+  };
+  if (auto st = vm.attach(mounts); !st) return std::move(st).error().with("instance", caller.str());
+  auto attach_us = us(t);
+  t = Clock::now();
+  if (auto st = vm.prepare(vs::host_nonce()); !st) return std::move(st).error().with("instance", caller.str());
+  auto prepare_us = us(t);
+  t = Clock::now();
+  auto ran = vm.run(command);
+  auto exec_us = us(t);
+  join_watcher.stop();  // before the clone goes: the watcher must not kill a destroyed VM
+  ShootReply reply;
+  if (!ran) {
+    if (ran.error().code != Errc::timeout) {
+      if (cancelled.load()) return make_error(Errc::unavailable, "the shoot was cancelled (its caller hung up)");
+      return std::move(ran).error().with("stage", "shoot").with("instance", caller.str());
+    }
+    reply.timed_out = true;  // the whole VM goes with the lease
+  } else {
+    reply.exit_code = ran->exit_code;
+    reply.signal = ran->signal;
+    reply.out = std::move(ran->out);
+    reply.err = std::move(ran->err);
+    reply.truncated = ran->truncated;
+  }
+  auto teardown_us = lease->release().count();
+  reply.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  log::info("shoot.done", {{"instance", caller.str()}, {"tier", tier}, {"exit", reply.exit_code},
+                           {"timed_out", reply.timed_out ? "true" : "false"},
+                           {"restore_us", lease->restore_time().count()}, {"attach_us", attach_us},
+                           {"prepare_us", prepare_us}, {"exec_us", exec_us}, {"teardown_us", teardown_us}});
+  return reply;
+}
+
+}  // namespace seed::reconcile

@@ -1,0 +1,53 @@
+// One shoot clone: a fresh QEMU restored from a tier's template under its own name (own
+// runtime directory and sockets), then, per shoot: the parent's shares hot-plugged and
+// mounted, the RNG reseeded and the clock set, the command run, and everything destroyed.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vmm/agent_client.hpp"
+#include "vmm/shoot/shoot_types.hpp"
+#include "vmm/vm_runner.hpp"
+
+namespace seed::vmm::shoot {
+
+class ShootVm {
+ public:
+  // Restores `template_dir` (build_template) as VM `name` and waits for its agent. Stage
+  // "restore"; nothing is left on failure.
+  static Result<std::unique_ptr<ShootVm>> restore(VmRunner& runner, const std::string& template_dir,
+                                                  const std::string& name);
+  ~ShootVm();  // destroys the VM if destroy() was not called
+
+  const std::string& name() const;
+  std::chrono::microseconds restore_time() const { return restore_time_; }
+
+  // Hot-plugs each share (virtiofsd + device into a spare root port) and mounts it at its
+  // mount point inside. Stage "attach".
+  Status attach(const std::vector<ShootMount>& mounts);
+  // Mixes `nonce` (fresh host random bytes) into the guest's RNG with a forced reseed and sets
+  // its clock to the host's now: clones of one template wake with equal RNG state and the
+  // snapshot's time. Stage "prepare".
+  Status prepare(const std::string& nonce);
+  // Runs the command (shoot_exec.hpp). Errc::timeout at the deadline: destroy the VM then.
+  Result<ShootResult> run(const ShootCommand& command);
+  // Ends QEMU and every helper, removes sockets and directories. Idempotent.
+  void destroy();
+  // SIGKILLs the clone's QEMU, from any thread (a caller that hung up): the agent call in
+  // flight fails at once; destroy() then removes the rest.
+  void kill();
+
+ private:
+  ShootVm() = default;
+  std::unique_ptr<RunningVm> vm_;
+  std::optional<AgentClient> agent_;
+  std::chrono::microseconds restore_time_{0};
+};
+
+// `n` random bytes from the host (OpenSSL's CSPRNG).
+std::string host_nonce(size_t n = 32);
+
+}  // namespace seed::vmm::shoot

@@ -1,0 +1,244 @@
+#include "vmm/shoot/shoot_pool.hpp"
+
+#include <filesystem>
+
+#include "common/log.hpp"
+
+namespace seed::vmm::shoot {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+std::chrono::microseconds since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t);
+}
+}  // namespace
+
+ShootLease::ShootLease(ShootLease&& other) noexcept
+    : pool_(other.pool_), tier_(std::move(other.tier_)), vm_(std::move(other.vm_)), restore_time_(other.restore_time_) {
+  other.pool_ = nullptr;
+}
+
+ShootLease::~ShootLease() { (void)release(); }
+
+std::chrono::microseconds ShootLease::release() {
+  if (!vm_) return std::chrono::microseconds(0);
+  auto t = Clock::now();
+  vm_->destroy();
+  vm_.reset();
+  auto took = since(t);
+  if (pool_ != nullptr) pool_->returned(tier_);
+  return took;
+}
+
+ShootPool::ShootPool(VmRunner& runner, ShootPoolConfig config) : runner_(runner), config_(std::move(config)) {
+  for (const auto& t : config_.tiers) tiers_[t.tier.name].config = t;
+}
+
+ShootPool::~ShootPool() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  if (refill_.joinable()) refill_.join();
+  std::lock_guard lock(mu_);
+  for (auto& [name, t] : tiers_) t.ready.clear();  // ShootVm's destructor destroys each
+}
+
+std::vector<std::string> ShootPool::remove_leftovers() {
+  std::vector<std::string> ended;
+  for (const auto& name : runner_.recorded()) {
+    if (name.rfind(kShootVmPrefix, 0) != 0) continue;
+    // adopt() tidies a VM that is already gone; a live one is ended without ceremony.
+    if (auto vm = runner_.adopt(name)) (void)(*vm)->stop(std::chrono::milliseconds(0));
+    ended.push_back(name);
+    log::warn("shoot.leftover.removed", {{"vm", name}});
+  }
+  // A VM directory without a record (seedd died before writing it): nothing of it runs that
+  // end_strays would not end, but its directory would block the name.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(runner_.settings().runtime_dir + "/vm", ec)) {
+    const std::string name = entry.path().filename();
+    if (name.rfind(kShootVmPrefix, 0) == 0 && !fs::exists(entry.path() / "vm.json")) fs::remove_all(entry.path(), ec);
+  }
+  fs::remove_all(config_.dir, ec);
+  return ended;
+}
+
+void ShootPool::start() {
+  std::error_code ec;
+  fs::create_directories(config_.dir, ec);
+  refill_ = std::thread([this] { refill_loop(); });
+}
+
+unsigned ShootPool::vms_locked() const {
+  unsigned n = 0;
+  for (const auto& [name, t] : tiers_) n += static_cast<unsigned>(t.ready.size()) + t.in_use + t.restoring;
+  return n;
+}
+
+uint64_t ShootPool::memory_locked() const {
+  uint64_t mib = 0;
+  for (const auto& [name, t] : tiers_) {
+    mib += (t.ready.size() + t.in_use + t.restoring) * t.config.tier.memory_mib;
+  }
+  return mib;
+}
+
+bool ShootPool::fits(const Tier& t) const {
+  return vms_locked() + 1 <= config_.max_vms && memory_locked() + t.config.tier.memory_mib <= config_.max_memory_mib;
+}
+
+std::string ShootPool::next_name(const std::string& tier) {
+  return std::string(kShootVmPrefix) + tier + "-" + std::to_string(++seq_);
+}
+
+void ShootPool::returned(const std::string& tier) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = tiers_.find(tier);
+    if (it != tiers_.end() && it->second.in_use > 0) it->second.in_use--;
+  }
+  changed_.notify_all();
+}
+
+Result<ShootLease> ShootPool::take(const std::string& tier) {
+  std::unique_lock lock(mu_);
+  auto it = tiers_.find(tier);
+  if (it == tiers_.end()) {
+    return make_error(Errc::not_found, "no shoot size tier '" + tier + "' on this node").with("stage", "shoot");
+  }
+  Tier& t = it->second;
+  if (!t.template_ready) {
+    return make_error(Errc::unavailable, t.template_error.empty()
+                                             ? "the shoot template of tier '" + tier + "' is still being built"
+                                             : "the shoot template of tier '" + tier + "' failed: " + t.template_error)
+        .with("stage", "shoot");
+  }
+  if (!t.ready.empty()) {
+    auto vm = std::move(t.ready.front());
+    t.ready.pop_front();
+    t.in_use++;
+    t.served++;
+    lock.unlock();
+    changed_.notify_all();  // refill
+    return ShootLease(this, tier, std::move(vm), std::chrono::microseconds(0));
+  }
+  // None ready: make room by evicting ready clones of other tiers, then restore here.
+  std::vector<std::unique_ptr<ShootVm>> evicted;
+  for (auto& [name, other] : tiers_) {
+    while (!fits(t) && !other.ready.empty()) {
+      evicted.push_back(std::move(other.ready.back()));
+      other.ready.pop_back();
+    }
+  }
+  if (!fits(t)) {
+    return make_error(Errc::unavailable, "the node runs as many shoots as it may (" +
+                                             std::to_string(config_.max_vms) + " VMs, " +
+                                             std::to_string(config_.max_memory_mib) + " MiB)")
+        .with("stage", "shoot");
+  }
+  t.restoring++;
+  const std::string name = next_name(tier);
+  lock.unlock();
+  evicted.clear();  // destroyed outside the lock
+  auto started = Clock::now();
+  auto vm = ShootVm::restore(runner_, template_dir(tier), name);
+  lock.lock();
+  t.restoring--;
+  if (!vm) {
+    lock.unlock();
+    changed_.notify_all();
+    return std::move(vm).error();
+  }
+  t.restores++;
+  t.in_use++;
+  t.served++;
+  lock.unlock();
+  changed_.notify_all();
+  return ShootLease(this, tier, std::move(*vm), since(started));
+}
+
+void ShootPool::refill_loop() {
+  // Templates first, one tier after the other.
+  for (auto& tc : config_.tiers) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    auto st = build_template(runner_, config_.image, tc.tier, template_dir(tc.tier.name));
+    std::lock_guard lock(mu_);
+    Tier& t = tiers_[tc.tier.name];
+    t.template_ready = st.ok();
+    if (!st) {
+      t.template_error = st.error().message;
+      log::error("shoot.template.failed", {{"tier", tc.tier.name}, {"error", st.error().describe()}});
+    }
+    changed_.notify_all();
+  }
+  std::unique_lock lock(mu_);
+  for (;;) {
+    // The first tier below its ready count that fits the caps gets one clone.
+    Tier* want = nullptr;
+    changed_.wait(lock, [&] {
+      if (stopping_) return true;
+      for (auto& [name, t] : tiers_) {
+        if (t.template_ready && t.ready.size() + t.restoring < t.config.ready && fits(t)) {
+          want = &t;
+          return true;
+        }
+      }
+      return false;
+    });
+    if (stopping_) return;
+    const std::string tier = want->config.tier.name;
+    const std::string name = next_name(tier);
+    want->restoring++;
+    lock.unlock();
+    auto vm = ShootVm::restore(runner_, template_dir(tier), name);
+    lock.lock();
+    Tier& t = tiers_[tier];
+    t.restoring--;
+    if (!vm) {
+      log::warn("shoot.refill.failed", {{"tier", tier}, {"error", vm.error().describe()}});
+      // Not in a tight loop: the next return or request wakes the refill again.
+      changed_.wait_for(lock, std::chrono::seconds(5), [&] { return stopping_; });
+      continue;
+    }
+    t.restores++;
+    if (stopping_) {
+      lock.unlock();
+      vm->reset();
+      return;
+    }
+    t.ready.push_back(std::move(*vm));
+    changed_.notify_all();
+  }
+}
+
+std::vector<ShootTierStats> ShootPool::stats() const {
+  std::lock_guard lock(mu_);
+  std::vector<ShootTierStats> out;
+  for (const auto& tc : config_.tiers) {
+    const Tier& t = tiers_.at(tc.tier.name);
+    out.push_back({tc.tier.name, t.template_ready, t.template_error, static_cast<unsigned>(t.ready.size()),
+                   t.in_use, t.restores, t.served});
+  }
+  return out;
+}
+
+bool ShootPool::wait_filled(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return changed_.wait_for(lock, timeout, [&] {
+    for (const auto& [name, t] : tiers_) {
+      bool built = t.template_ready || !t.template_error.empty();
+      if (!built || t.restoring > 0) return false;
+      if (t.template_ready && t.ready.size() < t.config.ready && fits(t)) return false;
+    }
+    return true;
+  });
+}
+
+}  // namespace seed::vmm::shoot

@@ -1,0 +1,144 @@
+// The shoot pool under real QEMU q35/TCG with the hermetic guest: warm clones, refill, the
+// node caps, no leftovers after many shoots, and a seedd killed with a shoot in flight.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "vmm/shoot/shoot_pool.hpp"
+#include "vmm/testing/vm_fixture.hpp"
+
+namespace seed::vmm::shoot {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using testing::VmTest;
+
+class ShootPoolTest : public VmTest {
+ protected:
+  ShootPoolConfig config(unsigned ready, unsigned max_vms) const {
+    auto spec = guest_spec("unused");
+    ShootPoolConfig c;
+    c.dir = path("run/shoot");
+    c.image = {spec.kernel, spec.initrd, spec.cmdline};
+    c.tiers = {{ShootTier{"small", 1, 256}, ready}};
+    c.max_vms = max_vms;
+    c.max_memory_mib = 256 * max_vms;
+    return c;
+  }
+  static ShootCommand sh(const std::string& script) {
+    ShootCommand c;
+    c.argv = {"sh", "-c", script};
+    c.timeout = 60s;
+    return c;
+  }
+  // Shoot VM directories and records still under the runtime directory.
+  std::vector<std::string> shoot_dirs() const {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(path("run/vm"), ec)) out.push_back(e.path().filename());
+    return out;
+  }
+};
+
+TEST_F(ShootPoolTest, WarmClonesRefillWithinTheCapsAndNothingLeaks) {
+  {
+    ShootPool pool(*runner_, config(1, 2));
+    pool.start();
+    ASSERT_TRUE(pool.wait_filled(300s));
+    auto stats = pool.stats();
+    ASSERT_EQ(stats.size(), 1u);
+    ASSERT_TRUE(stats[0].template_ready) << stats[0].template_error;
+    EXPECT_EQ(stats[0].ready, 1u);
+
+    // The ready clone is handed out without a restore on the request path.
+    auto first = pool.take("small");
+    ASSERT_TRUE(first.ok()) << first.error().describe();
+    EXPECT_EQ(first->restore_time().count(), 0);
+    ASSERT_TRUE(first->vm().prepare(host_nonce()).ok());
+    auto r = first->vm().run(sh("echo warm"));
+    ASSERT_TRUE(r.ok()) << r.error().describe();
+    EXPECT_EQ(r->out, "warm\n");
+
+    // The pool refills behind it, up to the node cap of 2 VMs; a third request is refused.
+    ASSERT_TRUE(pool.wait_filled(120s));
+    EXPECT_EQ(pool.stats()[0].ready, 1u);
+    auto second = pool.take("small");
+    ASSERT_TRUE(second.ok()) << second.error().describe();
+    auto third = pool.take("small");
+    ASSERT_FALSE(third.ok());
+    EXPECT_EQ(third.error().code, Errc::unavailable);
+    EXPECT_NE(third.error().message.find("as many shoots as it may"), std::string::npos) << third.error().message;
+    auto unknown = pool.take("huge");
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_EQ(unknown.error().code, Errc::not_found);
+
+    // Returning one makes room again.
+    second->release();
+    first->release();
+    for (int i = 0; i < 4; ++i) {
+      auto lease = pool.take("small");
+      ASSERT_TRUE(lease.ok()) << lease.error().describe();
+      auto ran = lease->vm().run(sh("echo " + std::to_string(i)));
+      ASSERT_TRUE(ran.ok()) << ran.error().describe();
+      EXPECT_EQ(ran->out, std::to_string(i) + "\n");
+    }
+    EXPECT_GE(pool.stats()[0].served, 6u);
+  }
+  // The pool is gone: no QEMU, virtiofsd or logger of it runs, no VM directory is left.
+  EXPECT_TRUE(stray_processes().empty());
+  EXPECT_TRUE(shoot_dirs().empty()) << shoot_dirs()[0];
+}
+
+TEST_F(ShootPoolTest, LeftoversOfAKilledSeeddAreRemovedAtStartup) {
+  fs::create_directories(path("volume"));
+  int ready_pipe[2];
+  ASSERT_EQ(::pipe(ready_pipe), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The "seedd" that dies: a pool with a ready clone and a shoot in flight on a volume.
+    ::close(ready_pipe[0]);
+    ShootPool pool(*runner_, config(1, 3));
+    pool.start();
+    if (!pool.wait_filled(300s)) ::_exit(2);
+    auto lease = pool.take("small");
+    if (!lease || !lease->vm().attach({{{"shoot-vol-v", path("volume"), false}, "/v"}})) ::_exit(3);
+    if (!pool.wait_filled(120s)) ::_exit(4);
+    (void)!::write(ready_pipe[1], "x", 1);
+    (void)lease->vm().run(sh("sleep 600"));
+    ::_exit(5);
+  }
+  ::close(ready_pipe[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready_pipe[0], &c, 1), 1) << "the child pool never got ready";
+  ::close(ready_pipe[0]);
+  std::this_thread::sleep_for(500ms);  // let the command start in the clone
+  ::kill(child, SIGKILL);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  ASSERT_FALSE(stray_processes().empty()) << "the killed child left nothing: the test proves nothing";
+
+  // The next seedd: the runner's stray sweep and the pool's leftover removal, as at startup.
+  ShootPool pool(*runner_, config(1, 2));
+  auto ended = pool.remove_leftovers();
+  (void)runner_->end_strays();
+  EXPECT_EQ(ended.size(), 2u);  // the clone in flight and the ready one
+  EXPECT_TRUE(stray_processes().empty());
+  EXPECT_TRUE(shoot_dirs().empty());
+  EXPECT_FALSE(fs::exists(path("run/shoot")));
+
+  // And shoots work again.
+  pool.start();
+  ASSERT_TRUE(pool.wait_filled(300s));
+  auto lease = pool.take("small");
+  ASSERT_TRUE(lease.ok()) << lease.error().describe();
+  auto r = lease->vm().run(sh("echo again"));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->out, "again\n");
+}
+
+}  // namespace
+}  // namespace seed::vmm::shoot
