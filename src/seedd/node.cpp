@@ -161,6 +161,7 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   as.acme = config.node.acme;
   as.dns = node->dns.get();
   as.ingress = node->ingress.get();
+  as.zone = node->zone.get();
   node->api = SEED_TRY(starting("api", start_api(as, *node->engine)));
   control::ControlConfig cc = config.control;
   if (config.node.acme.upstream == "internal") cc.ca_root_path = internal_ca_dir(state) + "/ca.pem";  // seedctl ca
