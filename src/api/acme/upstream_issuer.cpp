@@ -41,18 +41,20 @@ std::string dns01_value(const std::string& token, const std::string& thumbprint)
   return base64url_encode(std::string_view(reinterpret_cast<char*>(md), n));
 }
 
-// Retry-After as seconds to wait (RFC 9110 §10.2.3: seconds or an HTTP date), kept within
-// [1, 60] so a pending order is neither hammered nor forgotten; `fallback` when absent.
-int wait_seconds(const std::string& retry_after, int fallback) {
-  if (retry_after.empty()) return fallback;
-  int64_t s = 0;
+// How long to wait before polling again: the CA's Retry-After (RFC 9110 §10.2.3: seconds or an
+// HTTP date) within [1 s, 60 s] so a pending order is neither hammered nor forgotten; without
+// one, 250 ms doubling with every poll of the order up to 5 s (validations often finish within
+// a second; the guest waits for seedd, so the first polls are quick).
+std::chrono::milliseconds wait_time(const std::string& retry_after, int polls) {
+  using std::chrono::milliseconds;
+  if (retry_after.empty()) return milliseconds(std::min<int64_t>(250LL << std::min(polls, 5), 5000));
+  int64_t s = 1;
   if (std::all_of(retry_after.begin(), retry_after.end(), ::isdigit)) {
     s = std::stoll(retry_after.substr(0, 9));
-  } else {
-    const time_t at = curl_getdate(retry_after.c_str(), nullptr);
-    s = at < 0 ? fallback : at - now_s();
+  } else if (const time_t at = curl_getdate(retry_after.c_str(), nullptr); at >= 0) {
+    s = at - now_s();
   }
-  return int(std::clamp<int64_t>(s, 1, 60));
+  return milliseconds(1000 * std::clamp<int64_t>(s, 1, 60));
 }
 
 // The unix time a rate limit resets, from the CA's Retry-After (0 when it said nothing).
@@ -130,9 +132,9 @@ Status UpstreamIssuer::save_locked() {
   return write_file_atomic(config_.state_dir + "/orders.json", json(orders_).dump() + "\n", 0600);
 }
 
-bool UpstreamIssuer::wait(int seconds) {
+bool UpstreamIssuer::wait(std::chrono::milliseconds time) {
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, std::chrono::seconds(seconds), [&] { return stopping_; });
+  cv_.wait_for(lock, time, [&] { return stopping_; });
   return !stopping_;
 }
 
@@ -238,6 +240,7 @@ void UpstreamIssuer::forget(const std::string& handle) {
   }
   orders_.erase(handle);
   running_.erase(handle);
+  polls_.erase(handle);
   if (auto st = save_locked(); !st) log::warn("acme.upstream.save_failed", {{"error", st.error().describe()}});
 }
 
@@ -335,7 +338,12 @@ Status UpstreamIssuer::step(const std::string& id) {
   json order = json::parse(r.body, nullptr, false);
   if (!order.is_object()) return make_error(Errc::unavailable, "the upstream order is not JSON").with("url", o.url);
   const std::string status = order.value("status", "");
-  const int pause = wait_seconds(r.header("retry-after"), 1);
+  int polls = 0;
+  {
+    std::lock_guard lock(mu_);
+    polls = polls_[id]++;
+  }
+  const auto pause = wait_time(r.header("retry-after"), polls);
   if (status == "pending") {
     std::vector<std::string> authorized;
     for (const auto& url : order.value("authorizations", json::array())) {

@@ -13,6 +13,7 @@
 // are refused with rateLimited (and Retry-After) until then, without asking the CA again.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -68,7 +69,8 @@ class UpstreamIssuer final : public Issuer {
   void clear_txt(const std::string& id);
   void fail(const std::string& id, const Error& e);
   Status save_locked();
-  bool wait(int seconds);  // false once stopping
+  bool wait(std::chrono::milliseconds time);  // false once stopping
+  std::map<std::string, int> polls_;  // per order in this process: the no-Retry-After backoff
 
   UpstreamConfig config_;
   ChallengeRecords& records_;

@@ -25,6 +25,7 @@ struct PebbleOptions {
   int nonce_reject = 0;                // percent of good nonces refused (badNonce)
   std::string dns_server;              // "127.0.0.1:PORT" for DNS-01; "" = pebble's default
   std::vector<std::string> blocklist;  // names pebble refuses to order
+  int authz_reuse = -1;                // PEBBLE_AUTHZREUSE percent; -1 = pebble's default (50)
 };
 
 // A program's exit code and its output (stdout and stderr).
@@ -82,6 +83,7 @@ class Pebble {
     o.argv = {"pebble", "-config", dir + "/pebble.json"};
     if (!options.dns_server.empty()) o.argv.insert(o.argv.end(), {"-dnsserver", options.dns_server});
     o.env = {"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=" + std::to_string(options.nonce_reject)};
+    if (options.authz_reuse >= 0) o.env.push_back("PEBBLE_AUTHZREUSE=" + std::to_string(options.authz_reuse));
     o.stdout_mode = Output::file;
     o.stdout_file = dir + "/pebble.log";
     o.stderr_mode = Output::file;
