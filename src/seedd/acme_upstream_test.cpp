@@ -66,7 +66,7 @@ class AcmeUpstreamTest : public ::testing::Test {
     auto child = spawn(o);
     ASSERT_TRUE(child.ok()) << child.error().describe();
     node_ = std::move(*child);
-    for (int i = 0; i < 240; ++i) {
+    for (int i = 0; i < 240 && node_.running(); ++i) {  // a node that exited is reported at once
       if (run_tool({"curl", "-sf", directory_url()}).code == 0) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
