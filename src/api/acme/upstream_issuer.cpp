@@ -291,7 +291,14 @@ void UpstreamIssuer::fail(const std::string& id, const Error& e) {
 
 void UpstreamIssuer::drive(const std::string& id) {
   for (;;) {
-    Status st = step(id);
+    Status st = ok();
+    try {
+      st = step(id);
+    } catch (const json::exception& e) {
+      // A CA answer of the wrong shape fails its order, never seedd.
+      st = make_error(Errc::unavailable, std::string("the upstream CA's answer has an unexpected shape: ") + e.what())
+               .with("stage", "acme");
+    }
     bool stop = false;
     {
       std::lock_guard lock(mu_);

@@ -61,8 +61,20 @@ class UpstreamIssuerTest : public ::testing::Test {
     });
     r.add("POST", "/order", [this, with_nonce](const Request&) {
       ++new_orders_;
+      if (malformed_) {
+        Response resp;
+        resp.status = 201;
+        resp.body = nlohmann::json{{"status", "pending"}, {"finalize", base_ + "/o/1/finalize"}}.dump();
+        return std::move(with_nonce(resp).with_header("Location", base_ + "/o/1"));
+      }
       Response resp = problem(429, "urn:ietf:params:acme:error:rateLimited", "too many certificates for seed.test");
       return std::move(with_nonce(resp).with_header("Retry-After", "3600"));
+    });
+    // An order whose authorizations are numbers, not URLs.
+    r.add("POST", "/o/1", [with_nonce](const Request&) {
+      Response resp;
+      resp.body = R"({"status":"pending","authorizations":[5]})";
+      return with_nonce(resp);
     });
     std::vector<Listener> listeners;
     listeners.push_back({"ca", std::move(socket), std::move(r)});
@@ -89,6 +101,7 @@ class UpstreamIssuerTest : public ::testing::Test {
   seed::testing::TempDir dir_;
   std::string base_;
   std::atomic<int> new_orders_{0};
+  bool malformed_ = false;  // set before the issuer starts
   RecordedRecords records_;
   std::unique_ptr<HttpServer> server_;
 };
@@ -120,6 +133,19 @@ TEST_F(UpstreamIssuerTest, ARateLimitFailsTheOrderWithTheResetTimeAndHoldsNewOrd
   ASSERT_TRUE(again.error().get("retry_after").has_value());
   EXPECT_GT(std::stoi(std::string(*again.error().get("retry_after"))), 3000);
   EXPECT_EQ(new_orders_.load(), 1);
+}
+
+TEST_F(UpstreamIssuerTest, ACaAnswerOfTheWrongShapeFailsTheOrderNotSeedd) {
+  malformed_ = true;
+  auto issuer = UpstreamIssuer::open(config(), records_);
+  ASSERT_TRUE(issuer.ok()) << issuer.error().describe();
+  auto handle = (*issuer)->start_order({"web.team.seed.test"});
+  ASSERT_TRUE(handle.ok()) << handle.error().describe();
+  IssueState st;
+  EXPECT_TRUE(eventually([&] { return (st = (*issuer)->state(*handle)).status == "invalid"; }));
+  ASSERT_TRUE(st.problem.has_value());
+  EXPECT_EQ(st.problem->type, "serverInternal");
+  EXPECT_THAT(st.problem->detail, HasSubstr("unexpected shape"));
 }
 
 }  // namespace
