@@ -130,6 +130,12 @@ in
         description = "Upstream ACME directory (https) used when upstream = \"acme\" (Let's Encrypt by default; its staging URL for tests).";
       };
       email = mkOption { type = types.nullOr types.str; default = null; example = "admin@example.org"; description = "Contact e-mail of the upstream ACME account."; };
+      caFile = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "/etc/seed/test-ca.pem";
+        description = "PEM file of the CA(s) to trust for the upstream ACME directory's TLS instead of the system's (a private or test CA); null uses the system store.";
+      };
       leafDays = mkOption {
         type = types.ints.between 1 397;
         default = 7;
@@ -191,7 +197,8 @@ in
       acme = {
         inherit (cfg.acme) upstream directory;
         leaf_days = cfg.acme.leafDays;
-      } // lib.optionalAttrs (cfg.acme.email != null) { email = cfg.acme.email; };
+      } // lib.optionalAttrs (cfg.acme.email != null) { email = cfg.acme.email; }
+        // lib.optionalAttrs (cfg.acme.caFile != null) { ca_file = cfg.acme.caFile; };
       eval = {
         user = evalUser;
       } // lib.optionalAttrs (cfg.flake != null) { flake_registry = "/etc/seed/flake-registry.json"; };

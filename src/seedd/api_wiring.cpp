@@ -3,8 +3,10 @@
 #include <chrono>
 
 #include "api/acme/internal_ca.hpp"
+#include "api/acme/upstream_issuer.hpp"
 #include "common/log.hpp"
 #include "net/dns/endpoint.hpp"
+#include "net/dns/zone_store.hpp"
 
 namespace seed {
 namespace {
@@ -41,7 +43,30 @@ api::acme::CallerLookup callers_of(reconcile::Service& service) {
   };
 }
 
+class ZoneChallengeRecords final : public api::acme::ChallengeRecords {
+ public:
+  explicit ZoneChallengeRecords(net::dns::ZoneStore& zone) : zone_(zone) {}
+  Status set_txt(const std::string& owner, const std::string& value) override {
+    return zone_.set_acme_challenge(owner, value);
+  }
+  Status clear_txt(const std::string& owner, const std::string& value) override {
+    return zone_.clear_acme_challenge(owner, value);
+  }
+  Status set_caa(const std::string& issuer_domain, const std::string& account_uri) override {
+    return zone_.set_caa(net::dns::caa_for_account(issuer_domain, account_uri));
+  }
+
+ private:
+  net::dns::ZoneStore& zone_;
+};
+
 }  // namespace
+
+std::unique_ptr<api::acme::ChallengeRecords> zone_challenge_records(net::dns::ZoneStore& zone) {
+  return std::make_unique<ZoneChallengeRecords>(zone);
+}
+
+std::string upstream_acme_dir(const std::string& state_dir) { return state_dir + "/acme-upstream"; }
 
 std::string guest_acme_url(const std::string& guest_address, uint16_t port) {
   return "http://" + guest_address + ":" + std::to_string(port) + "/acme/directory";
@@ -54,7 +79,8 @@ std::string guest_shoot_url(const std::string& guest_address, uint16_t port) {
 std::string internal_ca_dir(const std::string& state_dir) { return state_dir + "/acme-ca"; }
 
 Result<std::unique_ptr<api::acme::Issuer>> make_issuer(const NodeConfig::Acme& acme, const std::string& state_dir,
-                                                       const std::string& domain) {
+                                                       const std::string& domain,
+                                                       api::acme::ChallengeRecords* records) {
   if (acme.upstream == "internal") {
     api::acme::InternalCaConfig cc;
     cc.dir = internal_ca_dir(state_dir);
@@ -63,11 +89,18 @@ Result<std::unique_ptr<api::acme::Issuer>> make_issuer(const NodeConfig::Acme& a
     auto ca = SEED_TRY(api::acme::InternalCa::open(cc));
     return std::unique_ptr<api::acme::Issuer>(std::move(ca));
   }
-  // ACME mode: connect the upstream ACME client (src/api/acme, issue 15) here.
-  return make_error(Errc::unavailable, "acme.upstream \"" + acme.upstream + "\" is not available in this seedd yet")
-      .with("stage", "config")
-      .with("hint", "set acme.upstream = \"internal\" (services.seed.acme.upstream) and trust the root that "
-                    "`seedctl ca` prints");
+  if (acme.upstream != "acme" || records == nullptr) {
+    return make_error(Errc::invalid_argument, "acme.upstream \"" + acme.upstream + "\" needs a DNS zone to answer DNS-01 in")
+        .with("stage", "config")
+        .with("hint", "set acme.upstream to \"acme\" or \"internal\" (services.seed.acme.upstream)");
+  }
+  api::acme::UpstreamConfig uc;
+  uc.directory_url = acme.directory;
+  uc.state_dir = upstream_acme_dir(state_dir);
+  uc.email = acme.email;
+  uc.ca_file = acme.ca_file;
+  auto upstream = SEED_TRY(api::acme::UpstreamIssuer::open(uc, *records));
+  return std::unique_ptr<api::acme::Issuer>(std::move(upstream));
 }
 
 Api::~Api() {
@@ -87,10 +120,12 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
                                 "(services.seed.api.adminPort), or 0 to turn the admin listener off"));
     out->admin_port = bound_port(admin.get());
   }
-  out->issuer = SEED_TRY(make_issuer(s.acme, s.state_dir, s.domain));
+  if (s.zone != nullptr) out->records = zone_challenge_records(*s.zone);
+  out->issuer = SEED_TRY(make_issuer(s.acme, s.state_dir, s.domain, out->records.get()));
   api::acme::FacadeConfig fc;
   fc.base_url = "http://" + s.guest_address + ":" + std::to_string(out->guest_port);
   fc.state_file = s.state_dir + "/acme-facade.json";
+  fc.zone = s.domain;
   out->facade = SEED_TRY(api::acme::AcmeFacade::open(fc, callers_of(service), *out->issuer));
 
   std::vector<api::Listener> listeners;

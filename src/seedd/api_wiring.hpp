@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "api/acme/challenge_records.hpp"
 #include "api/acme/facade.hpp"
 #include "api/admin/admin_routes.hpp"
 #include "api/admin/usage_history.hpp"
@@ -33,6 +34,8 @@ struct ApiSettings {
   const net::dns::Server* dns = nullptr;
   const net::ingress::Server* ingress = nullptr;
   bool shoots = false;  // POST /shoot on the guest listener
+  // Where ACME mode publishes DNS-01 TXT and the apex CAA (required for acme.upstream "acme").
+  net::dns::ZoneStore* zone = nullptr;
 };
 
 // The URL instances find in SEED_ACME_URL: the facade's directory on the guest listener, by
@@ -46,13 +49,21 @@ std::string guest_shoot_url(const std::string& guest_address, uint16_t port);
 // Where the internal CA keeps ca.key (0600) and ca.pem; `seedctl ca` reads ca.pem there.
 std::string internal_ca_dir(const std::string& state_dir);
 
-// THE factory of the facade's upstream: the internal CA for acme.upstream "internal". For
-// "acme" it returns a clear "not yet" error until the upstream ACME client (issue 15, ACME
-// mode) is connected here.
+// Where ACME mode keeps its upstream account (account.key 0600, account.json) and orders.
+std::string upstream_acme_dir(const std::string& state_dir);
+
+// The DNS server's narrow ACME record interface over the zone store (DESIGN.md §3).
+std::unique_ptr<api::acme::ChallengeRecords> zone_challenge_records(net::dns::ZoneStore& zone);
+
+// THE factory of the facade's upstream: the internal CA for acme.upstream "internal"; for
+// "acme" seedd's own ACME client of acme.directory, answering DNS-01 through `records`
+// (which must outlive the issuer).
 Result<std::unique_ptr<api::acme::Issuer>> make_issuer(const NodeConfig::Acme& acme, const std::string& state_dir,
-                                                       const std::string& domain);
+                                                       const std::string& domain,
+                                                       api::acme::ChallengeRecords* records);
 
 struct Api {
+  std::unique_ptr<api::acme::ChallengeRecords> records;  // ACME mode's TXT/CAA, over the zone
   std::unique_ptr<api::acme::Issuer> issuer;
   std::unique_ptr<api::acme::AcmeFacade> facade;
   std::unique_ptr<api::admin::UsageHistory> usage;  // the status page's CPU/memory samples

@@ -104,15 +104,18 @@ void read_dns_limits(JsonReader& in, net::dns::ServerConfig& out, std::vector<st
   out.tcp_max_life = b.seconds("tcp_max_life_s", out.tcp_max_life, 86400);
 }
 
-// "acme": {"upstream", "directory", "email", "leaf_days"}: where the facade's certificates come
-// from. The directory is only used (and so only checked) with upstream "acme".
+// "acme": {"upstream", "directory", "email", "ca_file", "leaf_days"}: where the facade's
+// certificates come from. The directory is only used (and so only checked) with upstream "acme".
 void read_acme(JsonReader& in, NodeConfig::Acme& out, std::vector<std::string>& problems) {
   in.get_enum("upstream", out.upstream, {"internal", "acme"});
-  in.get("directory", out.directory).get("email", out.email);
+  in.get("directory", out.directory).get("email", out.email).get("ca_file", out.ca_file);
   out.leaf_days = Bounded(in, "acme", problems).count("leaf_days", out.leaf_days, 397);
   if (out.upstream == "acme" && out.directory.rfind("https://", 0) != 0) {
     problems.push_back("acme.directory: must be an https:// URL of the upstream CA's directory, got \"" +
                        out.directory + "\"");
+  }
+  if (!out.ca_file.empty() && out.ca_file[0] != '/') {
+    problems.push_back("acme.ca_file: must be an absolute path to a PEM file, got \"" + out.ca_file + "\"");
   }
   const auto at = out.email.find('@');
   if (!out.email.empty() && (at == 0 || at == std::string::npos || at + 1 == out.email.size() ||

@@ -194,7 +194,8 @@ TEST(Config, NodeKeysAreReadAndChecked) {
     "storage": {"backend": "lvm", "volume_group": "vg0"},
     "network": {"bridge": "seed0", "subnet": "10.100.0.0/16", "ipv6_prefix": "fd5e:ed00::/64"},
     "ssh": {"port": 2222}, "api": {"port": 9876},
-    "acme": {"upstream": "acme", "directory": "https://acme.example/dir", "email": "ops@example.org"},
+    "acme": {"upstream": "acme", "directory": "https://acme.example/dir", "email": "ops@example.org",
+             "ca_file": "/etc/seed/test-ca.pem"},
     "eval": {"user": "seed-eval", "flake_registry": "/etc/seed/flake-registry.json"}})");
   EXPECT_EQ(c.node.domain, "seed.example.org");
   EXPECT_EQ(c.node.public_addresses.size(), 2u);
@@ -207,6 +208,7 @@ TEST(Config, NodeKeysAreReadAndChecked) {
   EXPECT_EQ(c.node.acme.upstream, "acme");
   EXPECT_EQ(c.node.acme.directory, "https://acme.example/dir");
   EXPECT_EQ(c.node.acme.email, "ops@example.org");
+  EXPECT_EQ(c.node.acme.ca_file, "/etc/seed/test-ca.pem");
   Config d = parse_ok("{}");
   EXPECT_EQ(d.node.storage.backend, "file");
   EXPECT_EQ(d.node.network.subnet, "10.100.0.0/16");
@@ -238,6 +240,8 @@ TEST(Config, AcmeAndApiKeysHaveDefaultsAndAreChecked) {
   EXPECT_THAT(e.message, HasSubstr("acme.leaf_days: must be between 1 and 397, got 0"));
   EXPECT_THAT(e.message, HasSubstr("api.admin_port: must be 1-65535"));
   EXPECT_EQ(e.get("stage"), "config");
+  EXPECT_THAT(parse_fail(R"({"acme": {"ca_file": "ca.pem"}})").message,
+              HasSubstr("acme.ca_file: must be an absolute path to a PEM file, got \"ca.pem\""));
   EXPECT_THAT(parse_fail(R"({"acme": {"leaf_days": 398}})").message, HasSubstr("acme.leaf_days"));
   // The keys of the first facade draft are gone, not silently ignored.
   EXPECT_THAT(parse_fail(R"({"acme": {"internal_ca": true}})").message, HasSubstr("internal_ca"));

@@ -181,6 +181,7 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   // A shoot holds its HTTP thread while it runs: enough threads that ACME is never starved.
   if (!shoot.kernel.empty()) as.limits.threads = std::max<unsigned>(as.limits.threads, static_cast<unsigned>(shoot.node) + 2);
   as.shoots = !shoot.kernel.empty();
+  as.zone = node->zone.get();
   node->api = SEED_TRY(starting("api", start_api(as, *node->engine)));
   control::ControlConfig cc = config.control;
   if (config.node.acme.upstream == "internal") cc.ca_root_path = internal_ca_dir(state) + "/ca.pem";  // seedctl ca

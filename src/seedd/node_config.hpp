@@ -41,6 +41,7 @@ struct NodeConfig {
     std::string upstream = "internal";  // "internal" (seedd's own CA) | "acme" (an upstream CA)
     std::string directory = "https://acme-v02.api.letsencrypt.org/directory";  // upstream "acme"
     std::string email;                  // the upstream account's contact; may be empty
+    std::string ca_file;                // PEM to trust for the directory instead of the system's; may be empty
     uint64_t leaf_days = 7;             // upstream "internal": lifetime of a leaf certificate
   } acme;
   // Shoots (docs/shoots.md), "shoot": {...}. Off unless image.kernel is set (the guest every

@@ -72,7 +72,8 @@ TEST_F(NixHost, RenderedSettingsAreReadBySeedd) {
 // a null adminPort as 0 = off).
 TEST_F(NixHost, AcmeAndApiOptionsAreRenderedForSeedd) {
   auto host = eval(R"({ domain = "seed.test"; api.port = 8555; api.adminPort = null;
-      acme = { upstream = "acme"; directory = "https://ca.example/dir"; email = "ops@example.org"; leafDays = 30; }; })");
+      acme = { upstream = "acme"; directory = "https://ca.example/dir"; email = "ops@example.org"; leafDays = 30;
+               caFile = "/etc/seed/test-ca.pem"; }; })");
   ASSERT_TRUE(host.ok()) << host.error().describe();
   auto config = parse_config(host->at("settings").dump(), "/etc/seed/seedd.json");
   ASSERT_TRUE(config.ok()) << config.error().describe() << "\n" << host->at("settings").dump(2);
@@ -82,6 +83,7 @@ TEST_F(NixHost, AcmeAndApiOptionsAreRenderedForSeedd) {
   EXPECT_EQ(config->node.acme.directory, "https://ca.example/dir");
   EXPECT_EQ(config->node.acme.email, "ops@example.org");
   EXPECT_EQ(config->node.acme.leaf_days, 30u);
+  EXPECT_EQ(config->node.acme.ca_file, "/etc/seed/test-ca.pem");
   EXPECT_THAT(host->at("firewall").dump(), HasSubstr("8555"));  // guests reach the listener
 }
 

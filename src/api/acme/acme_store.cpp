@@ -8,10 +8,13 @@ namespace seed::api::acme {
 
 using json = nlohmann::json;
 
+// WITH_DEFAULT: a member added later (upstream, error, alternates) reads as its default from
+// a file an older seedd wrote.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Account, id, owner, jwk, thumbprint, status, contact)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Authorization, id, order, name, status, token)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Order, id, account, names, status, authorizations, certificate, expires)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Certificate, id, order, pem, revoked)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Authorization, id, order, name, status, token)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Order, id, account, names, status, authorizations, certificate, expires,
+                                                upstream, error)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Certificate, id, order, pem, revoked, alternates)
 
 Result<AcmeStore> AcmeStore::load(const std::string& path) {
   AcmeStore store;

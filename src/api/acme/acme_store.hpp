@@ -27,22 +27,27 @@ struct Account {
 
 struct Authorization {
   std::string id, order, name;
-  std::string status = "valid";  // the caller's names need no validation toward the caller
+  // pending until the issuer's authorization for the name is valid (at once for the internal
+  // CA); the caller's names need no validation toward the caller itself.
+  std::string status = "pending";
   std::string token;
 };
 
 struct Order {
   std::string id, account;
   std::vector<std::string> names;  // sorted, lower case
-  std::string status = "ready";    // pending | ready | processing | valid | invalid
+  std::string status = "pending";  // pending | ready | processing | valid | invalid
   std::vector<std::string> authorizations;
   std::string certificate;  // id, once valid
   int64_t expires = 0;      // unix seconds
+  std::string upstream;     // the Issuer's handle
+  nlohmann::json error;     // the problem document once invalid (null before)
 };
 
 struct Certificate {
   std::string id, order, pem;
   bool revoked = false;
+  std::vector<std::string> alternates;  // other chains the upstream CA offered (PEM each)
 };
 
 class AcmeStore {

@@ -60,7 +60,11 @@ Response acme_problem(const std::string& type, std::string detail) {
 }
 
 Response from_error(const Error& e) {
-  if (auto type = e.get("acme_type")) return acme_problem(std::string(*type), e.message);
+  if (auto type = e.get("acme_type")) {
+    Response r = acme_problem(std::string(*type), e.message);
+    if (auto retry = e.get("retry_after")) r.with_header("Retry-After", std::string(*retry));
+    return r;
+  }
   log::error("acme.failed", {{"error", e.describe()}});
   return acme_problem("serverInternal", "seedd could not complete this request; the node owner finds why in seedd's log");
 }
@@ -94,6 +98,21 @@ std::string leaf_der(const std::string& pem) {
   std::string out = n > 0 ? std::string(reinterpret_cast<char*>(der), size_t(n)) : "";
   OPENSSL_free(der);
   return out;
+}
+
+// The Issuer's problem as an RFC 8555 problem document (an order's or a challenge's "error").
+json problem_json(const IssuerProblem& p) {
+  json j{{"type", "urn:ietf:params:acme:error:" + p.type}, {"detail", p.detail}, {"status", status_for(p.type)}};
+  return j;
+}
+
+// The guest may answer any of these (its client picks the one it has a solver for); seedd
+// validates nothing toward the guest, so the answer only acknowledges.
+const char* const kChallengeTypes[] = {"http-01", "dns-01", "tls-alpn-01"};
+
+bool in_zone(const std::string& name, const std::string& zone) {
+  return name == zone || (name.size() > zone.size() && name.compare(name.size() - zone.size(), zone.size(), zone) == 0 &&
+                          name[name.size() - zone.size() - 1] == '.');
 }
 
 }  // namespace
@@ -146,8 +165,9 @@ void AcmeFacade::add_routes(Router& router) {
   route("/acme/order/*", false, &AcmeFacade::order);
   route("/acme/order/*/finalize", false, &AcmeFacade::finalize);
   route("/acme/authz/*", false, &AcmeFacade::authorization);
-  route("/acme/chall/*", false, &AcmeFacade::challenge);
+  route("/acme/chall/*/*", false, &AcmeFacade::challenge);
   route("/acme/cert/*", false, &AcmeFacade::certificate);
+  route("/acme/cert/*/*", false, &AcmeFacade::alternate);
   route("/acme/revoke-cert", false, &AcmeFacade::revoke);
 }
 
@@ -284,7 +304,59 @@ json AcmeFacade::order_json(const Order& o) const {
   json j{{"status", o.status}, {"expires", rfc3339(o.expires)}, {"identifiers", ids},
          {"authorizations", authz}, {"finalize", url("/acme/order/" + o.id + "/finalize")}};
   if (!o.certificate.empty()) j["certificate"] = url("/acme/cert/" + o.certificate);
+  if (!o.error.is_null()) j["error"] = o.error;
   return j;
+}
+
+Response AcmeFacade::polled(Response r, const std::string& status) const {
+  if (status == "pending" || status == "processing") r.with_header("Retry-After", "1");
+  return r;
+}
+
+void AcmeFacade::refresh(Order& o) {
+  if (o.status == "valid" || o.status == "invalid") return;
+  const IssueState st = issuer_.state(o.upstream);
+  const Order before_order = o;
+  std::vector<Authorization> before_authz;
+  bool changed = false;
+  for (const auto& id : o.authorizations) {
+    Authorization& a = store_.authorizations[id];
+    before_authz.push_back(a);
+    std::string status = a.status;
+    if (st.authorized.count(a.name) || st.status == "ready" || st.status == "processing" || st.status == "valid") {
+      status = "valid";
+    } else if (st.status == "invalid") {
+      status = "invalid";
+    }
+    changed |= status != a.status;
+    a.status = status;
+  }
+  std::optional<Certificate> cert;
+  if (st.status == "invalid") {
+    o.status = "invalid";
+    o.error = problem_json(st.problem.value_or(IssuerProblem{"serverInternal", "the order failed", ""}));
+  } else if (st.status == "valid" && (o.status == "processing" || o.status == "ready")) {
+    cert = Certificate{random_id(), o.id, st.chain, false, st.alternates};
+    store_.certificates[cert->id] = *cert;
+    o.certificate = cert->id;
+    o.status = "valid";
+  } else if (st.status == "processing" && o.status == "ready") {
+    o.status = "processing";  // a finalize the facade had not saved before a restart
+  } else if (o.status == "pending" && st.status == "ready") {
+    o.status = "ready";
+  }
+  changed |= o.status != before_order.status;
+  if (!changed) return;
+  if (auto saved = store_.save(); !saved) {
+    // Shown as before; the next poll tries again.
+    log::error("acme.save_failed", {{"error", saved.error().describe()}});
+    o = before_order;
+    for (const auto& a : before_authz) store_.authorizations[a.id] = a;
+    if (cert) store_.certificates.erase(cert->id);
+    return;
+  }
+  if (cert) log::info("acme.certificate.issued", {{"order", o.id}});
+  if (o.status == "valid" || o.status == "invalid") issuer_.forget(o.upstream);
 }
 
 Response AcmeFacade::new_order(Call& c) {
@@ -308,6 +380,13 @@ Response AcmeFacade::new_order(Call& c) {
       for (const auto& n : c.caller.names) list += (list.empty() ? "" : ", ") + n;
       return acme_problem("rejectedIdentifier", name + " is not a name of this instance; it may order: " + list);
     }
+    if (!config_.zone.empty() && !in_zone(name, config_.zone)) {
+      // The instance's own http hostname, but seedd can prove only names of its own zone.
+      return acme_problem("rejectedIdentifier", name + " is outside this node's zone " + config_.zone +
+                                                    ", so seedd cannot obtain a certificate for it (it answers "
+                                                    "DNS-01 only in its zone); order names under " + config_.zone +
+                                                    " and get a certificate for " + name + " elsewhere");
+    }
     names.insert(name);
   }
   Order o;
@@ -315,9 +394,12 @@ Response AcmeFacade::new_order(Call& c) {
   o.account = c.account->id;
   o.names.assign(names.begin(), names.end());
   o.expires = now_s() + kOrderLifetime;
+  auto handle = issuer_.start_order(o.names);
+  if (!handle.ok()) return from_error(handle.error());
+  o.upstream = *handle;
   std::vector<Authorization> authz;
   for (const auto& n : o.names) {
-    Authorization a{random_id(), o.id, n, "valid", random_id(32)};
+    Authorization a{random_id(), o.id, n, "pending", random_id(32)};
     o.authorizations.push_back(a.id);
     authz.push_back(a);
   }
@@ -327,10 +409,13 @@ Response AcmeFacade::new_order(Call& c) {
   if (auto st = store_.save(); !st) {
     store_.orders.erase(o.id);
     for (const auto& a : authz) store_.authorizations.erase(a.id);
+    issuer_.forget(o.upstream);
     return from_error(st.error());
   }
   log::info("acme.order.created", {{"instance", c.caller.instance}, {"order", o.id}, {"names", o.names.size()}});
-  Response r = json_response(201, order_json(o));
+  Order& stored = store_.orders[o.id];
+  refresh(stored);
+  Response r = polled(json_response(201, order_json(stored)), stored.status);
   return std::move(r.with_header("Location", url("/acme/order/" + o.id)));
 }
 
@@ -349,36 +434,63 @@ Authorization* AcmeFacade::own_authorization(const Call& c) {
 Response AcmeFacade::order(Call& c) {
   Order* o = own_order(c, c.request.params[0]);
   if (o == nullptr) return acme_problem("notFound", "no order " + c.request.params[0] + " for this account");
-  return json_response(200, order_json(*o));
+  refresh(*o);
+  return polled(json_response(200, order_json(*o)), o->status);
+}
+
+json AcmeFacade::challenges_json(const Authorization& a, const Order& o, bool answered) const {
+  json list = json::array();
+  for (const char* type : kChallengeTypes) {
+    // A pending challenge the guest has answered is "processing" (RFC 8555 §7.1.6).
+    const std::string status = a.status == "pending" && answered ? "processing" : a.status;
+    json ch{{"type", type}, {"url", url("/acme/chall/" + a.id + "/" + type)}, {"token", a.token}, {"status", status}};
+    if (a.status == "invalid" && !o.error.is_null()) ch["error"] = o.error;
+    list.push_back(ch);
+  }
+  return list;
 }
 
 Response AcmeFacade::authorization(Call& c) {
-  const Authorization* found = own_authorization(c);
+  Authorization* found = own_authorization(c);
   if (found == nullptr) return acme_problem("notFound", "no authorization " + c.request.params[0] + " for this account");
+  Order& o = store_.orders[found->order];
+  refresh(o);
   const Authorization& a = *found;
-  json chall{{"type", "dns-01"}, {"url", url("/acme/chall/" + a.id)}, {"token", a.token}, {"status", a.status}};
-  return json_response(200, {{"identifier", {{"type", "dns"}, {"value", a.name}}},
-                             {"status", a.status},
-                             {"expires", rfc3339(store_.orders[a.order].expires)},
-                             {"challenges", json::array({chall})}});
+  return polled(json_response(200, {{"identifier", {{"type", "dns"}, {"value", a.name}}},
+                                    {"status", a.status},
+                                    {"expires", rfc3339(o.expires)},
+                                    {"challenges", challenges_json(a, o, false)}}),
+                a.status);
 }
 
 Response AcmeFacade::challenge(Call& c) {
-  const Authorization* found = own_authorization(c);
-  if (found == nullptr) return acme_problem("notFound", "no challenge " + c.request.params[0] + " for this account");
-  const Authorization& a = *found;
-  // Nothing to validate toward the guest: the challenge is as valid as its authorization.
-  Response r = json_response(200, {{"type", "dns-01"}, {"url", url("/acme/chall/" + a.id)}, {"token", a.token},
-                                   {"status", a.status}});
-  return std::move(r.with_header("Link", "<" + url("/acme/authz/" + a.id) + ">;rel=\"up\""));
+  Authorization* found = own_authorization(c);
+  const std::string type = c.request.params.size() > 1 ? c.request.params[1] : "";
+  if (found == nullptr || std::find(std::begin(kChallengeTypes), std::end(kChallengeTypes), type) == std::end(kChallengeTypes)) {
+    return acme_problem("notFound", "no challenge " + c.request.params[0] + "/" + type + " for this account");
+  }
+  Order& o = store_.orders[found->order];
+  refresh(o);
+  // Nothing to validate toward the guest: the challenge is as valid as its authorization,
+  // which follows the issuer's. An answer (a JSON payload) is only acknowledged.
+  json all = challenges_json(*found, o, c.payload.is_object());
+  json mine;
+  for (const auto& ch : all) {
+    if (ch["type"] == type) mine = ch;
+  }
+  Response r = polled(json_response(200, mine), found->status);
+  return std::move(r.with_header("Link", "<" + url("/acme/authz/" + found->id) + ">;rel=\"up\""));
 }
 
 Response AcmeFacade::finalize(Call& c) {
   Order* found = own_order(c, c.request.params[0]);
   if (found == nullptr) return acme_problem("notFound", "no order " + c.request.params[0] + " for this account");
   Order& o = *found;
-  if (o.status == "valid") return json_response(200, order_json(o));
-  if (o.status != "ready") return acme_problem("orderNotReady", "the order is " + o.status + ", not ready");
+  refresh(o);
+  if (o.status == "valid" || o.status == "processing") return polled(json_response(200, order_json(o)), o.status);
+  if (o.status != "ready") {
+    return acme_problem("orderNotReady", "the order is " + o.status + ", not ready; poll it until it is ready");
+  }
   if (!c.payload.is_object() || !c.payload.contains("csr") || !c.payload["csr"].is_string()) {
     return acme_problem("malformed", "finalize needs \"csr\": the base64url DER of a PKCS#10 request");
   }
@@ -394,20 +506,15 @@ Response AcmeFacade::finalize(Call& c) {
   if (csr->key_spki_der == spki_of_jwk(c.account->jwk)) {
     return acme_problem("badCSR", "the certificate key must not be the account key; make a new key for the CSR");
   }
-  auto pem = issuer_.issue(*csr, o.names);
-  if (!pem.ok()) return from_error(pem.error());
-  Certificate cert{random_id(), o.id, *pem, false};
-  store_.certificates[cert.id] = cert;
-  o.status = "valid";
-  o.certificate = cert.id;
+  // The issuer takes the CSR unchanged; the chain follows (at once from the internal CA).
+  if (auto st = issuer_.finalize(o.upstream, *csr); !st) return from_error(st.error());
+  o.status = "processing";
   if (auto st = store_.save(); !st) {
-    store_.certificates.erase(cert.id);
     o.status = "ready";
-    o.certificate.clear();
     return from_error(st.error());
   }
-  log::info("acme.certificate.issued", {{"instance", c.caller.instance}, {"order", o.id}});
-  Response r = json_response(200, order_json(o));
+  refresh(o);
+  Response r = polled(json_response(200, order_json(o)), o.status);
   return std::move(r.with_header("Location", url("/acme/order/" + o.id)));
 }
 
@@ -419,6 +526,26 @@ Response AcmeFacade::certificate(Call& c) {
   Response r;
   r.content_type = "application/pem-certificate-chain";
   r.body = it->second.pem;
+  // The other chains the upstream CA offered (RFC 8555 §7.4.2).
+  for (size_t i = 0; i < it->second.alternates.size(); ++i) {
+    r.with_header("Link", "<" + url("/acme/cert/" + it->first + "/" + std::to_string(i)) + ">;rel=\"alternate\"");
+  }
+  return r;
+}
+
+Response AcmeFacade::alternate(Call& c) {
+  auto it = store_.certificates.find(c.request.params[0]);
+  const std::string& index = c.request.params[1];
+  size_t i = 0;
+  const bool number = !index.empty() && index.size() < 4 && std::all_of(index.begin(), index.end(), ::isdigit);
+  if (number) i = std::stoul(index);
+  if (it == store_.certificates.end() || own_order(c, it->second.order) == nullptr || !number ||
+      i >= it->second.alternates.size()) {
+    return acme_problem("notFound", "no certificate " + c.request.params[0] + "/" + index + " for this account");
+  }
+  Response r;
+  r.content_type = "application/pem-certificate-chain";
+  r.body = it->second.alternates[i];
   return r;
 }
 

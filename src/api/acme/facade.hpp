@@ -2,8 +2,13 @@
 // instance that owns the request's source address on the bridge (the anti-spoofing rules make
 // that trustworthy): it may order only its own names, and its accounts, orders and
 // certificates are invisible to every other instance. Authorizations need no validation toward
-// the guest (seedd knows the caller), so orders are `ready` at once; finalize passes the
-// guest's CSR to the Issuer unchanged (keys never leave the guest).
+// the guest (seedd knows the caller): newOrder starts the Issuer's order, and the guest's
+// authorizations turn valid when the Issuer's do (at once for the internal CA; when the
+// upstream CA's are in ACME mode). Until then authorizations and orders are pending (or
+// processing after finalize) with Retry-After, and any challenge the guest answers only
+// acknowledges. finalize passes the guest's CSR to the Issuer unchanged (keys never leave the
+// guest). The facade's lock is never held across the Issuer's upstream work: Issuer calls
+// return at once and the facade reads their progress when the guest polls.
 //
 // Resources: directory, newNonce (HEAD/GET), newAccount (201 new, 200 existing,
 // onlyReturnExisting), account (POST-as-GET, contact update, deactivation) and its orders,
@@ -37,6 +42,7 @@ using CallerLookup = std::function<Result<AcmeCaller>(const std::string& source_
 struct FacadeConfig {
   std::string base_url;    // "http://10.100.0.1:8555": what request URLs (the JWS `url`) start with
   std::string state_file;  // the AcmeStore's file
+  std::string zone;        // the node's zone: names outside it are refused ("" = no check)
 };
 
 class AcmeFacade {
@@ -62,10 +68,14 @@ class AcmeFacade {
   Response challenge(Call& c);
   Response finalize(Call& c);
   Response certificate(Call& c);
+  Response alternate(Call& c);
   Response revoke(Call& c);
 
   std::string url(const std::string& path) const { return config_.base_url + path; }
   nlohmann::json order_json(const Order& o) const;
+  nlohmann::json challenges_json(const Authorization& a, const Order& o, bool answered) const;
+  void refresh(Order& o);  // the Issuer's progress into the order and its authorizations
+  Response polled(Response r, const std::string& status) const;  // Retry-After while pending
   Order* own_order(const Call& c, const std::string& id);
   Authorization* own_authorization(const Call& c);
 

@@ -69,7 +69,7 @@ class FacadeClientsTest : public ::testing::Test {
       if (source == "127.0.0.3") return AcmeCaller{"other/db", {"db.other.seed.test"}, true};
       return make_error(Errc::not_found, "no instance");
     };
-    auto facade = AcmeFacade::open({base_, dir_.path() + "/acme.json"}, lookup, *ca_);
+    auto facade = AcmeFacade::open({base_, dir_.path() + "/acme.json", "seed.test"}, lookup, *ca_);
     ASSERT_TRUE(facade.ok()) << facade.error().describe();
     facade_ = std::move(*facade);
     Router routes;

@@ -155,4 +155,30 @@ Result<std::string> InternalCa::issue(const CsrInfo& csr, const std::vector<std:
   return pem;
 }
 
+Result<std::string> InternalCa::start_order(const std::vector<std::string>&) {
+  std::lock_guard lock(mu_);
+  return "internal-" + std::to_string(++next_);
+}
+
+IssueState InternalCa::state(const std::string& handle) {
+  std::lock_guard lock(mu_);
+  IssueState s;
+  auto it = signed_.find(handle);
+  s.status = it == signed_.end() ? "ready" : "valid";
+  if (it != signed_.end()) s.chain = it->second;
+  return s;
+}
+
+Status InternalCa::finalize(const std::string& handle, const CsrInfo& csr) {
+  const std::string chain = SEED_TRY(issue(csr, std::vector<std::string>(csr.names.begin(), csr.names.end())));
+  std::lock_guard lock(mu_);
+  signed_[handle] = chain;
+  return ok();
+}
+
+void InternalCa::forget(const std::string& handle) {
+  std::lock_guard lock(mu_);
+  signed_.erase(handle);
+}
+
 }  // namespace seed::api::acme

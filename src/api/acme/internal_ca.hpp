@@ -9,7 +9,9 @@
 #include <openssl/x509.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -35,7 +37,16 @@ class InternalCa final : public Issuer {
   const std::string& root_pem() const { return root_pem_; }
   // A leaf for `names` (already checked against the caller) with the CSR's key: PEM of the
   // leaf followed by the root.
-  Result<std::string> issue(const CsrInfo& csr, const std::vector<std::string>& names) override;
+  Result<std::string> issue(const CsrInfo& csr, const std::vector<std::string>& names);
+
+  // As an Issuer everything completes at once: an order is "ready" when it starts (seedd
+  // knows the caller; nothing to validate) and "valid" as soon as finalize has signed. Signed
+  // chains are kept in memory until the facade has stored them; after a restart an unknown
+  // handle is simply "ready" again.
+  Result<std::string> start_order(const std::vector<std::string>& names) override;
+  IssueState state(const std::string& handle) override;
+  Status finalize(const std::string& handle, const CsrInfo& csr) override;
+  void forget(const std::string& handle) override;
 
  private:
   InternalCa() = default;
@@ -43,6 +54,9 @@ class InternalCa final : public Issuer {
   EVP_PKEY* key_ = nullptr;
   X509* root_ = nullptr;
   std::string root_pem_;
+  std::mutex mu_;
+  uint64_t next_ = 0;
+  std::map<std::string, std::string> signed_;  // handle → chain, until forgotten
 };
 
 }  // namespace seed::api::acme

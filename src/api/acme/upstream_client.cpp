@@ -28,7 +28,9 @@ size_t on_header(char* data, size_t size, size_t n, void* out) {
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(" \t"));
     value.erase(value.find_last_not_of(" \t\r\n") + 1);
-    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
+    // A header sent more than once (Link: up, alternate, …) is one comma-joined list (RFC 9110 §5.3).
+    std::string& slot = (*static_cast<std::map<std::string, std::string>*>(out))[name];
+    slot += (slot.empty() ? "" : ", ") + value;
   }
   return size * n;
 }

@@ -24,12 +24,14 @@ struct UpstreamConfig {
   std::string state_dir;      // account.key, account.json
   std::string email;          // contact for the account; may be empty
   std::string ca_file;        // PEM bundle to trust instead of the system's (test CAs); may be empty
-  int bad_nonce_retries = 5;
+  // Real CAs rarely refuse a nonce; pebble's test setting refuses half of them, so retries
+  // are generous (they cost nothing when no badNonce comes).
+  int bad_nonce_retries = 20;
 };
 
 struct UpstreamReply {
   long status = 0;
-  std::map<std::string, std::string> headers;  // names in lower case
+  std::map<std::string, std::string> headers;  // names in lower case; repeats joined by ", "
   std::string body;
   std::string header(const std::string& name) const {
     auto it = headers.find(name);
@@ -44,6 +46,7 @@ class UpstreamClient {
   static Result<std::unique_ptr<UpstreamClient>> open(UpstreamConfig config);
 
   const std::string& account_url() const { return account_url_; }
+  const std::string& thumbprint() const { return key_->thumbprint(); }  // for key authorizations
   const nlohmann::json& directory() const { return directory_; }
   int bad_nonce_retries_used() const { return retries_used_; }
 

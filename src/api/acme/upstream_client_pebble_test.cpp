@@ -16,6 +16,7 @@
 
 #include "api/acme/account_key.hpp"
 #include "api/acme/upstream_client.hpp"
+#include "api/testing/pebble.hpp"
 #include "common/fd.hpp"
 #include "common/process.hpp"
 #include "common/testing/temp_dir.hpp"
@@ -25,32 +26,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct Ran {
-  int code = -1;
-  std::string output;
-};
-
-Ran run_tool(std::vector<std::string> argv) {
-  SpawnOptions o;
-  o.argv = std::move(argv);
-  o.stdout_mode = Output::capture;
-  RunOptions ro;
-  ro.timeout = std::chrono::seconds(60);
-  auto r = run(std::move(o), ro);
-  if (!r.ok()) return {-1, r.error().describe()};
-  return {r->status.code, r->out + r->err};
-}
-
-uint16_t free_port() {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);
-}
+using Ran = seed::api::testing::ToolRun;
+using seed::api::testing::run_tool;
 
 // The value of `name` in an HTTP head printed by curl -i/-I ("" if absent).
 std::string header(const std::string& head, const std::string& name) {
@@ -69,42 +46,10 @@ class UpstreamPebble : public ::testing::Test {
  protected:
   // Starts pebble rejecting `nonce_reject` percent of good nonces.
   void start(int nonce_reject) {
-    ASSERT_TRUE(find_executable("pebble")) << "pebble is not installed (scripts/install-deps)";
-    const std::string d = dir_.path();
-    Ran cert = run_tool({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                         "-keyout", d + "/key.pem", "-out", d + "/cert.pem", "-subj", "/CN=localhost", "-days", "1",
-                         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"});
-    ASSERT_EQ(cert.code, 0) << cert.output;
-    const uint16_t port = free_port(), mgmt = free_port();
-    base_ = "https://127.0.0.1:" + std::to_string(port);
-    const nlohmann::json config{{"pebble", {{"listenAddress", "127.0.0.1:" + std::to_string(port)},
-                                            {"managementListenAddress", "127.0.0.1:" + std::to_string(mgmt)},
-                                            {"certificate", d + "/cert.pem"}, {"privateKey", d + "/key.pem"},
-                                            {"httpPort", 5002}, {"tlsPort", 5001}, {"ocspResponderURL", ""},
-                                            {"externalAccountBindingRequired", false}}}};
-    ASSERT_TRUE(write_file_atomic(d + "/pebble.json", config.dump(), 0600).ok());
-    SpawnOptions o;
-    o.argv = {"pebble", "-config", d + "/pebble.json"};
-    o.env = {"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=" + std::to_string(nonce_reject)};
-    o.stdout_mode = Output::file;
-    o.stdout_file = d + "/pebble.log";
-    o.stderr_mode = Output::file;
-    o.stderr_file = d + "/pebble.err";
-    o.kill_with_parent = true;
-    auto child = spawn(o);
-    ASSERT_TRUE(child.ok()) << child.error().describe();
-    pebble_ = std::move(*child);
-    // Readiness: pebble answers its directory once it listens (no timing is asserted).
-    for (int i = 0; i < 120 && directory_.is_null(); ++i) {
-      Ran dir = run_tool({"curl", "-sfk", base_ + "/dir"});
-      if (dir.code == 0) directory_ = nlohmann::json::parse(dir.output, nullptr, false);
-      if (directory_.is_discarded()) directory_ = nullptr;
-      if (directory_.is_null()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    ASSERT_TRUE(directory_.is_object()) << "pebble never served its directory: " << run_tool({"cat", d + "/pebble.log", d + "/pebble.err"}).output;
-  }
-  void TearDown() override {
-    if (pebble_.pid() > 0) pebble_.terminate();
+    const std::string failed = pebble_.start(dir_.path(), {nonce_reject, "", {}});
+    ASSERT_EQ(failed, "");
+    base_ = pebble_.base;
+    directory_ = pebble_.directory;
   }
   std::string nonce() {
     Ran head = run_tool({"curl", "-sk", "-I", directory_["newNonce"].get<std::string>()});
@@ -117,7 +62,7 @@ class UpstreamPebble : public ::testing::Test {
   }
 
   seed::testing::TempDir dir_;
-  Child pebble_;
+  seed::api::testing::Pebble pebble_;
   std::string base_;
   nlohmann::json directory_;
 };
@@ -146,7 +91,7 @@ UpstreamConfig upstream_config(const std::string& base, const std::string& dir) 
   c.directory_url = base + "/dir";
   c.state_dir = dir + "/upstream";
   c.email = "ops@example.org";
-  c.ca_file = dir + "/cert.pem";  // pebble's listener certificate, made in start()
+  c.ca_file = dir + "/pebble-cert.pem";  // pebble's listener certificate, made by Pebble::start
   return c;
 }
 
