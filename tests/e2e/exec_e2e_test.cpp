@@ -137,7 +137,7 @@ TEST_F(ExecTest, RunsCommandsThroughTheRealSshClient) {
   Child victim = spawn_exec({"sh", "-c", "'echo $$ >/tmp/victim; echo started; exec sleep 1000'"});
   ASSERT_TRUE(wait_for_output(victim, "started"));
   EXPECT_THAT(agent_sh("kill -0 $(cat /tmp/victim) && echo alive"), HasSubstr("alive"));
-  victim.signal(SIGKILL);
+  EXPECT_TRUE(victim.signal(SIGKILL));
   (void)victim.wait(10s);
   std::string after;
   for (int i = 0; i < 50; ++i) {
@@ -157,7 +157,7 @@ TEST_F(ExecTest, RunsCommandsThroughTheRealSshClient) {
   EXPECT_EQ(busy.status.code, 6);
   EXPECT_THAT(busy.err, HasSubstr("all 4 exec sessions of web are busy"));
   for (auto& s : sleepers) {
-    s.signal(SIGKILL);
+    EXPECT_TRUE(s.signal(SIGKILL));
     (void)s.wait(10s);
   }
   RunResult again;
