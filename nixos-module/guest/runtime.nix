@@ -126,6 +126,44 @@ let
     $CC -O2 -Wall -Wextra -Werror -o $out/bin/seed-console-relay $src
   '';
 
+  # The guest end of `ssh <node> exec` (docs/guest-contract.md, "The exec channels"): the same
+  # C source the hermetic test guest runs (length-prefixed binary frames are beyond a shell).
+  # Not built or run on the development machines (no nixpkgs there).
+  seedAgentExec = pkgs.runCommandCC "seed-agent-exec" { src = ./seed-agent-exec.c; } ''
+    mkdir -p $out/bin
+    $CC -O2 -Wall -Wextra -Werror -o $out/bin/seed-agent-exec $src
+  '';
+
+  # Serves each org.seed.exec.N port: the agent's line protocol (ping, so seedd knows the guest
+  # answers) and `exec`, which hands the port to seed-agent-exec for one command. bash reads a
+  # character device a byte at a time, so the frames after the `exec` line stay for the helper.
+  # When seedd hangs up the read ends; the port is opened again for the next session.
+  seedExecAgent = pkgs.writeShellApplication {
+    name = "seed-exec-agent";
+    runtimeInputs = [ pkgs.coreutils seedAgentExec ];
+    text = ''
+      serve() { # PORT
+        while :; do
+          exec 3<>"$1"
+          while IFS= read -r line <&3; do
+            case "''${line%$'\r'}" in
+              "") ;;
+              ping) printf 'pong\n.\n' >&3 ;;
+              exec) (cd / && seed-agent-exec <&3 >&3 3>&-) || true ;;
+              *) printf 'err unknown command\n.\n' >&3 ;;
+            esac
+          done
+          exec 3<&-
+          sleep 0.2
+        done
+      }
+      for port in /dev/virtio-ports/org.seed.exec.*; do
+        [ -e "$port" ] && serve "$port" &
+      done
+      wait
+    '';
+  };
+
   # seed-shoot [--timeout MS] CMD ARGS...: runs CMD in an ephemeral VM through the node's
   # shoot endpoint; prints its stdout and stderr and exits with its exit code.
   seedShoot = pkgs.writeShellApplication {
@@ -203,6 +241,23 @@ in
       Restart = "always";
       RestartSec = "1s";
       # The shells are the relay's children: stopping the unit ends them, nothing else.
+      KillMode = "control-group";
+    };
+  };
+
+  systemd.services.seed-exec = {
+    description = "Seed: commands run by ssh <node> exec";
+    wantedBy = [ "multi-user.target" ];
+    after = [ "systemd-udev-settle.service" "seed-env.service" ];
+    # A hypervisor without exec ports (Cloud Hypervisor) has none: nothing to run.
+    unitConfig.ConditionPathExistsGlob = "/dev/virtio-ports/org.seed.exec.*";
+    # The tenant's commands find what the system has installed, as in a login shell.
+    path = [ "/run/wrappers" "/run/current-system/sw" ];
+    serviceConfig = {
+      ExecStart = "${seedExecAgent}/bin/seed-exec-agent";
+      Restart = "always";
+      RestartSec = "1s";
+      # The commands are the agent's children: stopping the unit ends them too.
       KillMode = "control-group";
     };
   };

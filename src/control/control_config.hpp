@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <string>
 
+#include "common/audit_log.hpp"
+
 namespace seed::control {
 
 struct ControlConfig {
@@ -18,6 +20,8 @@ struct ControlConfig {
   std::chrono::milliseconds write_timeout{30000};    // a client that stops reading is dropped
   std::string ssh_host_key_path{};  // "<state_dir>/ssh/ssh_host_ed25519_key.pub" ("" = unknown)
   std::string ca_root_path{};       // the internal CA's root, "<state_dir>/acme-ca/ca.pem" ("" = unknown)
+  // The session audit `sessions` lists (seedd owns it; null: `sessions` says there is none).
+  const AuditLog* audit = nullptr;
 };
 
 }  // namespace seed::control

@@ -9,7 +9,7 @@
 namespace seed::control {
 namespace {
 
-constexpr std::array<std::pair<Command, std::string_view>, 10> command_names{{
+constexpr std::array<std::pair<Command, std::string_view>, 11> command_names{{
     {Command::plant, "plant"},
     {Command::status, "status"},
     {Command::logs, "logs"},
@@ -20,6 +20,7 @@ constexpr std::array<std::pair<Command, std::string_view>, 10> command_names{{
     {Command::invite_create, "invite_create"},
     {Command::ssh_host_key, "ssh_host_key"},
     {Command::ca, "ca"},
+    {Command::sessions, "sessions"},
 }};
 
 constexpr std::array<Errc, 13> all_codes{
@@ -81,7 +82,8 @@ std::string encode_request(const Request& r) {
       break;
     case Command::quarantine_list:
     case Command::ssh_host_key:
-    case Command::ca: break;
+    case Command::ca:
+    case Command::sessions: break;
   }
   return dump(j);
 }
@@ -133,7 +135,8 @@ Result<Request> decode_request(std::string_view line) {
     case Command::status:
     case Command::quarantine_list:
     case Command::ssh_host_key:
-    case Command::ca: break;
+    case Command::ca:
+    case Command::sessions: break;
   }
   return req;
 }

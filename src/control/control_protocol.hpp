@@ -31,6 +31,7 @@ enum class Command {
   invite_create,
   ssh_host_key,
   ca,
+  sessions,  // the session audit: every exec and console session (seedctl sessions)
 };
 
 std::string to_string(Command command);

@@ -19,6 +19,7 @@ TEST(ControlProtocol, EveryCommandRoundTrips) {
   requests.push_back({.command = Command::invite_create, .uses = 3, .expires_at = 1900000000});
   requests.push_back({.command = Command::ssh_host_key});
   requests.push_back({.command = Command::ca});
+  requests.push_back({.command = Command::sessions});
   for (const auto& r : requests) {
     std::string line = encode_request(r);
     EXPECT_EQ(line.find('\n'), std::string::npos);

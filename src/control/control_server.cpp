@@ -124,7 +124,7 @@ void ControlServer::State::serve(UniqueFd fd) {
                                 {"uid", known ? std::to_string(peer.uid) : "?"},
                                 {"pid", known ? std::to_string(peer.pid) : "?"}});
   if (request->command == Command::logs && request->follow) conn.watch_hangup();
-  HandlerContext context{*service, config.ssh_host_key_path, config.ca_root_path};
+  HandlerContext context{*service, config.ssh_host_key_path, config.ca_root_path, config.audit};
   auto reply = handle_request(*request, context, conn);
   if (reply) {
     conn.send_line(encode_result(reply->result, reply->text));

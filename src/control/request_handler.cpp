@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/fd.hpp"
+#include "common/time_text.hpp"
 #include "reconcile/instance_resolver.hpp"
 #include "control/ssh_fingerprint.hpp"
 #include "reconcile/service_json.hpp"
@@ -151,6 +152,41 @@ Result<Reply> ca_root(const HandlerContext& c) {
   return Reply{{{"pem", *pem}, {"path", c.ca_root_path}}, *pem};
 }
 
+// The session audit (common/audit_log.hpp): every exec and console session tenants opened,
+// oldest first, with the key, the instance, the command and how it ended.
+Result<Reply> sessions(const HandlerContext& c) {
+  if (c.audit == nullptr) {
+    return make_error(Errc::unavailable, "this seedd keeps no session audit")
+        .with("stage", "sessions")
+        .with("hint", "seedd records sessions when its SSH front end runs (services.seed.sshPort)");
+  }
+  auto entries = SEED_TRY(c.audit->list());
+  auto when = [](int64_t ms) {
+    std::string t = format_rfc3339_us(ms * 1000);
+    return t.substr(0, t.find('.')) + "Z";
+  };
+  nlohmann::json list = nlohmann::json::array();
+  std::string text;
+  for (const auto& e : entries) {
+    nlohmann::json j = {{"id", e.id},           {"kind", e.kind},     {"key", e.fingerprint},
+                        {"instance", e.instance}, {"detail", e.detail}, {"started_ms", e.started_ms},
+                        {"ended_ms", nullptr},    {"exit", nullptr}};
+    text += when(e.started_ms) + "  " + e.kind + "  " + e.instance + "  " + e.fingerprint + "  " + e.detail + "  ";
+    if (e.ended_ms) {
+      j["ended_ms"] = *e.ended_ms;
+      j["exit"] = e.exit_code.value_or(-1);
+      const int code = e.exit_code.value_or(-1);
+      text += code < 0 ? "client left (killed)" : "exit " + std::to_string(code);
+      text += " after " + std::to_string((*e.ended_ms - e.started_ms) / 1000) + " s\n";
+    } else {
+      text += "open (or seedd stopped before it ended)\n";
+    }
+    list.push_back(std::move(j));
+  }
+  if (entries.empty()) text = "no exec or console sessions recorded\n";
+  return Reply{{{"sessions", std::move(list)}}, std::move(text)};
+}
+
 Result<Reply> dispatch(const Request& r, const HandlerContext& c, Session& session) {
   switch (r.command) {
     case Command::plant: return plant(r, c, session);
@@ -163,6 +199,7 @@ Result<Reply> dispatch(const Request& r, const HandlerContext& c, Session& sessi
     case Command::invite_create: return invite_create(r, c);
     case Command::ssh_host_key: return ssh_host_key(c);
     case Command::ca: return ca_root(c);
+    case Command::sessions: return sessions(c);
   }
   return make_error(Errc::internal, "unhandled command");
 }

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/audit_log.hpp"
 #include "common/error.hpp"
 #include "control/control_protocol.hpp"
 #include "reconcile/service.hpp"
@@ -34,6 +35,7 @@ struct HandlerContext {
   reconcile::Service& service;
   std::string ssh_host_key_path;
   std::string ca_root_path;
+  const AuditLog* audit = nullptr;
 };
 
 // Errors carry a stage (the service's, else the command's name) and a hint for the operator.

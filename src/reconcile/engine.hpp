@@ -25,6 +25,7 @@
 #include "net/ingress/server.hpp"
 #include "net/network.hpp"
 #include "reconcile/console_holders.hpp"
+#include "reconcile/exec_ports.hpp"
 #include "reconcile/keys_cache.hpp"
 #include "reconcile/live_instance.hpp"
 #include "reconcile/nix_cli.hpp"
@@ -121,6 +122,7 @@ class Engine final : public Service {
                      const std::function<void(const LogEntry&)>& on_entry,
                      const std::atomic<bool>& cancelled) override;
   Result<std::unique_ptr<ConsoleSession>> open_console(const InstanceId& id, const ConsoleRequest& request) override;
+  Result<std::unique_ptr<ExecSession>> open_exec(const InstanceId& id, const ExecRequest& request) override;
   Result<std::string> tpm_recipient(const InstanceId& id) override;
   Result<std::vector<InstanceUsage>> usage() override;
   Result<std::vector<QuarantineEntry>> quarantine_list() override;
@@ -191,6 +193,8 @@ class Engine final : public Service {
   std::unique_ptr<ShootGate> shoot_gate_;
   // Shared with every open console, which releases its instance when it ends.
   std::shared_ptr<ConsoleHolders> consoles_ = std::make_shared<ConsoleHolders>();
+  // Which exec ports of each instance are taken; shared with every running exec.
+  std::shared_ptr<ExecPorts> exec_ports_ = std::make_shared<ExecPorts>();
 
   std::mutex deploy_mu_;  // one deploy (plan + apply) at a time
   std::mutex state_mu_;   // live_, desired_, queues

@@ -128,6 +128,33 @@ class ConsoleSession {
   virtual Result<Output> read() = 0;
 };
 
+// A command run in an instance (`ssh <node> exec`) through the guest's agent, on an exec port
+// of its own (docs/guest-contract.md). A few at a time per instance.
+struct ExecRequest {
+  std::string holder;              // the caller's key fingerprint (for the log)
+  std::vector<std::string> argv;   // the command, no shell
+};
+
+// One running command. Destroying it before the exit kills the command (its whole process
+// group in the guest) and frees its port.
+class ExecSession {
+ public:
+  virtual ~ExecSession() = default;
+  // Readable when read() has something (output, or the command's end).
+  virtual int fd() const = 0;
+  virtual Status input(std::string_view bytes) = 0;
+  virtual Status close_input() = 0;  // the command's stdin reaches EOF
+  struct Output {
+    std::string out;       // stdout bytes, as they came
+    std::string err;       // stderr bytes
+    bool ended = false;    // the command exited (exit_code), or the instance went away (lost)
+    int exit_code = 0;     // 128+N when signal N ended it
+    bool lost = false;
+  };
+  // What arrived, without blocking.
+  virtual Result<Output> read() = 0;
+};
+
 // The instance a guest-network request comes from (the HTTP API's guest listener attributes
 // requests by source address; the anti-spoofing rules make that trustworthy).
 struct AddressOwner {
@@ -220,6 +247,13 @@ class Service {
     (void)request;
     (void)cancelled;
     return make_error(Errc::unavailable, "no shoots for " + caller.name + " on this service");
+  }
+  // Starts request.argv in the instance. Errc::in_use when all its exec ports are taken;
+  // Errc::unavailable when its hypervisor has no exec ports or its guest's agent does not
+  // answer. The default is for services without VMs (test doubles).
+  virtual Result<std::unique_ptr<ExecSession>> open_exec(const InstanceId& id, const ExecRequest& request) {
+    (void)request;
+    return make_error(Errc::unavailable, "no exec for " + id.name + " on this service");
   }
   // The instance's age recipient ("age1tpm1…"), read back from its vTPM.
   virtual Result<std::string> tpm_recipient(const InstanceId& id) = 0;

@@ -48,6 +48,7 @@ std::string usage_text() {
          "                                        a code a tenant plants with over SSH\n"
          "  ssh-host-key                          the SSH host key's SHA256 fingerprint\n"
          "  ca                                    the internal CA's root certificate (PEM) for your devices\n"
+         "  sessions                              every exec and console session tenants opened (audit)\n"
          "<instance> is name, name.namespace or source/name. --json prints the result as JSON.\n"
          "The socket defaults to " + std::string(default_socket) + ".\n"
          "Exit codes (as ssh <node> uses them): 0 ok, 1 failed, 2 usage or invalid input,\n"
@@ -94,6 +95,7 @@ Result<CliOptions> parse_cli(const std::vector<std::string>& args, int64_t now) 
   else if (cmd == "unplant") r.command = Command::unplant, want = 2;
   else if (cmd == "ssh-host-key") r.command = Command::ssh_host_key;
   else if (cmd == "ca") r.command = Command::ca;
+  else if (cmd == "sessions") r.command = Command::sessions;
   else if (cmd == "quarantine" || cmd == "invite") {
     if (words.size() < 2) return usage(cmd + " needs a subcommand");
     const std::string& sub = words[1];
@@ -151,7 +153,8 @@ Result<CliOptions> parse_cli(const std::vector<std::string>& args, int64_t now) 
       break;
     case Command::quarantine_list:
     case Command::ssh_host_key:
-    case Command::ca: break;
+    case Command::ca:
+    case Command::sessions: break;
   }
   return o;
 }

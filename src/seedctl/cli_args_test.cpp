@@ -46,6 +46,7 @@ TEST(SeedctlArgs, CommandsAndOptions) {
   EXPECT_EQ(parse_ok({"invite", "create"}).request.expires_at, 0);
   EXPECT_EQ(parse_ok({"ssh-host-key"}).request.command, Command::ssh_host_key);
   EXPECT_EQ(parse_ok({"ca"}).request.command, Command::ca);
+  EXPECT_EQ(parse_ok({"sessions", "--json"}).request.command, Command::sessions);
   EXPECT_TRUE(parse_ok({"status", "--help"}).help);
 }
 

@@ -294,6 +294,36 @@ TEST_F(SeedctlCommands, CaPrintsTheInternalRootOrSaysWhyThereIsNone) {
   EXPECT_EQ(json_of(j)["path"], config_.ca_root_path);
 }
 
+// `seedctl sessions` lists the session audit seedd keeps (a real AuditLog on a file): a finished
+// exec with its exit code, a console still open; without an audit it says so. The e2e test
+// (tests/e2e/exec_e2e_test.cpp) checks that real exec sessions land in it.
+TEST_F(SeedctlCommands, SessionsListsTheAudit) {
+  auto none = seedctl({"sessions"});
+  EXPECT_EQ(none.status.code, 5) << none.err;  // unavailable: this server was given no audit
+  EXPECT_NE(none.err.find("seedctl: sessions: this seedd keeps no session audit"), std::string::npos) << none.err;
+
+  AuditLog audit(dir_.path() + "/sessions.audit.jsonl");
+  const uint64_t exec = audit.begin("exec", "SHA256:tenant", "web.aaaa", R"(["uname","-a"])");
+  audit.end(exec, 3);
+  audit.begin("console", "SHA256:other", "db.aaaa", "term=xterm");
+  server_.reset();
+  config_.audit = &audit;
+  start();
+
+  auto r = seedctl({"sessions"});
+  ASSERT_EQ(r.status.code, 0) << r.err;
+  EXPECT_NE(r.out.find(R"(  exec  web.aaaa  SHA256:tenant  ["uname","-a"]  exit 3 after 0 s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  console  db.aaaa  SHA256:other  term=xterm  open"), std::string::npos) << r.out;
+  auto j = json_of(seedctl({"sessions", "--json"}));
+  ASSERT_EQ(j["sessions"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["sessions"][0]["kind"], "exec");
+  EXPECT_EQ(j["sessions"][0]["key"], "SHA256:tenant");
+  EXPECT_EQ(j["sessions"][0]["exit"], 3);
+  EXPECT_TRUE(j["sessions"][1]["ended_ms"].is_null());
+  EXPECT_TRUE(j["sessions"][1]["exit"].is_null());
+  server_.reset();  // before the audit goes
+}
+
 TEST_F(SeedctlCommands, UsageErrorsExitTwoWithoutCallingSeedd) {
   size_t calls = service_.calls().size();
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{

@@ -183,7 +183,11 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   as.shoots = !shoot.kernel.empty();
   as.zone = node->zone.get();
   node->api = SEED_TRY(starting("api", start_api(as, *node->engine)));
+  // The session audit: the SSH front end records every exec and console session into it,
+  // `seedctl sessions` lists it.
+  node->audit = std::make_unique<AuditLog>(state + "/sessions.audit.jsonl");
   control::ControlConfig cc = config.control;
+  cc.audit = node->audit.get();
   if (config.node.acme.upstream == "internal") cc.ca_root_path = internal_ca_dir(state) + "/ca.pem";  // seedctl ca
   node->control = SEED_TRY(starting("control socket", control::start_control_server(cc, *node->engine)));
   if (config.node.ssh_port != 0) {
@@ -192,6 +196,7 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
     sc.port = static_cast<uint16_t>(config.node.ssh_port);
     sc.host_key_dir = state + "/ssh";
     sc.silo_root = state + "/silo";  // where the engine resolves silo:NAME too
+    sc.audit = node->audit.get();
     node->ssh = std::make_unique<sshcli::Server>();
     SEED_TRY(starting("ssh", node->ssh->start(sc, *node->engine)));
   }

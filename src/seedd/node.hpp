@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "common/audit_log.hpp"
 #include "common/error.hpp"
 #include "control/control_server.hpp"
 #include "net/dns/server.hpp"
@@ -22,6 +23,7 @@ struct Node {
   std::unique_ptr<net::dns::Server> dns;
   std::unique_ptr<net::ingress::Server> ingress;
   std::unique_ptr<reconcile::Engine> engine;
+  std::unique_ptr<AuditLog> audit;                  // exec and console sessions (before its users)
   std::unique_ptr<control::ControlServer> control;  // seedctl's socket, on the engine
   std::unique_ptr<sshcli::Server> ssh;              // tenants' SSH commands and Silo
   std::unique_ptr<Api> api;                         // the HTTP API (guest and admin listeners)

@@ -35,6 +35,7 @@ constexpr Spec kSpecs[] = {
     {"keys", CommandKind::keys, 1, 1, "keys <[repo/]instance> [--json]"},
     {"webhook", CommandKind::webhook, 1, 1, "webhook <repo> [--rotate] [--json]"},
     {"console", CommandKind::console, 1, 1, "console <[repo/]instance> (with ssh -t)"},
+    {"exec", CommandKind::exec, 1, 1, "exec <[repo/]instance> -- CMD [ARGS...]"},
 };
 
 Result<size_t> parse_lines(std::string_view s) {
@@ -154,11 +155,21 @@ Result<Command> parse_command(std::string_view line) {
     if (s.name == words[0]) spec = &s;
   }
   if (spec == nullptr) {
-    return usage("unknown command '" + words[0] + "' (commands: plant, status, logs, restart, keys, console, webhook, help)");
+    return usage("unknown command '" + words[0] + "' (commands: plant, status, logs, restart, keys, console, exec, webhook, help)");
   }
 
   Command c;
   c.kind = spec->kind;
+  if (spec->kind == CommandKind::exec) {
+    // Everything after `--` is the command, word for word (its own flags, a --json of its own).
+    auto dashes = std::find(words.begin() + 1, words.end(), "--");
+    if (dashes == words.end()) {
+      return usage("exec needs `--` before the command; usage: " + std::string(spec->usage));
+    }
+    c.argv.assign(dashes + 1, words.end());
+    if (c.argv.empty()) return usage("exec needs a command after `--`; usage: " + std::string(spec->usage));
+    words.erase(dashes, words.end());
+  }
   std::vector<std::string> args;
   for (size_t i = 1; i < words.size(); ++i) {
     const std::string& w = words[i];
@@ -210,6 +221,7 @@ Result<Command> parse_command(std::string_view line) {
     case CommandKind::restart:
     case CommandKind::keys:
     case CommandKind::console:
+    case CommandKind::exec:
       c.target = args[0];
       break;
     default:

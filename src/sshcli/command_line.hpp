@@ -12,7 +12,7 @@
 
 namespace seed::sshcli {
 
-enum class CommandKind { help, plant, status, logs, restart, keys, console, webhook, receive_pack, upload_pack };
+enum class CommandKind { help, plant, status, logs, restart, keys, console, exec, webhook, receive_pack, upload_pack };
 
 struct Command {
   CommandKind kind = CommandKind::help;
@@ -21,7 +21,8 @@ struct Command {
   std::string invite;  // plant
   std::string repo;    // status [repo], webhook <repo>; receive/upload-pack: the Silo repository name
   bool rotate = false; // webhook --rotate
-  std::string target;  // logs/restart/keys/console: "[repo/]instance"
+  std::string target;  // logs/restart/keys/console/exec: "[repo/]instance"
+  std::vector<std::string> argv;  // exec: the command after `--`, word for word
   bool follow = false; // logs -f
   size_t lines = 100;  // logs --lines N
   std::optional<std::string> unit;   // logs --unit NAME

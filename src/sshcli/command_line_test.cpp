@@ -59,6 +59,24 @@ TEST(ParseCommand, ConsoleTakesOneInstance) {
   }
 }
 
+TEST(ParseCommand, ExecTakesTheCommandAfterDashesWordForWord) {
+  auto c = parse_command("exec app/web --json -- sh -c 'echo a  b; exit 3' --json -f");
+  ASSERT_TRUE(c) << c.error().describe();
+  EXPECT_EQ(c->kind, CommandKind::exec);
+  EXPECT_EQ(c->target, "app/web");
+  EXPECT_TRUE(c->json);  // before `--`: ours; after it: the command's own
+  EXPECT_EQ(c->argv, (std::vector<std::string>{"sh", "-c", "echo a  b; exit 3", "--json", "-f"}));
+  // The command may itself contain `--`.
+  EXPECT_EQ(parse_command("exec web -- grep -- -x f")->argv, (std::vector<std::string>{"grep", "--", "-x", "f"}));
+  for (const char* bad : {"exec web true", "exec web --", "exec -- true", "exec a b -- true", "exec web -f -- true"}) {
+    auto e = parse_command(bad);
+    ASSERT_FALSE(e) << bad;
+    EXPECT_EQ(e.error().code, Errc::invalid_argument) << bad;
+    EXPECT_THAT(e.error().message, ::testing::HasSubstr("exec <[repo/]instance> -- CMD")) << bad;
+  }
+  EXPECT_THAT(parse_command("exec web true").error().message, ::testing::HasSubstr("exec needs `--` before the command"));
+}
+
 TEST(ParseCommand, LogFilters) {
   auto c = parse_command("logs web --unit nginx --since 10m --boot -1");
   ASSERT_TRUE(c.ok()) << c.error().describe();

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "common/audit_log.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "reconcile/service.hpp"
@@ -48,6 +49,9 @@ struct ServerConfig {
   std::string git = "git";        // the git binary (receive-pack, upload-pack)
   // Where forges reach seedd's public HTTP listener (`webhook` prints <base>/webhook/<id>).
   std::string webhook_base_url;
+  // Where every exec and console session is recorded (seedd owns it; it outlives the server).
+  // Null: sessions go to the structured log only (tests that do not look at the audit).
+  AuditLog* audit = nullptr;
 };
 
 // What every session shares; owned by the Server, outlives all sessions.

@@ -88,7 +88,16 @@ TEST_F(ServerSshTest, EveryCommandHumanAndJson) {
   EXPECT_EQ(service_.count("restart web.s-aaaaaaaaaaaa"), 2u);
 
   auto help = ssh("alice", "help --json");
-  EXPECT_EQ(json::parse(help.out)["commands"].size(), 8u);
+  EXPECT_EQ(json::parse(help.out)["commands"].size(), 9u);
+
+  // exec reaches the service only for a key the repo lists; this service has no VMs (the
+  // real command runs in tests/e2e/exec_e2e_test.cpp), so it answers unavailable.
+  auto exec = ssh("alice", "exec app/web -- uname -a");
+  EXPECT_EQ(exec.status.code, 5) << exec.err;
+  EXPECT_NE(exec.err.find("no exec for web on this service"), std::string::npos) << exec.err;
+  auto stranger = ssh("bob", "exec app/web -- uname -a");  // bob is not in app's keys
+  EXPECT_EQ(stranger.status.code, 4) << stranger.err;
+  EXPECT_EQ(stranger.err.find("no exec"), std::string::npos) << stranger.err;
 
   service_.set_authorized_keys("github:alice/new", pub_lines_["alice"]);
   service_.set_plant_result("github:alice/new", make_source("github:alice/new", "s-nnnnnnnnnnnn", {"site"}));

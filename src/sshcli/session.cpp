@@ -157,6 +157,21 @@ void Session::on_eof(ssh_session, ssh_channel, void* p) {
   auto* self = static_cast<Session*>(p);
   self->remote_eof_ = true;
   if (self->child_ != nullptr) self->child_->stdin_pipe().reset();  // git sees the end of input
+  // The command's stdin ends too. (A write to the instance's socket, never to the channel.)
+  if (self->exec_ != nullptr && !self->exec_error_) {
+    if (auto st = self->exec_->close_input(); !st) self->exec_error_ = std::move(st).error();
+  }
+}
+
+uint64_t Session::audit_begin(const char* kind, const std::string& instance, const std::string& detail) {
+  if (ctx_.config.audit != nullptr) return ctx_.config.audit->begin(kind, who_.fingerprint, instance, detail);
+  log::info("sshcli.session_begin", {{"kind", kind}, {"key", who_.fingerprint}, {"instance", instance}, {"detail", detail}});
+  return 0;
+}
+
+void Session::audit_end(uint64_t id, int exit_code) {
+  if (ctx_.config.audit != nullptr) return ctx_.config.audit->end(id, exit_code);
+  log::info("sshcli.session_end", {{"key", who_.fingerprint}, {"exit", exit_code}});
 }
 
 void Session::on_close(ssh_session, ssh_channel, void* p) { static_cast<Session*>(p)->remote_closed_ = true; }
@@ -212,6 +227,7 @@ int Session::dispatch() {
     return run_git(*command);
   }
   if (command->kind == CommandKind::console && pty_) return run_console(*command);
+  if (command->kind == CommandKind::exec) return run_exec(*command);
   return run_tenant(*command);
 }
 
@@ -276,7 +292,7 @@ int Session::poll_once(std::span<Watched> watched, int timeout_ms) {
 
 bool Session::write(bool is_stderr, std::string_view data) {
   std::string converted;
-  if (pty_ && console_ == nullptr) {  // a console's bytes come from the guest's own pty
+  if (pty_ && console_ == nullptr && exec_ == nullptr) {  // a console's and an exec's bytes go untouched
     converted = crlf(data);
     data = converted;
   }

@@ -68,6 +68,11 @@ class Session {
   int run_git(const Command& command);
   // `console` with a terminal: relays between the channel and the instance's console (session_console.cpp).
   int run_console(const Command& command);
+  // `exec`: relays stdin, stdout and stderr between the channel and the command (session_exec.cpp).
+  int run_exec(const Command& command);
+  // The session audit (ServerConfig::audit): a begin record now, its end with the exit status.
+  uint64_t audit_begin(const char* kind, const std::string& instance, const std::string& detail);
+  void audit_end(uint64_t id, int exit_code);
   int pump_git(Child& child);
   // One ssh_event_dopoll over the session and `watched` (fds < 0 are skipped). The fds are in
   // the event only during this call, and their callback only marks them: a channel write that
@@ -106,6 +111,10 @@ class Session {
   uint16_t cols_ = 80;
   reconcile::ConsoleSession* console_ = nullptr;
   std::optional<Error> console_error_;  // input or resize failed: the console is ended
+  // During an exec, where input and the client's EOF go.
+  reconcile::ExecSession* exec_ = nullptr;
+  std::optional<Error> exec_error_;  // writing stdin failed: the exec is ended
+  bool early_input_lost_ = false;    // more input came before the exec started than is kept
 
   // During a git transfer.
   Child* child_ = nullptr;

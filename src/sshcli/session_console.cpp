@@ -5,7 +5,6 @@
 #include <chrono>
 
 #include "common/log.hpp"
-#include "sshcli/console_audit.hpp"
 #include "sshcli/session.hpp"
 
 namespace seed::sshcli {
@@ -16,7 +15,7 @@ int Session::run_console(const Command& command) {
   std::string instance;
   auto console = ctx_.commands.open_console(command, who_, request, instance);
   if (!console) return report_error(console.error(), command.json, direct);
-  const uint64_t audit = record_console_session(who_.fingerprint, instance, "term=" + term_);
+  const uint64_t audit = audit_begin("console", instance, "term=" + term_);
 
   console_ = console->get();
   // Keystrokes that arrived while the console opened.
@@ -57,7 +56,7 @@ int Session::run_console(const Command& command) {
   }
   console_ = nullptr;
   console->reset();  // hangs up: the guest ends the shell, the console is free again
-  record_console_session_end(audit, code);
+  audit_end(audit, code);
   return code;
 }
 

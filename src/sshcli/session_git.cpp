@@ -39,9 +39,19 @@ void Session::input(std::string_view data) {
     }
     return;
   }
+  if (exec_ != nullptr) {
+    if (!exec_error_) {
+      if (auto st = exec_->input(data); !st) exec_error_ = std::move(st).error();
+    }
+    return;
+  }
   if (child_ == nullptr) {
-    // Bytes before the transfer starts are kept (bounded); tenant commands read no input.
-    if (early_input_.size() + data.size() <= (1u << 20)) early_input_.append(data);
+    // Bytes before the transfer or exec starts are kept (bounded); tenant commands read no input.
+    if (early_input_.size() + data.size() <= (1u << 20)) {
+      early_input_.append(data);
+    } else {
+      early_input_lost_ = true;
+    }
     return;
   }
   slot_.arm(ctx_.config.idle_timeout);

@@ -29,6 +29,8 @@ constexpr HelpEntry kHelp[] = {
     {"keys <[repo/]instance>", "the instance's age recipient (age1tpm1...) for sops"},
     {"webhook <repo> [--rotate]", "the URL and secret a GitHub/Forgejo/GitLab webhook redeploys the repo with"},
     {"console <[repo/]instance>", "an interactive root shell in the instance: ssh -t <node> console NAME (~. ends it)"},
+    {"exec <[repo/]instance> -- CMD [ARGS...]",
+     "run a command in the instance: stdin, stdout and stderr passed through, its exit status is ssh's"},
     {"help", "this text"},
 };
 
@@ -99,9 +101,10 @@ int TenantCommands::run(const Command& c, const KeyIdentity& who, CommandOutput&
     case CommandKind::keys: result = keys(c, who, o); break;
     case CommandKind::webhook: result = webhook(c, who, o); break;
     case CommandKind::console: result = console_without_terminal(c, who); break;
+    case CommandKind::exec:
     case CommandKind::receive_pack:
     case CommandKind::upload_pack:
-      result = make_error(Errc::internal, "git transfers are run by the session, not as tenant commands");
+      result = make_error(Errc::internal, "exec and git transfers are run by the session, not as tenant commands");
       break;
   }
   count_command(c.kind, result ? "ok" : "error");
@@ -119,6 +122,7 @@ void TenantCommands::count_command(CommandKind kind, const char* outcome) {
     case CommandKind::keys: name = "keys"; break;
     case CommandKind::webhook: name = "webhook"; break;
     case CommandKind::console: name = "console"; break;
+    case CommandKind::exec: name = "exec"; break;
     default: break;
   }
   metrics::global()
@@ -284,6 +288,19 @@ Result<std::unique_ptr<reconcile::ConsoleSession>> TenantCommands::open_console(
   auto r = SEED_TRY(access_.resolve(who, c.target));
   instance = r.instance.id.str();
   return service_.open_console(r.instance.id, request);
+}
+
+Result<std::unique_ptr<reconcile::ExecSession>> TenantCommands::open_exec(const Command& c, const KeyIdentity& who,
+                                                                          std::string& instance) {
+  auto r = access_.resolve(who, c.target);
+  if (!r) {
+    count_command(c.kind, "error");
+    return std::move(r).error();
+  }
+  instance = r->instance.id.str();
+  auto session = service_.open_exec(r->instance.id, {who.fingerprint, c.argv});
+  count_command(c.kind, session ? "ok" : "error");
+  return session;
 }
 
 Status TenantCommands::keys(const Command& c, const KeyIdentity& who, CommandOutput& o) {

@@ -45,6 +45,10 @@ class TenantCommands {
   Result<std::unique_ptr<reconcile::ConsoleSession>> open_console(const Command& command, const KeyIdentity& who,
                                                                   const reconcile::ConsoleRequest& request,
                                                                   std::string& instance);
+  // `exec`: the instance the key may act on (strangers: "not found"), the command started in it.
+  // `instance` is set as for open_console.
+  Result<std::unique_ptr<reconcile::ExecSession>> open_exec(const Command& command, const KeyIdentity& who,
+                                                            std::string& instance);
 
  private:
   static void count_command(CommandKind kind, const char* outcome);  // seed_ssh_commands_total

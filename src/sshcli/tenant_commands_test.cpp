@@ -338,7 +338,8 @@ TEST_F(TenantCommandsTest, HelpHumanAndJson) {
   EXPECT_NE(h.out_.find("plant <flake-uri> <invite-code>"), std::string::npos);
   Capture j;
   EXPECT_EQ(run("help --json", kMallory, j), 0);
-  EXPECT_EQ(json::parse(j.out_)["commands"].size(), 8u);
+  EXPECT_EQ(json::parse(j.out_)["commands"].size(), 9u);
+  EXPECT_NE(h.out_.find("exec <[repo/]instance> -- CMD [ARGS...]"), std::string::npos);
   EXPECT_NE(h.out_.find("ssh -t <node> console NAME"), std::string::npos);
 }
 

@@ -1,4 +1,4 @@
-// The guest's exec helper (tests/guest/seed-agent-exec.c) as a real process on the host, its
+// The guest's exec helper (nixos-module/guest/seed-agent-exec.c) as a real process on the host, its
 // agent port replaced by one end of a socketpair, spoken to with the host's codec. What this
 // cannot catch: the virtio port itself (throttling, hangup on host disconnect) and the agent's
 // hand-over after the `exec` line; those need the QEMU guest, which runs no exec agent yet.

@@ -39,7 +39,14 @@ struct VmmDriverInfo {
   // The guest gets the `seed.console` port (VmPaths::console_socket) for `ssh -t node console`.
   // Cloud Hypervisor has one console port, the agent's, so its driver has none.
   bool console_channel = false;
+  // How many `org.seed.exec.<i>` ports (VmPaths::exec_socket) the guest gets: the concurrent
+  // `ssh <node> exec` sessions an instance takes. 0 under Cloud Hypervisor (one console port).
+  unsigned exec_ports = 0;
 };
+
+// The exec ports QEMU gives every guest: enough for a few concurrent debugging sessions; each
+// costs a socket and a virtio-serial port, nothing while unused.
+inline constexpr unsigned kExecPorts = 4;
 
 // A control connection to one running VMM process.
 class VmmControl {

@@ -27,6 +27,8 @@ struct VmPaths {
   std::string agent_socket() const { return dir + "/agent.sock"; }
   // The console channel (the guest's `seed.console` port): one interactive shell at a time.
   std::string console_socket() const { return dir + "/console.sock"; }
+  // Exec channel i (the guest's `org.seed.exec.<i>` port): one `ssh <node> exec` at a time each.
+  std::string exec_socket(unsigned i) const { return dir + "/exec." + std::to_string(i) + ".sock"; }
   // The serial port writes into this FIFO; the console logger reads it.
   std::string serial_fifo() const { return dir + "/serial.fifo"; }
   // The log channel (the guest's `seed.log` virtio-console port) writes into this FIFO; the

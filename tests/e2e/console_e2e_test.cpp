@@ -102,6 +102,17 @@ TEST_F(ConsoleTest, InteractiveShellWithResizeOneAtATimeEndedOnDisconnect) {
   // The shell's exit status is ssh's.
   again->type("exit 7\r");
   EXPECT_EQ(again->wait_exit(), 7) << again->seen();
+
+  // The session audit holds each console session with the key and how it ended: the first hung
+  // up by ~. (-1), the last with the shell's 7; the refused ones opened none.
+  auto audit = audit_->list();
+  ASSERT_TRUE(audit) << audit.error().describe();
+  ASSERT_GE(audit->size(), 2u);
+  EXPECT_EQ(audit->front().kind, "console");
+  EXPECT_EQ(audit->front().fingerprint, fingerprint(root() + "/key.pub"));
+  EXPECT_EQ(audit->front().detail, "term=xterm-256color");
+  EXPECT_EQ(audit->front().exit_code, -1);
+  EXPECT_EQ(audit->back().exit_code, 7);
 }
 
 // seedd restarts without stopping the VMs (it re-adopts them): the console socket QEMU holds

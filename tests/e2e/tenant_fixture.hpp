@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/audit_log.hpp"
 #include "common/fd.hpp"
 #include "common/process.hpp"
 #include "engine_fixture.hpp"
@@ -53,6 +54,9 @@ class TenantTest : public EngineTest {
       sc.port = 0;
       sc.host_key_dir = root() + "/state/ssh";
       sc.silo_root = config_.state_dir + "/silo";
+      // The session audit as seedd keeps it (its one file in the state directory).
+      if (!audit_) audit_ = std::make_unique<AuditLog>(config_.state_dir + "/sessions.audit.jsonl");
+      sc.audit = audit_.get();
       ssh_ = std::make_unique<sshcli::Server>();
       auto s = ssh_->start(sc, *engine_);
       ASSERT_TRUE(s) << s.error().describe();
@@ -108,6 +112,7 @@ class TenantTest : public EngineTest {
     }
     return out;
   }
+  std::unique_ptr<AuditLog> audit_;  // before ssh_: it outlives the server
   std::unique_ptr<sshcli::Server> ssh_;
 };
 

@@ -24,7 +24,8 @@ KERNEL_PARAMS="console=ttyS0 reboot=t panic=-1 quiet"
 MODULES=(virtio_ring virtio virtio_mmio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
 	failover net_failover virtio_net virtio_console fuse virtiofs tpm_tis tpm_crb button evdev)
 # Files that go into the guest or decide how it is built; part of the stamp.
-INPUTS=(build-guest.sh init.sh netjson.awk ../../nixos-module/guest/seed-console-relay.c seed-clone-init.c)
+INPUTS=(build-guest.sh init.sh netjson.awk ../../nixos-module/guest/seed-agent-exec.c
+	../../nixos-module/guest/seed-console-relay.c seed-clone-init.c)
 
 msg() { echo "build-guest: $*" >&2; }
 die() {
@@ -234,6 +235,11 @@ strip "$ROOT/bin/seed-console-relay"
 gcc -static -Os -Wall -Wextra -Werror -o "$ROOT/bin/seed-clone-init" "$HERE/seed-clone-init.c" ||
 	die "cannot build seed-clone-init (needs gcc and a static libc)"
 strip "$ROOT/bin/seed-clone-init"
+# The exec helper (ssh <node> exec): the agent hands an `exec` connection to it; busybox sh
+# cannot read or write length-prefixed binary frames (the NixOS guest module builds the same source).
+gcc -static -Os -Wall -Wextra -Werror -o "$ROOT/bin/seed-agent-exec" "$HERE/../../nixos-module/guest/seed-agent-exec.c" ||
+	die "cannot build seed-agent-exec (needs gcc and a static libc)"
+strip "$ROOT/bin/seed-agent-exec"
 
 for name in "${ORDER[@]}"; do
 	src=$MODDIR/${MODPATH[$name]}

@@ -334,6 +334,13 @@ agent_serve() {
 				echo "err $(cat "$AGENT_OUT")"
 			fi
 			;;
+		exec)
+			# Frames from here on (tests/guest/README.md, "Exec frames"): the helper reads the
+			# argv frame from the port, and its exit frame ends the response (no "."). Then
+			# the next request line, or EOF once the host has hung up.
+			seed-agent-exec 9>&- 8>&- 2>/dev/console
+			continue
+			;;
 		poweroff)
 			echo bye
 			echo .
@@ -383,6 +390,29 @@ named_agent_ports() {
 		[ "$n" = org.seed.agent ] && echo "/dev/${d##*/}"
 	done
 	set -f
+}
+
+# The ports named org.seed.exec.N: one per concurrent `ssh <node> exec`, each served by its own
+# agent loop, so a long exec never holds hvc0's health checks. Called after the console relay
+# waited for seed.console: the host announces all its ports at once, so they are here by then.
+start_exec_agents() {
+	have_virtio_console || return 0
+	set +f
+	n=0
+	for d in /sys/class/virtio-ports/*; do
+		[ -r "$d/name" ] || continue
+		read -r name <"$d/name" || continue
+		case $name in
+		org.seed.exec.[0-9]*)
+			# 0.2 s: while no host is connected a read ends at once; this is how long an exec
+			# waits at most for its port's agent to open it again.
+			agent_loop "/dev/${d##*/}" 0.2 8>&- 9>&- 2>/dev/console &
+			n=$((n + 1))
+			;;
+		esac
+	done
+	set -f
+	[ $n -gt 0 ] || log "no org.seed.exec ports: no exec"
 }
 
 start_agent() {
@@ -492,6 +522,7 @@ start_acpid
 start_agent
 start_log_channel
 start_console_relay
+start_exec_agents
 start_fake_nginx
 if [ "$opt_tpmcheck" = 1 ]; then
 	if [ -e /dev/tpm0 ]; then echo "SEED-GUEST-TPM present"; else echo "SEED-GUEST-TPM absent"; fi

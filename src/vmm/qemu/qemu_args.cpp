@@ -63,6 +63,15 @@ std::vector<std::string> qemu_args(const VmSpec& spec, const VmPaths& paths,
       "-chardev", "socket,id=seedconsole,fd=" + std::to_string(input.console_fd) + ",server=on,wait=off",
       "-device", "virtserialport,chardev=seedconsole,name=seed.console",
   };
+  for (unsigned i = 0; i < input.exec_ports; ++i) {
+    // The exec channels (`ssh <node> exec`): a port per concurrent session, each served by an
+    // agent of its own in the guest, so a long exec never holds the health checks on hvc0.
+    // Plain ports are throttled (QEMU keeps what the host has not read), so no output is lost.
+    const std::string id = "seedexec" + std::to_string(i);
+    a.insert(a.end(), {"-chardev", "socket,id=" + id + ",fd=" + std::to_string(input.exec_fd + static_cast<int>(i)) +
+                                       ",server=on,wait=off",
+                       "-device", "virtserialport,chardev=" + id + ",name=org.seed.exec." + std::to_string(i)});
+  }
   if (!q35) {
     // Without this, microvm offers legacy virtio-mmio and virtio-fs hangs on first access.
     a.insert(a.end(), {"-global", "virtio-mmio.force-legacy=false"});

@@ -19,6 +19,10 @@ struct QemuArgsInput {
   int control_fd = 3;  // the listening QMP socket, bound by seedd
   int agent_fd = 4;    // the listening agent socket, bound by seedd
   int console_fd = 5;  // the listening console socket (ssh -t node console), bound by seedd
+  // The listening exec sockets (ssh node exec), bound by seedd: exec_ports of them, on
+  // consecutive fds from exec_fd.
+  int exec_fd = 6;
+  unsigned exec_ports = 0;
   bool incoming = false;  // start waiting for a snapshot stream (migrate-incoming)
   // Under TCG, microvm has no HPET or PM timer to calibrate the TSC against and about one boot
   // in seven hangs; telling the kernel the TSC rate avoids that. 0: not passed.

@@ -90,6 +90,7 @@ QemuArgsInput tcg(unsigned tsc_khz = 0) {
   QemuArgsInput in;
   in.accel = Accel::tcg;
   in.tsc_khz = tsc_khz;
+  in.exec_ports = 4;
   return in;
 }
 
@@ -110,6 +111,8 @@ TEST(QemuArgs, Q35TpmGolden) {
   in.control_fd = 5;
   in.agent_fd = 6;
   in.console_fd = 7;
+  in.exec_fd = 8;
+  in.exec_ports = 2;
   in.tsc_khz = 2100000;  // ignored: KVM and q35 have proper clocks
   auto args = qemu_args(q35_spec(), VmPaths::for_vm("/run/seedd", "/var/lib/seed", "vault"), in);
   expect_golden(args, "q35_tpm_args.txt");
@@ -183,7 +186,8 @@ TEST(QemuArgs, NoInitrdNoSharesNoNets) {
   auto args = qemu_args(s, paths(), tcg());
   EXPECT_THAT(args, Not(Contains("-initrd")));
   EXPECT_THAT(args, Not(Contains("-netdev")));
-  EXPECT_EQ(std::count(args.begin(), args.end(), "-chardev"), 5);  // qmp, serial, agent, log, console
+  EXPECT_EQ(std::count(args.begin(), args.end(), "-chardev"), 9);  // qmp, serial, agent, log, console, exec 0-3
+  EXPECT_THAT(args, Contains("virtserialport,chardev=seedexec3,name=org.seed.exec.3"));
 }
 
 TEST(QemuArgs, CommasInPathsAreEscaped) {

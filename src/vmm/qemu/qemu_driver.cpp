@@ -167,6 +167,7 @@ QemuDriver::QemuDriver(std::string binary, Accel accel)
   info_.snapshot = true;
   info_.tpm = true;
   info_.console_channel = true;
+  info_.exec_ports = kExecPorts;
 }
 
 Result<LaunchedVmm> QemuDriver::launch(const VmSpec& spec, const VmPaths& paths,
@@ -179,10 +180,17 @@ Result<LaunchedVmm> QemuDriver::launch(const VmSpec& spec, const VmPaths& paths,
   auto console = SEED_TRY(listen_unix(paths.console_socket()));
   revert.add([p = paths.console_socket()] { ::unlink(p.c_str()); });
 
+  std::vector<UniqueFd> execs;
+  for (unsigned i = 0; i < info_.exec_ports; ++i) {
+    execs.push_back(SEED_TRY(listen_unix(paths.exec_socket(i))));
+    revert.add([p = paths.exec_socket(i)] { ::unlink(p.c_str()); });
+  }
+
   SpawnOptions options;
-  QemuArgsInput input{binary_, accel_, 3, 4, 5, restore_from.has_value(), tsc_khz_};
+  QemuArgsInput input{binary_, accel_, 3, 4, 5, 6, info_.exec_ports, restore_from.has_value(), tsc_khz_};
   options.argv = qemu_args(spec, paths, input);
   options.fds = {{control.get(), 3}, {agent.get(), 4}, {console.get(), 5}};
+  for (unsigned i = 0; i < execs.size(); ++i) options.fds.push_back({execs[i].get(), 6 + static_cast<int>(i)});
   options.stdout_mode = Output::file;
   options.stdout_file = paths.vmm_log();
   options.stderr_mode = Output::file;
@@ -198,6 +206,7 @@ Result<LaunchedVmm> QemuDriver::launch(const VmSpec& spec, const VmPaths& paths,
   control.reset();
   agent.reset();
   console.reset();
+  execs.clear();
 
   auto qmp = QmpClient::connect(paths.control_socket(), 30s, child->pidfd());
   if (!qmp) {

@@ -1,4 +1,4 @@
-#include "sshcli/audit_log.hpp"
+#include "common/audit_log.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,7 +15,7 @@
 
 #include "common/log.hpp"
 
-namespace seed::sshcli {
+namespace seed {
 
 namespace {
 
@@ -83,19 +83,19 @@ uint64_t AuditLog::begin(const std::string& kind, const std::string& fingerprint
   const uint64_t id = new_id();
   nlohmann::json json = {{"event", "begin"}, {"id", id},         {"kind", kind},     {"key", fingerprint},
                          {"instance", instance}, {"detail", detail}, {"at_ms", now_ms()}};
-  log::info("sshcli.session_begin",
+  log::info("audit.session_begin",
             {{"id", id}, {"kind", kind}, {"key", fingerprint}, {"instance", instance}, {"detail", detail}});
   // Invalid UTF-8 in argv is replaced rather than thrown on: the record is for humans.
   if (auto status = append(json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); !status)
-    log::error("sshcli.audit_write_failed", {{"id", id}, {"error", status.error().describe()}});
+    log::error("audit.write_failed", {{"id", id}, {"error", status.error().describe()}});
   return id;
 }
 
 void AuditLog::end(uint64_t id, int exit_code) {
   nlohmann::json json = {{"event", "end"}, {"id", id}, {"exit", exit_code}, {"at_ms", now_ms()}};
-  log::info("sshcli.session_end", {{"id", id}, {"exit", exit_code}});
+  log::info("audit.session_end", {{"id", id}, {"exit", exit_code}});
   if (auto status = append(json.dump() + "\n"); !status)
-    log::error("sshcli.audit_write_failed", {{"id", id}, {"error", status.error().describe()}});
+    log::error("audit.write_failed", {{"id", id}, {"error", status.error().describe()}});
 }
 
 Result<std::vector<AuditEntry>> AuditLog::list() const {
@@ -110,4 +110,4 @@ Result<std::vector<AuditEntry>> AuditLog::list() const {
   return entries;
 }
 
-}  // namespace seed::sshcli
+}  // namespace seed

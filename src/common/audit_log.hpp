@@ -6,7 +6,8 @@
 // end (listed as still open) instead of losing the session. The file is bounded: when an append
 // would take it past max_bytes it is renamed to `.1` (replacing the previous `.1`) and a new file
 // starts, so at most two files of max_bytes each are ever kept. Each begin/end also goes through
-// the structured logger (events sshcli.session_begin / sshcli.session_end).
+// the structured logger (events audit.session_begin / audit.session_end). seedd owns the one
+// AuditLog; the SSH front end records into it and the control socket lists it (`seedctl sessions`).
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,7 @@
 
 #include "common/error.hpp"
 
-namespace seed::sshcli {
+namespace seed {
 
 // One session as listed (begin and end joined by id).
 struct AuditEntry {
@@ -58,4 +59,4 @@ class AuditLog {
   mutable std::mutex mutex_;  // sessions begin and end on several SSH threads
 };
 
-}  // namespace seed::sshcli
+}  // namespace seed

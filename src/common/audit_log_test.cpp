@@ -1,5 +1,5 @@
 // The session audit store on a real file in a temp directory.
-#include "sshcli/audit_log.hpp"
+#include "common/audit_log.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 
 #include "common/testing/temp_dir.hpp"
 
-namespace seed::sshcli {
+namespace seed {
 namespace {
 
 TEST(AuditLog, ListsABeginJoinedWithItsEnd) {
@@ -101,7 +101,7 @@ TEST(AuditLog, InvalidUtf8InTheCommandIsRecordedNotThrown) {
 
 TEST(AuditLog, AnUnwritableFileDoesNotFailTheSession) {
   AuditLog audit("/nonexistent-seed-dir/a.jsonl");
-  const uint64_t id = audit.begin("exec", "k", "i", "[]");  // logged as sshcli.audit_write_failed
+  const uint64_t id = audit.begin("exec", "k", "i", "[]");  // logged as audit.write_failed
   audit.end(id, 0);
   EXPECT_NE(id, 0u);
   auto entries = audit.list();
@@ -110,4 +110,4 @@ TEST(AuditLog, AnUnwritableFileDoesNotFailTheSession) {
 }
 
 }  // namespace
-}  // namespace seed::sshcli
+}  // namespace seed
