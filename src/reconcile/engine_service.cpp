@@ -8,6 +8,7 @@
 #include "common/digest.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "reconcile/clock.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/guest_setup.hpp"
@@ -89,6 +90,13 @@ Status Engine::unplant(std::string_view uri) {
 Status Engine::trigger(std::string_view uri, std::string_view because) {
   auto source = SEED_TRY(source_of(uri));
   keys_.forget(source.canonical);  // a push may have changed who has access
+  // Counted when queued (coalesced deploys still count each trigger), by the first word of
+  // `because` (push, webhook, ...), so tests and the owner see what asked for redeploys.
+  const std::string_view reason = because.substr(0, because.find(' '));
+  metrics::global()
+      .counter("seed_source_triggers_total", "Redeploys asked for, by what asked (push, webhook, ...)",
+               {{"reason", std::string(reason.empty() ? "other" : reason)}})
+      .inc();
   {
     std::lock_guard lock(state_mu_);
     queued_full_.emplace(source.canonical, std::string(because));

@@ -41,7 +41,33 @@ api::acme::CallerLookup callers_of(reconcile::Service& service) {
   };
 }
 
+// The webhook routes' targets through reconcile's Service.
+api::webhook::WebhookTargets webhook_targets(reconcile::Service& service) {
+  api::webhook::WebhookTargets t;
+  t.secret = [&service](const std::string& hook) -> std::optional<std::string> {
+    auto secret = service.webhook_secret(hook);
+    if (secret) return *secret;
+    // A store that cannot answer refuses the delivery (401); the forge retries later.
+    log::warn("webhook.lookup_failed", {{"error", secret.error().describe()}});
+    return std::nullopt;
+  };
+  t.trigger = [&service](const std::string& hook, const std::string& because) {
+    return service.trigger_webhook(hook, because);
+  };
+  return t;
+}
+
 }  // namespace
+
+std::string silo_host(const std::string& domain) { return "silo." + domain; }
+std::string webhook_host(const std::string& domain) { return "hooks." + domain; }
+
+std::map<std::string, net::ingress::BackendAddr> public_routes(const std::string& domain, uint16_t public_port) {
+  if (public_port == 0) return {};
+  return {{silo_host(domain), {"127.0.0.1", public_port}}, {webhook_host(domain), {"127.0.0.1", public_port}}};
+}
+
+std::string webhook_base_url(const std::string& domain) { return "http://" + webhook_host(domain); }
 
 std::string guest_acme_url(const std::string& guest_address, uint16_t port) {
   return "http://" + guest_address + ":" + std::to_string(port) + "/acme/directory";
@@ -83,6 +109,13 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
                                 "(services.seed.api.adminPort), or 0 to turn the admin listener off"));
     out->admin_port = bound_port(admin.get());
   }
+  UniqueFd pub;
+  if (s.public_port != 0) {
+    pub = SEED_TRY(listen_tcp("public", "127.0.0.1", s.public_port,
+                              "another program holds the port on loopback: choose another api.public_port "
+                              "(services.seed.api.publicPort), or 0 to turn webhooks and Silo on the web off"));
+    out->public_port = bound_port(pub.get());
+  }
   out->issuer = SEED_TRY(make_issuer(s.acme, s.state_dir, s.domain));
   api::acme::FacadeConfig fc;
   fc.base_url = "http://" + s.guest_address + ":" + std::to_string(out->guest_port);
@@ -93,6 +126,14 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
   api::Router guest_routes;
   out->facade->add_routes(guest_routes);
   listeners.push_back({"guest", std::move(guest), std::move(guest_routes)});
+  if (pub) {
+    // The ingress forwards silo.<domain> and hooks.<domain> here (public_routes). Silo on the
+    // web adds its routes to this Router too.
+    api::Router public_routes;
+    out->webhooks = std::make_unique<api::webhook::WebhookRoutes>(webhook_targets(service));
+    out->webhooks->add_routes(public_routes);
+    listeners.push_back({"public", std::move(pub), std::move(public_routes)});
+  }
   if (admin) {
     api::Router admin_routes;
     admin_routes.add("GET", "/healthz", [](const api::Request&) {
@@ -112,7 +153,10 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
     out->metrics = std::make_unique<seedd::NodeMetrics>(
         metrics::global(), seedd::MetricSources{&service, s.dns, s.ingress, out->server.get()});
   }
-  log::info("api.listening", {{"guest", fc.base_url}, {"admin", out->admin_port ? "127.0.0.1:" + std::to_string(out->admin_port) : "off"},
+  auto on_loopback = [](uint16_t port) { return port ? "127.0.0.1:" + std::to_string(port) : std::string("off"); };
+  log::info("api.listening", {{"guest", fc.base_url},
+                              {"public", on_loopback(out->public_port)},
+                              {"admin", on_loopback(out->admin_port)},
                               {"acme_upstream", s.acme.upstream}});
   return out;
 }
