@@ -341,7 +341,9 @@ Result<std::vector<InstanceUsage>> Engine::usage() {
   std::lock_guard lock(state_mu_);
   std::vector<InstanceUsage> out;
   for (auto& [id, live] : live_) {
-    InstanceUsage u{id, live.source};
+    InstanceUsage u;
+    u.id = id;
+    u.source = live.source;
     bool any = false;
     for (auto& slot : live.slots) {
       if (!slot.vm) continue;
@@ -349,6 +351,19 @@ Result<std::vector<InstanceUsage>> Engine::usage() {
         u.cpu_seconds += p->cpu_seconds;
         u.memory_bytes += p->memory_bytes;
         any = true;
+      }
+    }
+    // Volumes belong to the instance, not a slot: the routed (or last) slot's meta names them.
+    const Slot* shown = live.slots.empty() ? nullptr : &live.slots.back();
+    for (const auto& slot : live.slots) {
+      if (slot.routed) shown = &slot;
+    }
+    if (shown != nullptr && parts_.volumes) {
+      for (const auto& [volume, meta] : shown->meta.storage) {
+        if (auto v = parts_.volumes->usage(storage::VolumeId{id.ns, id.name, volume})) {
+          u.volumes.push_back({volume, v->size_bytes, v->used_bytes});
+          any = true;
+        }
       }
     }
     if (any) out.push_back(std::move(u));

@@ -12,6 +12,7 @@
 #include "api/acme/base64url.hpp"
 #include "api/acme/jws.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 
 namespace seed::api::acme {
 
@@ -21,6 +22,15 @@ namespace {
 
 constexpr int64_t kOrderLifetime = 7 * 86400;
 constexpr size_t kMaxIdentifiers = 100;
+
+// seed_acme_orders_total{outcome}: created (newOrder accepted), refused (a name the caller may
+// not order, a wildcard, a malformed request), issued (finalize signed the certificate). The
+// upstream client is to bump the same family when it orders upstream.
+void count_order(const char* outcome) {
+  metrics::global()
+      .counter("seed_acme_orders_total", "ACME orders by outcome (created, refused, issued).", {{"outcome", outcome}})
+      .inc();
+}
 
 int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -290,22 +300,26 @@ json AcmeFacade::order_json(const Order& o) const {
 Response AcmeFacade::new_order(Call& c) {
   if (!c.payload.is_object() || !c.payload.contains("identifiers") || !c.payload["identifiers"].is_array() ||
       c.payload["identifiers"].empty() || c.payload["identifiers"].size() > kMaxIdentifiers) {
+    count_order("refused");
     return acme_problem("malformed", "newOrder needs \"identifiers\": 1 to 100 {\"type\": \"dns\", \"value\": NAME}");
   }
   const std::set<std::string> own(c.caller.names.begin(), c.caller.names.end());
   std::set<std::string> names;
   for (const auto& id : c.payload["identifiers"]) {
     if (!id.is_object() || id.value("type", "") != "dns" || !id.contains("value") || !id["value"].is_string()) {
+      count_order("refused");
       return acme_problem("rejectedIdentifier", "only identifiers of type \"dns\" are issued here: " + id.dump());
     }
     std::string name = id["value"];
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
     if (name.rfind("*.", 0) == 0) {
+      count_order("refused");
       return acme_problem("rejectedIdentifier", name + ": wildcard certificates are not issued; order each name");
     }
     if (!own.count(name)) {
       std::string list;
       for (const auto& n : c.caller.names) list += (list.empty() ? "" : ", ") + n;
+      count_order("refused");
       return acme_problem("rejectedIdentifier", name + " is not a name of this instance; it may order: " + list);
     }
     names.insert(name);
@@ -329,6 +343,7 @@ Response AcmeFacade::new_order(Call& c) {
     for (const auto& a : authz) store_.authorizations.erase(a.id);
     return from_error(st.error());
   }
+  count_order("created");
   log::info("acme.order.created", {{"instance", c.caller.instance}, {"order", o.id}, {"names", o.names.size()}});
   Response r = json_response(201, order_json(o));
   return std::move(r.with_header("Location", url("/acme/order/" + o.id)));
@@ -406,6 +421,7 @@ Response AcmeFacade::finalize(Call& c) {
     o.certificate.clear();
     return from_error(st.error());
   }
+  count_order("issued");
   log::info("acme.certificate.issued", {{"instance", c.caller.instance}, {"order", o.id}});
   Response r = json_response(200, order_json(o));
   return std::move(r.with_header("Location", url("/acme/order/" + o.id)));
