@@ -115,7 +115,12 @@ in
     api.adminPort = mkOption {
       type = types.nullOr types.port;
       default = 9877;
-      description = "Port of seedd's admin HTTP listener on 127.0.0.1 (/healthz); null turns it off.";
+      description = "Port of seedd's admin HTTP listener on 127.0.0.1 (/healthz, /metrics, the status page, the JSON API); null turns it off.";
+    };
+    api.publicPort = mkOption {
+      type = types.nullOr types.port;
+      default = 9878;
+      description = "Port of seedd's public HTTP listener on 127.0.0.1, which the ingress forwards silo.<domain> and hooks.<domain> to (webhooks: `ssh <node> webhook <repo>` prints hooks.<domain>'s URL); null turns webhooks off.";
     };
 
     acme = {
@@ -193,6 +198,7 @@ in
       api = {
         port = cfg.api.port;
         admin_port = if cfg.api.adminPort == null then 0 else cfg.api.adminPort;
+        public_port = if cfg.api.publicPort == null then 0 else cfg.api.publicPort;
       };
       acme = {
         inherit (cfg.acme) upstream directory;

@@ -8,6 +8,7 @@
 #include "common/digest.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "reconcile/clock.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/guest_setup.hpp"
@@ -89,6 +90,13 @@ Status Engine::unplant(std::string_view uri) {
 Status Engine::trigger(std::string_view uri, std::string_view because) {
   auto source = SEED_TRY(source_of(uri));
   keys_.forget(source.canonical);  // a push may have changed who has access
+  // Counted when queued (coalesced deploys still count each trigger), by the first word of
+  // `because` (push, webhook, ...), so tests and the owner see what asked for redeploys.
+  const std::string_view reason = because.substr(0, because.find(' '));
+  metrics::global()
+      .counter("seed_source_triggers_total", "Redeploys asked for, by what asked (push, webhook, ...)",
+               {{"reason", std::string(reason.empty() ? "other" : reason)}})
+      .inc();
   {
     std::lock_guard lock(state_mu_);
     queued_full_.emplace(source.canonical, std::string(because));
@@ -333,7 +341,9 @@ Result<std::vector<InstanceUsage>> Engine::usage() {
   std::lock_guard lock(state_mu_);
   std::vector<InstanceUsage> out;
   for (auto& [id, live] : live_) {
-    InstanceUsage u{id, live.source};
+    InstanceUsage u;
+    u.id = id;
+    u.source = live.source;
     bool any = false;
     for (auto& slot : live.slots) {
       if (!slot.vm) continue;
@@ -341,6 +351,19 @@ Result<std::vector<InstanceUsage>> Engine::usage() {
         u.cpu_seconds += p->cpu_seconds;
         u.memory_bytes += p->memory_bytes;
         any = true;
+      }
+    }
+    // Volumes belong to the instance, not a slot: the routed (or last) slot's meta names them.
+    const Slot* shown = live.slots.empty() ? nullptr : &live.slots.back();
+    for (const auto& slot : live.slots) {
+      if (slot.routed) shown = &slot;
+    }
+    if (shown != nullptr && parts_.volumes) {
+      for (const auto& [volume, meta] : shown->meta.storage) {
+        if (auto v = parts_.volumes->usage(storage::VolumeId{id.ns, id.name, volume})) {
+          u.volumes.push_back({volume, v->size_bytes, v->used_bytes});
+          any = true;
+        }
       }
     }
     if (any) out.push_back(std::move(u));

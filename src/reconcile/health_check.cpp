@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/fd.hpp"
+#include "common/metrics.hpp"
 #include "vmm/agent_client.hpp"
 
 namespace seed::reconcile {
@@ -93,6 +94,17 @@ std::string probe_once(const HealthTarget& t, vmm::AgentClient& agent) {
   return "";
 }
 
+// seed_health_check_seconds{kind, outcome}: how long one try of the instance's check took
+// (http, command, or tcp for the exposed-ports default), passed or failed.
+void observe_probe(const InstanceMeta& meta, bool passed, Clock::duration took) {
+  const std::string kind = meta.health ? meta.health->type : "tcp";
+  metrics::global()
+      .histogram("seed_health_check_seconds", "Duration of one health-check try, by kind and outcome.",
+                 {{"kind", kind}, {"outcome", passed ? "passed" : "failed"}},
+                 {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
+      .observe(std::chrono::duration<double>(took).count());
+}
+
 }  // namespace
 
 Status await_healthy(const HealthTarget& t) {
@@ -108,7 +120,9 @@ Status await_healthy(const HealthTarget& t) {
       }
     }
     if (agent) {
+      const auto tried = Clock::now();
       last = probe_once(t, *agent);
+      observe_probe(*t.meta, last.empty(), Clock::now() - tried);
       if (last.empty()) return {};
     }
     std::this_thread::sleep_for(std::min(left(t), milliseconds(200)));

@@ -54,6 +54,12 @@ struct InstanceUsage {
   std::string source;
   double cpu_seconds = 0;     // user + system CPU time of the VMM process(es) since they started
   uint64_t memory_bytes = 0;  // their resident memory
+  struct Volume {
+    std::string name;           // the meta's storage entry
+    uint64_t size_bytes = 0;    // filesystem size
+    uint64_t used_bytes = 0;
+  };
+  std::vector<Volume> volumes;  // its mounted volumes (one not mounted now is left out)
 };
 
 struct SourceView {

@@ -4,6 +4,7 @@
 
 #include "api/acme/internal_ca.hpp"
 #include "api/acme/upstream_issuer.hpp"
+#include "api/silo_web/silo_web.hpp"
 #include "common/log.hpp"
 #include "net/dns/endpoint.hpp"
 #include "net/dns/zone_store.hpp"
@@ -60,6 +61,22 @@ class ZoneChallengeRecords final : public api::acme::ChallengeRecords {
   net::dns::ZoneStore& zone_;
 };
 
+// The webhook routes' targets through reconcile's Service.
+api::webhook::WebhookTargets webhook_targets(reconcile::Service& service) {
+  api::webhook::WebhookTargets t;
+  t.secret = [&service](const std::string& hook) -> std::optional<std::string> {
+    auto secret = service.webhook_secret(hook);
+    if (secret) return *secret;
+    // A store that cannot answer refuses the delivery (401); the forge retries later.
+    log::warn("webhook.lookup_failed", {{"error", secret.error().describe()}});
+    return std::nullopt;
+  };
+  t.trigger = [&service](const std::string& hook, const std::string& because) {
+    return service.trigger_webhook(hook, because);
+  };
+  return t;
+}
+
 }  // namespace
 
 std::unique_ptr<api::acme::ChallengeRecords> zone_challenge_records(net::dns::ZoneStore& zone) {
@@ -67,6 +84,16 @@ std::unique_ptr<api::acme::ChallengeRecords> zone_challenge_records(net::dns::Zo
 }
 
 std::string upstream_acme_dir(const std::string& state_dir) { return state_dir + "/acme-upstream"; }
+
+std::string silo_host(const std::string& domain) { return "silo." + domain; }
+std::string webhook_host(const std::string& domain) { return "hooks." + domain; }
+
+std::map<std::string, net::ingress::BackendAddr> public_routes(const std::string& domain, uint16_t public_port) {
+  if (public_port == 0) return {};
+  return {{silo_host(domain), {"127.0.0.1", public_port}}, {webhook_host(domain), {"127.0.0.1", public_port}}};
+}
+
+std::string webhook_base_url(const std::string& domain) { return "http://" + webhook_host(domain); }
 
 std::string guest_acme_url(const std::string& guest_address, uint16_t port) {
   return "http://" + guest_address + ":" + std::to_string(port) + "/acme/directory";
@@ -121,6 +148,13 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
     out->admin_port = bound_port(admin.get());
   }
   if (s.zone != nullptr) out->records = zone_challenge_records(*s.zone);
+  UniqueFd pub;
+  if (s.public_port != 0) {
+    pub = SEED_TRY(listen_tcp("public", "127.0.0.1", s.public_port,
+                              "another program holds the port on loopback: choose another api.public_port "
+                              "(services.seed.api.publicPort), or 0 to turn webhooks and Silo on the web off"));
+    out->public_port = bound_port(pub.get());
+  }
   out->issuer = SEED_TRY(make_issuer(s.acme, s.state_dir, s.domain, out->records.get()));
   api::acme::FacadeConfig fc;
   fc.base_url = "http://" + s.guest_address + ":" + std::to_string(out->guest_port);
@@ -136,6 +170,16 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
     out->shoot->add_routes(guest_routes);
   }
   listeners.push_back({"guest", std::move(guest), std::move(guest_routes)});
+  if (pub) {
+    // The ingress forwards silo.<domain> and hooks.<domain> here (public_routes). The webhook
+    // routes go first: the router takes the first match, so POST /webhook/<id> is a delivery
+    // even if a Silo repository is called "webhook" (its pages still answer; docs/api.md).
+    api::Router public_routes;
+    out->webhooks = std::make_unique<api::webhook::WebhookRoutes>(webhook_targets(service));
+    out->webhooks->add_routes(public_routes);
+    api::silo_web::add_silo_web_routes(public_routes, {.root = s.state_dir + "/silo", .clone_base = "http://" + silo_host(s.domain)});
+    listeners.push_back({"public", std::move(pub), std::move(public_routes)});
+  }
   if (admin) {
     api::Router admin_routes;
     admin_routes.add("GET", "/healthz", [](const api::Request&) {
@@ -155,7 +199,10 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
     out->metrics = std::make_unique<seedd::NodeMetrics>(
         metrics::global(), seedd::MetricSources{&service, s.dns, s.ingress, out->server.get()});
   }
-  log::info("api.listening", {{"guest", fc.base_url}, {"admin", out->admin_port ? "127.0.0.1:" + std::to_string(out->admin_port) : "off"},
+  auto on_loopback = [](uint16_t port) { return port ? "127.0.0.1:" + std::to_string(port) : std::string("off"); };
+  log::info("api.listening", {{"guest", fc.base_url},
+                              {"public", on_loopback(out->public_port)},
+                              {"admin", on_loopback(out->admin_port)},
                               {"acme_upstream", s.acme.upstream}});
   return out;
 }

@@ -1,10 +1,13 @@
 // seedd's HTTP API, wired (DESIGN.md §11): the guest listener on the bridge address (the ACME
-// facade, whose callers are looked up through reconcile's Service by source address) and the
-// admin listener on loopback (/healthz, /metrics, the status page and JSON API: docs/api.md). seedd binds both sockets itself, so a busy
-// port is one start error naming the listener and the address.
+// facade, whose callers are looked up through reconcile's Service by source address), the
+// public listener on loopback behind the ingress (webhooks; Silo on the web), reached by Host
+// as silo.<domain> and hooks.<domain>, and the admin listener on loopback (/healthz, /metrics,
+// the status page and JSON API: docs/api.md). seedd binds every socket itself, so a busy port
+// is one start error naming the listener and the address.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -15,6 +18,7 @@
 #include "api/acme/issuer.hpp"
 #include "api/http_server.hpp"
 #include "api/shoot/shoot_routes.hpp"
+#include "api/webhook/webhook_routes.hpp"
 #include "common/error.hpp"
 #include "reconcile/service.hpp"
 #include "seedd/node_config.hpp"
@@ -26,6 +30,7 @@ struct ApiSettings {
   std::string guest_address;  // the bridge's IPv4 address (the guests' gateway)
   uint16_t guest_port = 0;    // api.port (0 = any, for tests)
   uint16_t admin_port = 0;    // api.admin_port on 127.0.0.1; 0 = no admin listener
+  uint16_t public_port = 0;   // api.public_port on 127.0.0.1 (the ingress forwards to it); 0 = none
   std::string domain;         // the node's zone
   std::string state_dir;      // the CA (acme-ca/) and the facade's accounts and orders
   NodeConfig::Acme acme;
@@ -45,6 +50,15 @@ std::string guest_acme_url(const std::string& guest_address, uint16_t port);
 // The URL instances with shoots on find in SEED_SHOOT_URL: the guest listener's base; they
 // POST to $SEED_SHOOT_URL/shoot.
 std::string guest_shoot_url(const std::string& guest_address, uint16_t port);
+// seedd's own hostnames, which the ingress routes (by Host, on the http port) to the public
+// listener: silo.<domain> (Silo on the web) and hooks.<domain> (where forges deliver webhooks).
+// One label under the domain, so no instance (<name>.<ns>.<domain>) can take them.
+std::string silo_host(const std::string& domain);
+std::string webhook_host(const std::string& domain);
+std::map<std::string, net::ingress::BackendAddr> public_routes(const std::string& domain, uint16_t public_port);
+// What `ssh <node> webhook <repo>` prints before /webhook/<id>. Plain HTTP: seedd has no
+// certificate of its own for hooks.<domain> yet (issue 17's TLS part).
+std::string webhook_base_url(const std::string& domain);
 
 // Where the internal CA keeps ca.key (0600) and ca.pem; `seedctl ca` reads ca.pem there.
 std::string internal_ca_dir(const std::string& state_dir);
@@ -70,9 +84,11 @@ struct Api {
   std::unique_ptr<api::admin::AdminRoutes> admin;
   std::unique_ptr<api::shoot::ShootRoutes> shoot;   // when ApiSettings::shoots
   std::unique_ptr<seedd::NodeMetrics> metrics;      // collectors on metrics::global()
+  std::unique_ptr<api::webhook::WebhookRoutes> webhooks;  // on the public listener
   std::unique_ptr<api::HttpServer> server;  // declared last: stopped first
   uint16_t guest_port = 0;                  // as bound
   uint16_t admin_port = 0;
+  uint16_t public_port = 0;
   ~Api();
 };
 

@@ -243,6 +243,13 @@ TEST(Config, AcmeAndApiKeysHaveDefaultsAndAreChecked) {
   EXPECT_THAT(parse_fail(R"({"acme": {"ca_file": "ca.pem"}})").message,
               HasSubstr("acme.ca_file: must be an absolute path to a PEM file, got \"ca.pem\""));
   EXPECT_THAT(parse_fail(R"({"acme": {"leaf_days": 398}})").message, HasSubstr("acme.leaf_days"));
+  // The public listener (webhooks, Silo on the web): 9878 on loopback by default, 0 = off,
+  // never the admin listener's port.
+  EXPECT_EQ(d.node.api_public_port, 9878u);
+  EXPECT_EQ(parse_ok(R"({"api": {"public_port": 0}})").node.api_public_port, 0u);
+  EXPECT_THAT(parse_fail(R"({"api": {"public_port": 65536}})").message, HasSubstr("api.public_port: must be 1-65535"));
+  EXPECT_THAT(parse_fail(R"({"api": {"public_port": 9877}})").message,
+              HasSubstr("api.public_port and api.admin_port: both are 9877"));
   // The keys of the first facade draft are gone, not silently ignored.
   EXPECT_THAT(parse_fail(R"({"acme": {"internal_ca": true}})").message, HasSubstr("internal_ca"));
 }

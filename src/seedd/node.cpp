@@ -124,6 +124,14 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   net::dns::ZoneConfig zc;
   zc.domain = domain;
   zc.nameservers = {{"ns1." + domain, config.node.public_addresses.empty() ? gateway : config.node.public_addresses[0], ""}};
+  // seedd's own names (public_routes) point at the node, where the ingress routes them to it.
+  for (const auto& [host, backend] : public_routes(domain, static_cast<uint16_t>(config.node.api_public_port))) {
+    if (config.node.public_addresses.empty()) zc.hosts.push_back({host, gateway, ""});
+    for (const auto& a : config.node.public_addresses) {
+      const bool v6 = a.find(':') != std::string::npos;
+      zc.hosts.push_back({host, v6 ? "" : a, v6 ? a : ""});
+    }
+  }
   node->zone = SEED_TRY(starting("dns zone", net::dns::ZoneStore::create(zc)));
   net::dns::ServerConfig dc = config.dns;
   dc.public_listen = config.listen.dns.empty() ? on_each(config.node.public_addresses, "53") : config.listen.dns;
@@ -167,12 +175,14 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
     sc.max_stdin = shoot.max_stdin;
     sc.url = guest_shoot_url(gateway, nc.guest_api_port);
   }
+  ec_.node_routes = public_routes(domain, static_cast<uint16_t>(config.node.api_public_port));
   node->engine = SEED_TRY(starting("engine", reconcile::Engine::open(ec_, std::move(parts))));
   SEED_TRY(starting("engine", node->engine->start()));
   ApiSettings as;
   as.guest_address = gateway;
   as.guest_port = nc.guest_api_port;
   as.admin_port = static_cast<uint16_t>(config.node.api_admin_port);
+  as.public_port = static_cast<uint16_t>(config.node.api_public_port);
   as.domain = domain;
   as.state_dir = state;
   as.acme = config.node.acme;
@@ -197,6 +207,8 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
     sc.host_key_dir = state + "/ssh";
     sc.silo_root = state + "/silo";  // where the engine resolves silo:NAME too
     sc.audit = node->audit.get();
+    // `webhook <repo>` prints this URL only when forges can reach it (the public listener).
+    if (config.node.api_public_port != 0) sc.webhook_base_url = webhook_base_url(domain);
     node->ssh = std::make_unique<sshcli::Server>();
     SEED_TRY(starting("ssh", node->ssh->start(sc, *node->engine)));
   }

@@ -81,7 +81,7 @@ std::vector<std::string> read_node_config(JsonReader& top, NodeConfig& c) {
     else problems.push_back(rule.error().message);
   }
   top.object("ssh").get("port", c.ssh_port);
-  top.object("api").get("port", c.api_port).get("admin_port", c.api_admin_port);
+  top.object("api").get("port", c.api_port).get("admin_port", c.api_admin_port).get("public_port", c.api_public_port);
   top.object("eval").get("user", c.eval.user).get("flake_registry", c.eval.flake_registry);
   read_shoot(top.object("shoot"), c.shoot, problems);
 
@@ -114,6 +114,11 @@ std::vector<std::string> read_node_config(JsonReader& top, NodeConfig& c) {
   port(problems, "ssh.port", c.ssh_port);
   port(problems, "api.port", c.api_port);
   if (c.api_admin_port != 0) port(problems, "api.admin_port", c.api_admin_port);
+  if (c.api_public_port != 0) port(problems, "api.public_port", c.api_public_port);
+  if (c.api_public_port != 0 && c.api_public_port == c.api_admin_port) {
+    problems.push_back("api.public_port and api.admin_port: both are " + std::to_string(c.api_public_port) +
+                       " on 127.0.0.1; choose two ports (or 0 to turn one off)");
+  }
   if (c.api_port == 53) problems.push_back("api.port: 53 is the DNS port guests use on the bridge; choose another");
   if (c.ssh_port == c.api_port) problems.push_back("ssh.port and api.port: both are " + std::to_string(c.ssh_port));
   return problems;

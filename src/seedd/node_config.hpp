@@ -36,6 +36,9 @@ struct NodeConfig {
   uint64_t ssh_port = 22;
   uint64_t api_port = 9876;        // the guest listener on the bridge address (ACME facade)
   uint64_t api_admin_port = 9877;  // the admin listener on loopback (/healthz); 0 = off
+  // The public listener on loopback: the ingress forwards silo.<domain> and hooks.<domain> to
+  // it (webhooks, Silo on the web); 0 = off.
+  uint64_t api_public_port = 9878;
   // Where the ACME facade's certificates come from ("acme": {...}; read in config.cpp).
   struct Acme {
     std::string upstream = "internal";  // "internal" (seedd's own CA) | "acme" (an upstream CA)

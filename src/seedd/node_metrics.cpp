@@ -60,6 +60,22 @@ void register_service(Tracking& r, reconcile::Service& service) {
                   s.sample("seed_instance_memory_bytes", {{"instance", i.id.str()}}, static_cast<double>(i.memory_bytes));
                 }
               });
+  // Volumes come with the same usage() (families are collected in name order: seed_instance_*
+  // before seed_volume_*).
+  r.collector("seed_volume_used_bytes", "Bytes used on each mounted volume's filesystem.", Type::gauge, [usage](Sink& s) {
+    for (const auto& i : *usage) {
+      for (const auto& v : i.volumes) {
+        s.sample("seed_volume_used_bytes", {{"instance", i.id.str()}, {"volume", v.name}}, static_cast<double>(v.used_bytes));
+      }
+    }
+  });
+  r.collector("seed_volume_size_bytes", "Size of each mounted volume's filesystem.", Type::gauge, [usage](Sink& s) {
+    for (const auto& i : *usage) {
+      for (const auto& v : i.volumes) {
+        s.sample("seed_volume_size_bytes", {{"instance", i.id.str()}, {"volume", v.name}}, static_cast<double>(v.size_bytes));
+      }
+    }
+  });
 }
 
 void register_dns(Tracking& r, const net::dns::Server& dns) {

@@ -18,6 +18,7 @@ namespace seed {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using seed::testing::eventually;
 using seed::testing::threads;
 
@@ -93,6 +94,8 @@ TEST_F(NodeStartTest, ABusyAdminApiPortIsAStartFailureOfTheApiNamingTheListener)
 TEST_F(NodeStartTest, TheApiServesTheFacadeOnTheBridgeAndHealthzOnLoopback) {
   config_.node.api_port = 9876;
   config_.node.api_admin_port = 9877;
+  config_.node.api_public_port = 9878;
+  config_.listen.http = {"127.0.0.1:8080"};  // the ingress's port 80
   config_.node.domain = "seed.test";
   const size_t before = threads();
   auto node = start_node(config_);
@@ -117,6 +120,24 @@ TEST_F(NodeStartTest, TheApiServesTheFacadeOnTheBridgeAndHealthzOnLoopback) {
   EXPECT_THAT(get("http://127.0.0.1:9877/api/v1/status"), HasSubstr("\"sources\":[]"));
   EXPECT_THAT(get("http://10.234.0.1:9876/metrics"), HasSubstr(" 404"));
   EXPECT_THAT(get("http://10.234.0.1:9876/api/v1/status"), HasSubstr(" 404"));
+  // The public listener, reached through the ingress by seedd's own names: an unsigned
+  // delivery is refused by the webhook routes themselves (401, not the ingress's unknown-name
+  // page), silo.<domain> reaches the same listener; webhooks answer on no other listener.
+  auto post = [](const std::string& url, const std::string& host) {
+    SpawnOptions o;
+    o.argv = {"curl", "-s", "--max-time", "20", "--noproxy", "*", "-w", " %{http_code}", "-H", "Host: " + host,
+              "-H", "X-GitHub-Event: push", "--data-binary", "{}", url};
+    o.stdout_mode = Output::capture;
+    auto r = run_checked(o);
+    return r ? r->out : r.error().describe();
+  };
+  EXPECT_THAT(post("http://127.0.0.1:8080/webhook/some-hook", "hooks.seed.test"), HasSubstr("signature does not match"));
+  EXPECT_THAT(post("http://127.0.0.1:8080/webhook/some-hook", "hooks.seed.test"), HasSubstr(" 401"));
+  EXPECT_THAT(post("http://127.0.0.1:8080/webhook/some-hook", "silo.seed.test"), HasSubstr(" 401"));
+  EXPECT_THAT(post("http://127.0.0.1:8080/webhook/some-hook", "nothing.seed.test"), Not(HasSubstr(" 401")));
+  EXPECT_THAT(post("http://127.0.0.1:9877/webhook/some-hook", "hooks.seed.test"), HasSubstr(" 404"));
+  EXPECT_THAT(post("http://10.234.0.1:9876/webhook/some-hook", "hooks.seed.test"), HasSubstr(" 404"));
+  EXPECT_THAT(get("http://127.0.0.1:9878/metrics"), HasSubstr(" 404"));
   auto root = read_file(config_.runner.state_dir + "/acme-ca/ca.pem");
   ASSERT_TRUE(root.ok()) << root.error().describe();
   EXPECT_THAT(*root, HasSubstr("-----BEGIN CERTIFICATE-----"));
@@ -124,7 +145,7 @@ TEST_F(NodeStartTest, TheApiServesTheFacadeOnTheBridgeAndHealthzOnLoopback) {
   // both ports are free again.
   node->reset();
   EXPECT_TRUE(eventually([&] { return threads() == before; })) << threads() << " threads, " << before << " before";
-  for (const char* address : {"127.0.0.1:9877", "10.234.0.1:9876"}) {
+  for (const char* address : {"127.0.0.1:9877", "127.0.0.1:9878", "10.234.0.1:9876"}) {
     auto fd = net::dns::bind_tcp(*net::dns::parse_endpoint(address), 8);
     EXPECT_TRUE(fd.ok()) << address << ": " << fd.error().describe();
   }

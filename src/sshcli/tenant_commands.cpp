@@ -208,6 +208,12 @@ Status TenantCommands::webhook(const Command& c, const KeyIdentity& who, Command
         .with("hint", "`status` lists the repos your key may manage");
   }
   const std::string source = sources.front().record.canonical;
+  if (webhook_base_url_.empty()) {
+    // No public listener on this node: a secret without a URL forges can reach helps nobody.
+    return make_error(Errc::unavailable, "this node takes no webhooks (its owner turned them off)")
+        .with("stage", "webhook")
+        .with("hint", "the node still fetches " + source + " periodically; `status` shows when it last did");
+  }
   auto hook = SEED_TRY(service_.webhook(source, c.rotate));
   const std::string url = webhook_base_url_ + "/webhook/" + hook.hook;
   if (c.json) {

@@ -139,6 +139,15 @@ TEST_F(TenantCommandsTest, WebhookIsForListedKeysOnlyAndRotates) {
   EXPECT_EQ(foreign.err_.find("carol"), std::string::npos) << foreign.err_;
 }
 
+// A node without a public listener (api.public_port = 0) has no URL to give: one clear refusal,
+// and no secret is made.
+TEST_F(TenantCommandsTest, WebhookWithoutPublicListenerIsRefused) {
+  Capture c;
+  EXPECT_NE(run("webhook app", kAlice, c), 0);
+  EXPECT_NE(c.err_.find("this node takes no webhooks"), std::string::npos) << c.err_;
+  EXPECT_EQ(service_.count("webhook github:alice/app"), 0u);
+}
+
 // `console` reaches TenantCommands::run only without a terminal (the session relays one with
 // a terminal itself): the caller is told to use ssh -t, after the access check, so a stranger
 // still hears only "not found".

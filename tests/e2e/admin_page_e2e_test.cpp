@@ -45,6 +45,17 @@ std::string curl(const std::string& url) {
 
 using seed::testing::artifact_dir;
 
+// The sum of every series of one sample name in an exposition ("name{…} value" lines).
+double family_sum(const std::string& exposition, const std::string& name) {
+  double sum = 0;
+  std::istringstream lines(exposition);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + "{", 0) != 0 && line.rfind(name + " ", 0) != 0) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
 class AdminPageTest : public EngineTest {
  protected:
   void start_admin() {
@@ -116,8 +127,24 @@ TEST_F(AdminPageTest, StatusLogsMetricsAndThePageShowAPlantedInstance) {
   EXPECT_THAT(exposition, HasSubstr("seed_dns_queries_total{transport=\"udp\"}"));
   EXPECT_THAT(exposition, HasSubstr("seed_ingress_connections_total{outcome=\"routed\"}"));
   EXPECT_THAT(exposition, HasSubstr("seed_http_requests_total{outcome=\"handled\"}"));
+  // Volume usage per instance, and one health-check try at least (the boot's).
+  EXPECT_THAT(exposition, HasSubstr("seed_volume_used_bytes{instance=\"web."));
+  EXPECT_THAT(exposition, HasSubstr(",volume=\"data\"} "));
+  EXPECT_THAT(exposition, HasSubstr("seed_volume_size_bytes{instance=\"web."));
+  const double checks_before = family_sum(exposition, "seed_health_check_seconds_count");
+  EXPECT_GT(checks_before, 0);
   RunResult lint = run_tool({"promtool", "check", "metrics"}, exposition);
   EXPECT_TRUE(lint.status.success()) << lint.out << lint.err;
+
+  // Values follow the instance: a restart boots it again, so its health check runs again.
+  const auto web = in_ns([&] { return instance(uri, "web"); });
+  in_ns([&] {
+    auto restarted = engine_->restart(web.id, nullptr);
+    ASSERT_TRUE(restarted) << restarted.error().describe();
+  });
+  const std::string after_restart = curl(base_ + "/metrics");
+  EXPECT_GT(family_sum(after_restart, "seed_health_check_seconds_count"), checks_before);
+  EXPECT_THAT(after_restart, HasSubstr("seed_instances{state=\"running\"} 1\n"));
 
   // Usage samples arrive (the sampler runs every second here).
   nlohmann::json usage;
@@ -130,6 +157,11 @@ TEST_F(AdminPageTest, StatusLogsMetricsAndThePageShowAPlantedInstance) {
   ASSERT_EQ(usage["instances"].size(), 1u);
   EXPECT_GE(usage["instances"].begin()->at("points").size(), 2u);
   EXPECT_GT(usage["instances"].begin()->at("points").back().at(2).get<double>(), 16.0 * (1 << 20));
+  // The volume `data` (64Mi) as of the last sample.
+  const auto& volumes = usage["instances"].begin()->at("volumes");
+  ASSERT_EQ(volumes.size(), 1u) << usage.dump();
+  EXPECT_EQ(volumes[0]["name"], "data");
+  EXPECT_GT(volumes[0]["size_bytes"].get<double>(), 32.0 * (1 << 20));
 
   // The page in a real browser: rendered DOM, console, screenshot.
   const std::string dir = artifact_dir(root());
@@ -142,6 +174,7 @@ TEST_F(AdminPageTest, StatusLogsMetricsAndThePageShowAPlantedInstance) {
   EXPECT_THAT(dom.out, HasSubstr("data-loaded=\"yes\""));
   EXPECT_THAT(dom.out, HasSubstr("<td>web</td>"));
   EXPECT_THAT(dom.out, HasSubstr("state-running"));
+  EXPECT_THAT(dom.out, HasSubstr("<td>data</td>"));  // the volumes table
   EXPECT_THAT(dom.out, HasSubstr("<canvas"));  // Chart.js drew the instance's plot
   // Any console message (an exception, a CSP violation, a failed fetch) is a defect: the page
   // logs nothing on purpose.

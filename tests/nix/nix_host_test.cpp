@@ -64,14 +64,15 @@ TEST_F(NixHost, RenderedSettingsAreReadBySeedd) {
   EXPECT_EQ(config->node.ssh_port, 22u);
   EXPECT_EQ(config->node.api_port, 9876u);
   EXPECT_EQ(config->node.api_admin_port, 9877u);
+  EXPECT_EQ(config->node.api_public_port, 9878u);
   EXPECT_EQ(config->node.acme.upstream, "internal");
   EXPECT_EQ(config->node.acme.leaf_days, 7u);
 }
 
 // services.seed.acme and api reach seedd under the keys its parser reads (email only when set,
-// a null adminPort as 0 = off).
+// a null adminPort or publicPort as 0 = off).
 TEST_F(NixHost, AcmeAndApiOptionsAreRenderedForSeedd) {
-  auto host = eval(R"({ domain = "seed.test"; api.port = 8555; api.adminPort = null;
+  auto host = eval(R"({ domain = "seed.test"; api.port = 8555; api.adminPort = null; api.publicPort = null;
       acme = { upstream = "acme"; directory = "https://ca.example/dir"; email = "ops@example.org"; leafDays = 30;
                caFile = "/etc/seed/test-ca.pem"; }; })");
   ASSERT_TRUE(host.ok()) << host.error().describe();
@@ -79,6 +80,7 @@ TEST_F(NixHost, AcmeAndApiOptionsAreRenderedForSeedd) {
   ASSERT_TRUE(config.ok()) << config.error().describe() << "\n" << host->at("settings").dump(2);
   EXPECT_EQ(config->node.api_port, 8555u);
   EXPECT_EQ(config->node.api_admin_port, 0u);
+  EXPECT_EQ(config->node.api_public_port, 0u);
   EXPECT_EQ(config->node.acme.upstream, "acme");
   EXPECT_EQ(config->node.acme.directory, "https://ca.example/dir");
   EXPECT_EQ(config->node.acme.email, "ops@example.org");

@@ -12,6 +12,7 @@
 #include "api/acme/base64url.hpp"
 #include "api/acme/jws.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 
 namespace seed::api::acme {
 
@@ -21,6 +22,15 @@ namespace {
 
 constexpr int64_t kOrderLifetime = 7 * 86400;
 constexpr size_t kMaxIdentifiers = 100;
+
+// seed_acme_orders_total{outcome}: created (newOrder accepted), refused (a name the caller may
+// not order, a wildcard, a malformed request), issued (the certificate is in), failed (the
+// issuer, e.g. the upstream CA, gave the order up).
+void count_order(const char* outcome) {
+  metrics::global()
+      .counter("seed_acme_orders_total", "ACME orders by outcome (created, refused, issued, failed).", {{"outcome", outcome}})
+      .inc();
+}
 
 int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -355,29 +365,37 @@ void AcmeFacade::refresh(Order& o) {
     if (cert) store_.certificates.erase(cert->id);
     return;
   }
-  if (cert) log::info("acme.certificate.issued", {{"order", o.id}});
+  if (cert) {
+    count_order("issued");
+    log::info("acme.certificate.issued", {{"order", o.id}});
+  }
+  if (o.status == "invalid" && before_order.status != "invalid") count_order("failed");
   if (o.status == "valid" || o.status == "invalid") issuer_.forget(o.upstream);
 }
 
 Response AcmeFacade::new_order(Call& c) {
   if (!c.payload.is_object() || !c.payload.contains("identifiers") || !c.payload["identifiers"].is_array() ||
       c.payload["identifiers"].empty() || c.payload["identifiers"].size() > kMaxIdentifiers) {
+    count_order("refused");
     return acme_problem("malformed", "newOrder needs \"identifiers\": 1 to 100 {\"type\": \"dns\", \"value\": NAME}");
   }
   const std::set<std::string> own(c.caller.names.begin(), c.caller.names.end());
   std::set<std::string> names;
   for (const auto& id : c.payload["identifiers"]) {
     if (!id.is_object() || id.value("type", "") != "dns" || !id.contains("value") || !id["value"].is_string()) {
+      count_order("refused");
       return acme_problem("rejectedIdentifier", "only identifiers of type \"dns\" are issued here: " + id.dump());
     }
     std::string name = id["value"];
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
     if (name.rfind("*.", 0) == 0) {
+      count_order("refused");
       return acme_problem("rejectedIdentifier", name + ": wildcard certificates are not issued; order each name");
     }
     if (!own.count(name)) {
       std::string list;
       for (const auto& n : c.caller.names) list += (list.empty() ? "" : ", ") + n;
+      count_order("refused");
       return acme_problem("rejectedIdentifier", name + " is not a name of this instance; it may order: " + list);
     }
     if (!config_.zone.empty() && !in_zone(name, config_.zone)) {
@@ -412,6 +430,7 @@ Response AcmeFacade::new_order(Call& c) {
     issuer_.forget(o.upstream);
     return from_error(st.error());
   }
+  count_order("created");
   log::info("acme.order.created", {{"instance", c.caller.instance}, {"order", o.id}, {"names", o.names.size()}});
   Order& stored = store_.orders[o.id];
   refresh(stored);

@@ -14,6 +14,7 @@ void UsageHistory::add(int64_t now_ms, const std::vector<reconcile::InstanceUsag
     present.insert(key);
     Series& s = series_[key];
     s.source = u.source;
+    s.volumes = u.volumes;
     UsagePoint p{now_ms, 0, u.memory_bytes};
     // A VMM that restarted has less CPU time than before: start its rate afresh.
     if (s.last_cpu_seconds >= 0 && u.cpu_seconds >= s.last_cpu_seconds && now_ms > s.last_ms) {
@@ -33,7 +34,11 @@ nlohmann::json UsageHistory::to_json() const {
   for (const auto& [name, s] : series_) {
     nlohmann::json points = nlohmann::json::array();
     for (const auto& p : s.points) points.push_back({p.at_ms, p.cpu_percent, p.memory_bytes});
-    instances[name] = {{"source", s.source}, {"points", std::move(points)}};
+    nlohmann::json volumes = nlohmann::json::array();
+    for (const auto& v : s.volumes) {
+      volumes.push_back({{"name", v.name}, {"size_bytes", v.size_bytes}, {"used_bytes", v.used_bytes}});
+    }
+    instances[name] = {{"source", s.source}, {"points", std::move(points)}, {"volumes", std::move(volumes)}};
   }
   return {{"interval_s", interval_.count()}, {"instances", std::move(instances)}};
 }

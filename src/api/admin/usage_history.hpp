@@ -32,7 +32,8 @@ class UsageHistory {
   // Adds one sample of every instance (`now_ms` unix ms). CPU% needs two samples of the same
   // VMM: the first one of an instance records 0.
   void add(int64_t now_ms, const std::vector<reconcile::InstanceUsage>& usage);
-  // {"interval_s": N, "instances": {"<name>.<namespace>": {"source", "points": [[ms, cpu%, bytes], …]}}}
+  // {"interval_s": N, "instances": {"<name>.<namespace>": {"source", "points": [[ms, cpu%, bytes], …],
+  //   "volumes": [{"name", "size_bytes", "used_bytes"}, …] (as of the last sample)}}}
   nlohmann::json to_json() const;
 
   // Samples service.usage() every `interval` on a thread of its own until stop().
@@ -45,6 +46,7 @@ class UsageHistory {
     double last_cpu_seconds = -1;
     int64_t last_ms = 0;
     std::deque<UsagePoint> points;
+    std::vector<reconcile::InstanceUsage::Volume> volumes;  // the last sample's
   };
   size_t points_;
   std::chrono::seconds interval_{10};

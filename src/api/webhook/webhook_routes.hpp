@@ -2,6 +2,7 @@
 // branch redeploys it at once. <hook> is the source's opaque webhook id (what `ssh <node>
 // webhook <repo>` prints), never its name, so the URL says nothing of who runs what. A request
 // that is not signed with that source's secret gets the same 401 whether or not the hook exists.
+// Every delivery is counted in seed_webhook_deliveries_total{forge, outcome} (metrics::global()).
 #pragma once
 
 #include <functional>
@@ -21,19 +22,14 @@ struct WebhookTargets {
   std::function<Status(const std::string& hook, const std::string& reason)> trigger;
 };
 
-struct WebhookStats {
-  std::function<void(const std::string& forge, const std::string& outcome)> delivered = [](auto&, auto&) {};
-};
-
 class WebhookRoutes {
  public:
-  WebhookRoutes(WebhookTargets targets, WebhookStats stats = {}) : targets_(std::move(targets)), stats_(std::move(stats)) {}
+  explicit WebhookRoutes(WebhookTargets targets) : targets_(std::move(targets)) {}
   void add_routes(Router& router);
   Response handle(const Request& request);
 
  private:
   WebhookTargets targets_;
-  WebhookStats stats_;
   DeliveryLog deliveries_;
 };
 

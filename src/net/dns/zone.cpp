@@ -71,6 +71,19 @@ Result<std::shared_ptr<const Zone>> Zone::build(const ZoneConfig& config,
     add_ancestors(z->nodes_, *name, z->apex_);
   }
 
+  for (const auto& host : config.hosts) {
+    auto name = Name::from_text(host.name);
+    if (!name) return zone_error(std::move(name).error(), "dns name of the node");
+    if (!name->is_at_or_below(z->apex_)) {
+      return make_error(Errc::invalid_argument, "the node's own name " + host.name + " is outside the zone")
+          .with("domain", config.domain);
+    }
+    ZoneNode& node = z->nodes_[name->key()];
+    if (!host.ipv4.empty()) node.a.push_back(SEED_TRY(parse_ipv4(host.ipv4, host.name)));
+    if (!host.ipv6.empty()) node.aaaa.push_back(SEED_TRY(parse_ipv6(host.ipv6, host.name)));
+    add_ancestors(z->nodes_, *name, z->apex_);
+  }
+
   for (const auto& inst : instances) {
     std::string who = inst.instance + "." + inst.ns;
     // Each part must be exactly one label: a dot would let one tenant shadow another's names.

@@ -34,6 +34,9 @@ struct NameServer {
 struct ZoneConfig {
   std::string domain;                   // e.g. "seed.example.org"
   std::vector<NameServer> nameservers;  // at least one
+  // The node's own names inside the zone (silo.<domain>, hooks.<domain>: the ingress routes
+  // them to seedd), answered with the node's addresses like glue, without NS records.
+  std::vector<NameServer> hosts;
   std::string hostmaster;               // SOA RNAME as a name; default "hostmaster.<domain>"
   uint32_t ttl = 60;                    // every positive answer
   uint32_t negative_ttl = 30;           // SOA MINIMUM: how long NXDOMAIN/NODATA are cached

@@ -37,6 +37,22 @@ TEST(DnsZone, BuildsInstanceNamesAndEmptyNonTerminals) {
   EXPECT_EQ(zone.hostmaster().to_text(), "hostmaster.seed.test.");
 }
 
+// The node's own names (silo., hooks.) answer with the node's addresses and no NS record.
+TEST(DnsZone, ServesTheNodesOwnNames) {
+  ZoneConfig c = config();
+  c.hosts = {{"silo.seed.test", "192.0.2.53", ""}, {"hooks.seed.test", "192.0.2.53", "2001:db8::53"}};
+  auto z = Zone::build(c, {{"team", "web", "10.0.0.2", ""}}, 1);
+  ASSERT_TRUE(z.ok()) << z.error().describe();
+  const ZoneNode* silo = (*z)->find(*Name::from_text("silo.seed.test"));
+  ASSERT_NE(silo, nullptr);
+  EXPECT_EQ(silo->a, (std::vector<Ipv4>{{192, 0, 2, 53}}));
+  EXPECT_TRUE(silo->aaaa.empty());
+  EXPECT_EQ((*z)->find(*Name::from_text("hooks.seed.test"))->aaaa.size(), 1u);
+  EXPECT_EQ((*z)->nameservers().size(), 2u);
+  c.hosts = {{"silo.elsewhere.test", "192.0.2.53", ""}};
+  EXPECT_FALSE(Zone::build(c, {}, 1).ok());
+}
+
 TEST(DnsZone, RejectsBadEntriesWithoutPartialState) {
   auto bad = [](std::vector<InstanceAddress> list) {
     auto z = Zone::build(config(), list, 1);

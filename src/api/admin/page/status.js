@@ -60,6 +60,25 @@ function renderStatus(status) {
       status.sources.length + " sources, " + instances.length + " instances, " + running + " running";
 }
 
+function bytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) { n /= 1024; u++; }
+  return (u === 0 ? n : n.toFixed(1)) + " " + units[u];
+}
+
+// Each mounted volume's filesystem as of the last usage sample.
+function renderVolumes(usage) {
+  const rows = [];
+  for (const [name, inst] of Object.entries(usage.instances)) {
+    for (const v of inst.volumes || []) {
+      const pct = v.size_bytes ? Math.round(100 * v.used_bytes / v.size_bytes) + " %" : "";
+      rows.push([name, v.name, bytes(v.used_bytes), bytes(v.size_bytes), pct]);
+    }
+  }
+  fillTable("volumes", rows, "no mounted volumes", 5);
+}
+
 function renderQuarantine(q) {
   fillTable("quarantine", q.quarantine.map(e => [e.instance, time(e.until), e.toplevel, e.reason]),
             "nothing is quarantined", 4);
@@ -128,6 +147,7 @@ async function refresh() {
     renderStatus(status);
     renderQuarantine(quarantine);
     renderUsage(usage);
+    renderVolumes(usage);
     problem.hidden = true;
     document.body.dataset.loaded = "yes";  // tests wait for this
   } catch (e) {
