@@ -17,6 +17,7 @@
 namespace seed {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using seed::testing::eventually;
@@ -138,6 +139,18 @@ TEST_F(NodeStartTest, TheApiServesTheFacadeOnTheBridgeAndHealthzOnLoopback) {
   EXPECT_THAT(post("http://127.0.0.1:9877/webhook/some-hook", "hooks.seed.test"), HasSubstr(" 404"));
   EXPECT_THAT(post("http://10.234.0.1:9876/webhook/some-hook", "hooks.seed.test"), HasSubstr(" 404"));
   EXPECT_THAT(get("http://127.0.0.1:9878/metrics"), HasSubstr(" 404"));
+  // Silo on the web answers on the same public listener through the ingress (a fresh node has
+  // no repositories yet), and on no other listener.
+  auto get_as = [](const std::string& url, const std::string& host) {
+    SpawnOptions o;
+    o.argv = {"curl", "-s", "--max-time", "20", "--noproxy", "*", "-w", " %{http_code}", "-H", "Host: " + host, url};
+    o.stdout_mode = Output::capture;
+    auto r = run_checked(o);
+    return r ? r->out : r.error().describe();
+  };
+  EXPECT_THAT(get_as("http://127.0.0.1:8080/", "silo.seed.test"), AllOf(HasSubstr("No repositories yet"), HasSubstr(" 200")));
+  EXPECT_THAT(get("http://127.0.0.1:9877/"), Not(HasSubstr("No repositories yet")));
+  EXPECT_THAT(get("http://10.234.0.1:9876/"), Not(HasSubstr("No repositories yet")));
   auto root = read_file(config_.runner.state_dir + "/acme-ca/ca.pem");
   ASSERT_TRUE(root.ok()) << root.error().describe();
   EXPECT_THAT(*root, HasSubstr("-----BEGIN CERTIFICATE-----"));
