@@ -1,5 +1,6 @@
 // The shoot pool under real QEMU q35/TCG with the hermetic guest: warm clones, refill, the
 // node caps, no leftovers after many shoots, and a seedd killed with a shoot in flight.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -96,26 +97,51 @@ TEST_F(ShootPoolTest, WarmClonesRefillWithinTheCapsAndNothingLeaks) {
 TEST_F(ShootPoolTest, LeftoversOfAKilledSeeddAreRemovedAtStartup) {
   fs::create_directories(path("volume"));
   int ready_pipe[2];
-  ASSERT_EQ(::pipe(ready_pipe), 0);
+  ASSERT_EQ(::pipe2(ready_pipe, O_CLOEXEC), 0);  // no QEMU of the child may hold it open
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
     // The "seedd" that dies: a pool with a ready clone and a shoot in flight on a volume.
+    // It tells the parent "ready" or why it could not get there, so a failure names its cause.
     ::close(ready_pipe[0]);
+    auto say = [&](const std::string& what) { (void)!::write(ready_pipe[1], what.data(), what.size()); };
     ShootPool pool(*runner_, config(1, 3));
     pool.start();
-    if (!pool.wait_filled(300s)) ::_exit(2);
+    if (!pool.wait_filled(300s)) {
+      say("the pool did not fill in 300 s");
+      ::_exit(2);
+    }
     auto lease = pool.take("small");
-    if (!lease || !lease->vm().attach({{{"shoot-vol-v", path("volume"), false}, "/v"}})) ::_exit(3);
-    if (!pool.wait_filled(120s)) ::_exit(4);
-    (void)!::write(ready_pipe[1], "x", 1);
+    if (!lease) {
+      say("take: " + lease.error().describe());
+      ::_exit(3);
+    }
+    auto attached = lease->vm().attach({{{"shoot-vol-v", path("volume"), false}, "/v"}});
+    if (!attached) {
+      say("attach: " + attached.error().describe());
+      ::_exit(3);
+    }
+    if (!pool.wait_filled(300s)) {
+      say("the pool did not refill in 300 s");
+      ::_exit(4);
+    }
+    say("ready");
+    ::close(ready_pipe[1]);
     (void)lease->vm().run(sh("sleep 600"));
     ::_exit(5);
   }
   ::close(ready_pipe[1]);
-  char c = 0;
-  ASSERT_EQ(::read(ready_pipe[0], &c, 1), 1) << "the child pool never got ready";
+  std::string said;
+  char buf[512];
+  for (ssize_t n; (n = ::read(ready_pipe[0], buf, sizeof buf)) > 0;) said.append(buf, static_cast<size_t>(n));
   ::close(ready_pipe[0]);
+  if (said != "ready") {
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    FAIL() << "the child pool never got ready: " << (said.empty() ? "it died without a word" : said)
+           << " (wait status " << status << ")";
+  }
   std::this_thread::sleep_for(500ms);  // let the command start in the clone
   ::kill(child, SIGKILL);
   ASSERT_EQ(::waitpid(child, nullptr, 0), child);
