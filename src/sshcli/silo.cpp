@@ -14,18 +14,16 @@
 
 #include <git2.h>
 
+#include "common/git_handles.hpp"
+
 namespace seed::sshcli {
 namespace {
 
-template <class T, void (*Free)(T*)>
-struct GitFree {
-  void operator()(T* p) const { Free(p); }
-};
-using RepoPtr = std::unique_ptr<git_repository, GitFree<git_repository, git_repository_free>>;
-using ObjectPtr = std::unique_ptr<git_object, GitFree<git_object, git_object_free>>;
-using ConfigPtr = std::unique_ptr<git_config, GitFree<git_config, git_config_free>>;
-using RefPtr = std::unique_ptr<git_reference, GitFree<git_reference, git_reference_free>>;
-using IterPtr = std::unique_ptr<git_reference_iterator, GitFree<git_reference_iterator, git_reference_iterator_free>>;
+using git::RepoPtr;
+using git::ObjectPtr;
+using git::ConfigPtr;
+using git::RefPtr;
+using IterPtr = git::RefIterPtr;
 
 Error libgit2_error(std::string what, const std::string& path) {
   const ::git_error* e = git_error_last();

@@ -7,21 +7,18 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/git_handles.hpp"
 #include "common/silo_repo_name.hpp"
 
 namespace seed::api::silo_web {
 namespace {
 
-template <class T, void (*Free)(T*)>
-struct GitFree {
-  void operator()(T* p) const { Free(p); }
-};
-using ObjectPtr = std::unique_ptr<git_object, GitFree<git_object, git_object_free>>;
-using RefPtr = std::unique_ptr<git_reference, GitFree<git_reference, git_reference_free>>;
-using TreePtr = std::unique_ptr<git_tree, GitFree<git_tree, git_tree_free>>;
-using EntryPtr = std::unique_ptr<git_tree_entry, GitFree<git_tree_entry, git_tree_entry_free>>;
-using CommitPtr = std::unique_ptr<git_commit, GitFree<git_commit, git_commit_free>>;
-using WalkPtr = std::unique_ptr<git_revwalk, GitFree<git_revwalk, git_revwalk_free>>;
+using git::ObjectPtr;
+using git::RefPtr;
+using git::TreePtr;
+using git::EntryPtr;
+using git::CommitPtr;
+using git::WalkPtr;
 
 // libgit2 is reference-counted: one init per process use, kept for the process's lifetime
 // (the web view can be asked at any time while seedd runs).
@@ -138,7 +135,7 @@ Result<std::vector<TreeEntry>> Repo::tree(const std::string& commit, const std::
   }
   git_odb* odb_raw = nullptr;
   if (git_repository_odb(&odb_raw, repo_) != 0) return io_error("cannot open the object database", path_);
-  std::unique_ptr<git_odb, GitFree<git_odb, git_odb_free>> odb(odb_raw);
+  git::OdbPtr odb(odb_raw);
   std::vector<TreeEntry> out;
   for (size_t i = 0, n = git_tree_entrycount(tree.get()); i < n; ++i) {
     const git_tree_entry* e = git_tree_entry_byindex(tree.get(), i);
@@ -177,7 +174,7 @@ Result<Blob> Repo::blob(const std::string& commit, const std::string& path, uint
   if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) return missing("'" + path + "' is not a file");
   git_blob* b = nullptr;
   if (git_blob_lookup(&b, repo_, git_tree_entry_id(e)) != 0) return io_error("cannot read a file", path_);
-  std::unique_ptr<git_blob, GitFree<git_blob, git_blob_free>> owned(b);
+  git::BlobPtr owned(b);
   Blob out;
   out.size = git_blob_rawsize(b);
   const auto* data = static_cast<const char*>(git_blob_rawcontent(b));
