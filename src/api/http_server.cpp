@@ -259,6 +259,15 @@ void on_mhd_log(void* cls, const char* format, va_list args) {
   std::vsnprintf(text, sizeof text, format, args);
   std::string message = text;
   while (!message.empty() && (message.back() == '\n' || message.back() == '\r')) message.pop_back();
+  // A connection the ingress hands over (add_connection) is a Unix socketpair: libmicrohttpd
+  // tries its TCP tuning on it, which such a socket does not support and does not need (it has
+  // no Nagle delay). Those are debug, not a warning per request.
+  for (const char* tcp_only : {"Setting TCP_NODELAY", "Setting TCP_CORK", "Failed to push the data from buffers"}) {
+    if (message.starts_with(tcp_only)) {
+      log::debug("api.http", {{"listener", static_cast<ListenerState*>(cls)->name}, {"message", message}});
+      return;
+    }
+  }
   log::warn("api.http", {{"listener", static_cast<ListenerState*>(cls)->name}, {"message", message}});
 }
 
@@ -275,7 +284,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(std::vector<Listener> list
     state->limiter = RateLimiter(RateLimitConfig{limits.requests_per_second, limits.burst, 4096, 0});
     const int fd = l.socket.get();
     state->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, nullptr, nullptr, &on_request,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, nullptr, nullptr, &on_request,
         state.get(), MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, state.get(), MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, std::max(1u, limits.threads),
         MHD_OPTION_CONNECTION_LIMIT, limits.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         limits.max_per_source, MHD_OPTION_CONNECTION_TIMEOUT, limits.idle_timeout_s,
@@ -297,6 +306,23 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(std::vector<Listener> list
 }
 
 HttpServer::~HttpServer() { stop(); }
+
+Status HttpServer::add_connection(std::string_view listener, UniqueFd connection, const sockaddr* client,
+                                  socklen_t client_len) {
+  for (auto& l : listeners_) {
+    if (l->name != listener) continue;
+    if (l->daemon == nullptr) return make_error(Errc::unavailable, "the HTTP server is stopping");
+    // libmicrohttpd owns the socket from here, on success and on failure alike (it closes it).
+    // MHD_USE_ITC wakes its polling thread to take it.
+    if (MHD_add_connection(l->daemon, connection.release(), client, client_len) != MHD_YES) {
+      return make_error(Errc::unavailable, "the HTTP server refused a handed-over connection")
+          .with("listener", std::string(listener))
+          .with("hint", "at its connection limit (total or per source); seedd's log has libmicrohttpd's reason");
+    }
+    return ok();
+  }
+  return make_error(Errc::not_found, "no such HTTP listener").with("listener", std::string(listener));
+}
 
 void HttpServer::sweep() {
   std::unique_lock lock(sweep_mu_);

@@ -12,6 +12,8 @@
 // rate per source (429 with Retry-After). Every refusal is one problem document.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include <thread>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/router.hpp"
@@ -56,6 +59,12 @@ class HttpServer {
   ~HttpServer();  // stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
+
+  // Serves one already-connected socket on listener `listener` as if it had been accepted
+  // there from `client` (libmicrohttpd's MHD_add_connection): the ingress hands seedd's own
+  // names over this way, so per-source limits and logs see the real client address.
+  // Errc::not_found for an unknown listener; the socket is closed on every error.
+  Status add_connection(std::string_view listener, UniqueFd connection, const sockaddr* client, socklen_t client_len);
 
   // Closes the sockets and joins the threads; requests in flight finish first. Idempotent.
   void stop();

@@ -192,6 +192,37 @@ TEST_F(HttpServerTest, RoutesAnswerOnlyOnTheirOwnListener) {
   EXPECT_THAT(post.headers, HasSubstr("Allow: GET, HEAD"));
 }
 
+// How the ingress hands seedd's own names over: one end of a socketpair with the client's
+// address. The handler sees that address (not the socket's, which has none), on the listener
+// named; an unknown listener is an error and the socket is closed all the same.
+TEST_F(HttpServerTest, AHandedOverConnectionIsServedAsFromTheGivenAddress) {
+  start();
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd ours(sv[0]);
+  sockaddr_in client{};
+  client.sin_family = AF_INET;
+  client.sin_port = htons(40000);
+  inet_pton(AF_INET, "192.0.2.7", &client.sin_addr);
+  ASSERT_TRUE(server_->add_connection("guest", UniqueFd(sv[1]), reinterpret_cast<sockaddr*>(&client), sizeof client));
+  const std::string request = "GET /hello/web HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(ours.get(), request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+  std::string reply;
+  char buf[4096];
+  timeval tv{10, 0};
+  ::setsockopt(ours.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  for (ssize_t n; (n = ::recv(ours.get(), buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<size_t>(n));
+  EXPECT_THAT(reply, HasSubstr(" 200 "));
+  EXPECT_THAT(reply, HasSubstr("hello web from 192.0.2.7"));
+
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd peer(sv[0]);
+  auto unknown = server_->add_connection("nope", UniqueFd(sv[1]), reinterpret_cast<sockaddr*>(&client), sizeof client);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, Errc::not_found);
+  EXPECT_TRUE(closed_by_server(peer.get()));
+}
+
 TEST_F(HttpServerTest, BodiesOverTheCapAre413AndAtTheCapAreServed) {
   HttpLimits limits;
   limits.max_body_bytes = 4096;

@@ -90,7 +90,8 @@ std::string webhook_host(const std::string& domain) { return "hooks." + domain; 
 
 std::map<std::string, net::ingress::BackendAddr> public_routes(const std::string& domain, uint16_t public_port) {
   if (public_port == 0) return {};
-  return {{silo_host(domain), {"127.0.0.1", public_port}}, {webhook_host(domain), {"127.0.0.1", public_port}}};
+  const net::ingress::BackendAddr to_public{"127.0.0.1", public_port, kPublicLocalBackend};
+  return {{silo_host(domain), to_public}, {webhook_host(domain), to_public}};
 }
 
 std::string webhook_base_url(const std::string& domain) { return "http://" + webhook_host(domain); }
@@ -131,6 +132,7 @@ Result<std::unique_ptr<api::acme::Issuer>> make_issuer(const NodeConfig::Acme& a
 }
 
 Api::~Api() {
+  if (handoff) handoff->set_local_backend(kPublicLocalBackend, nullptr);  // waits for a handover in progress
   if (server) server->stop();
 }
 
@@ -194,6 +196,14 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
     listeners.push_back({"admin", std::move(admin), std::move(admin_routes)});
   }
   out->server = SEED_TRY(api::HttpServer::start(std::move(listeners), s.limits));
+  if (s.ingress != nullptr && out->public_port != 0) {
+    // The ingress hands silo.<domain> and hooks.<domain> over with the client's address, so the
+    // per-source limits and the webhook log see each forge, not the ingress on loopback.
+    out->handoff = s.ingress;
+    s.ingress->set_local_backend(kPublicLocalBackend, [server = out->server.get()](UniqueFd fd, const sockaddr* client, socklen_t len) {
+      return server->add_connection("public", std::move(fd), client, len);
+    });
+  }
   if (out->usage) {
     out->usage->start(service, std::chrono::seconds(10));
     out->metrics = std::make_unique<seedd::NodeMetrics>(

@@ -37,7 +37,8 @@ struct ApiSettings {
   api::HttpLimits limits;
   // What /metrics collects besides the engine (absent parts are left out).
   const net::dns::Server* dns = nullptr;
-  const net::ingress::Server* ingress = nullptr;
+  // Also where the public listener takes its connections from (kPublicLocalBackend).
+  net::ingress::Server* ingress = nullptr;
   bool shoots = false;  // POST /shoot on the guest listener
   // Where ACME mode publishes DNS-01 TXT and the apex CAA (required for acme.upstream "acme").
   net::dns::ZoneStore* zone = nullptr;
@@ -55,6 +56,10 @@ std::string guest_shoot_url(const std::string& guest_address, uint16_t port);
 // One label under the domain, so no instance (<name>.<ns>.<domain>) can take them.
 std::string silo_host(const std::string& domain);
 std::string webhook_host(const std::string& domain);
+// The routes go to the ingress's local backend of this name: the public listener registers it
+// and takes each connection over a socketpair with the client's address (the loopback port is
+// the fallback while seedd starts, before the listener is registered).
+inline constexpr const char* kPublicLocalBackend = "seedd.public";
 std::map<std::string, net::ingress::BackendAddr> public_routes(const std::string& domain, uint16_t public_port);
 // What `ssh <node> webhook <repo>` prints before /webhook/<id>. Plain HTTP: seedd has no
 // certificate of its own for hooks.<domain> yet (issue 17's TLS part).
@@ -85,6 +90,7 @@ struct Api {
   std::unique_ptr<api::shoot::ShootRoutes> shoot;   // when ApiSettings::shoots
   std::unique_ptr<seedd::NodeMetrics> metrics;      // collectors on metrics::global()
   std::unique_ptr<api::webhook::WebhookRoutes> webhooks;  // on the public listener
+  net::ingress::Server* handoff = nullptr;    // where kPublicLocalBackend is registered
   std::unique_ptr<api::HttpServer> server;  // declared last: stopped first
   uint16_t guest_port = 0;                  // as bound
   uint16_t admin_port = 0;

@@ -6,6 +6,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
 
 #include "common/fd.hpp"
 #include "common/process.hpp"
@@ -162,6 +166,51 @@ TEST_F(NodeStartTest, TheApiServesTheFacadeOnTheBridgeAndHealthzOnLoopback) {
     auto fd = net::dns::bind_tcp(*net::dns::parse_endpoint(address), 8);
     EXPECT_TRUE(fd.ok()) << address << ": " << fd.error().describe();
   }
+}
+
+// The ingress hands seedd's own names to the public listener with the client's address: two
+// clients on different addresses (127.0.0.2 and 127.0.0.3, both loopback) have their own
+// per-source request budget, and a refused webhook delivery is logged with the real address.
+// Before, every forge reached the public listener as 127.0.0.1 through the ingress.
+TEST_F(NodeStartTest, ThePublicListenerSeesEachClientsOwnAddressThroughTheIngress) {
+  config_.node.api_port = 9876;
+  config_.node.api_admin_port = 9877;
+  config_.node.api_public_port = 9878;
+  config_.listen.http = {"127.0.0.1:8080"};
+  config_.node.domain = "seed.test";
+  auto node = start_node(config_);
+  ASSERT_TRUE(node.ok()) << node.error().describe();
+  // `n` GETs of silo.<domain> on one keep-alive connection from `source`: their status codes.
+  auto statuses = [](const std::string& source, int n) {
+    SpawnOptions o;
+    o.argv = {"curl", "-s", "--max-time", "60", "--noproxy", "*", "--interface", source, "-H", "Host: silo.seed.test"};
+    for (int i = 0; i < n; ++i) {
+      o.argv.insert(o.argv.end(), {"-o", "/dev/null", "-w", "%{http_code}\n", "http://127.0.0.1:8080/"});
+    }
+    o.stdout_mode = Output::capture;
+    auto r = run_checked(o);
+    return r ? r->out : r.error().describe();
+  };
+  // 200 requests outrun the default budget (a burst of 40, then 20 a second) unless they take
+  // 8 s; the other address's 30 fit in its own fresh burst, whatever the first one spent.
+  EXPECT_THAT(statuses("127.0.0.2", 200), HasSubstr("429"));
+  const std::string other = statuses("127.0.0.3", 30);
+  EXPECT_THAT(other, Not(HasSubstr("429"))) << other;
+  EXPECT_THAT(other, HasSubstr("200"));
+  // The webhook routes log a refused delivery with the forge's address.
+  std::ostringstream log_text;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text);
+  spdlog::default_logger()->sinks().push_back(sink);
+  SpawnOptions o;
+  o.argv = {"curl", "-s", "--max-time", "20", "--noproxy", "*", "--interface", "127.0.0.4", "-w", " %{http_code}",
+            "-H", "Host: hooks.seed.test", "-H", "X-GitHub-Event: push", "-H", "X-GitHub-Delivery: d-1",
+            "--data-binary", "{}", "http://127.0.0.1:8080/webhook/some-hook"};
+  o.stdout_mode = Output::capture;
+  auto refused = run_checked(o);
+  spdlog::default_logger()->sinks().pop_back();
+  ASSERT_TRUE(refused.ok()) << refused.error().describe();
+  EXPECT_THAT(refused->out, HasSubstr(" 401"));
+  EXPECT_THAT(log_text.str(), AllOf(HasSubstr("webhook.refused"), HasSubstr("source_address=127.0.0.4"))) << log_text.str();
 }
 
 // ACME mode starts even when the upstream CA cannot be reached (orders fail then, seedd does

@@ -154,7 +154,44 @@ void Server::Loop::route(Conn& c) {
   connect_backend(c, *b);
 }
 
+// Hands the connection to an in-process receiver through a socketpair: the receiver gets the
+// client's address with its end, and this loop forwards bytes to the other end exactly as to a
+// TCP backend. False when no receiver by that name is registered (then ip:port is used).
+bool Server::Loop::hand_to_local(Conn& c, const Backend& b) {
+  std::lock_guard lock(local_mu_);
+  auto it = local_backends_.find(b.local);
+  if (it == local_backends_.end()) return false;
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
+    close(c, "local backend socketpair");
+    return true;
+  }
+  c.backend.reset(sv[0]);
+  Status handed = it->second(UniqueFd(sv[1]), reinterpret_cast<const sockaddr*>(&c.peer), c.peer_len);
+  if (!handed) {
+    ++stats_.backend_failed;
+    log::warn("ingress.backend_failed", {{"host", c.host}, {"backend", b.text}, {"error", handed.error().message}});
+    drop(c.backend);
+    if (c.http) {
+      http_error(c, 502, "seedd could not take the connection for '" + c.host + "'; retry later");
+    } else {
+      reply(c, tls_alert(kAlertInternalError), "local backend refused");
+    }
+    return true;
+  }
+  // Connected already: the EPOLLOUT that follows takes it through on_connected like TCP.
+  c.phase = Conn::Phase::connecting;
+  c.deadline = now_ + config_.connect_timeout;
+  epoll_event ev{};
+  ev.events = c.backend_mask = EPOLLOUT;
+  ev.data.ptr = &c.backend_ep;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.backend.get(), &ev);
+  log::debug("ingress.routing", {{"host", c.host}, {"backend", b.text}});
+  return true;
+}
+
 void Server::Loop::connect_backend(Conn& c, const Backend& b) {
+  if (!b.local.empty() && hand_to_local(c, b)) return;
   c.backend.reset(::socket(b.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!c.backend) return close(c, "backend socket");
   const int one = 1;

@@ -64,6 +64,8 @@ Result<Backend> parse_backend(const BackendAddr& in) {
         .with("backend", in.ip)
         .with("hint", "use the instance's IPv4 or IPv6 address on the bridge");
   }
+  b.local = in.local;
+  if (!b.local.empty()) b.text = b.local + " (" + b.text + ")";
   return b;
 }
 

@@ -25,6 +25,9 @@ std::string_view to_string(Protocol protocol);
 struct BackendAddr {
   std::string ip;  // an IPv4 or IPv6 literal (the instance's address on the bridge)
   uint16_t port = 0;
+  // The name of an in-process receiver (Server::set_local_backend) that takes the connection
+  // with the client's own address; ip:port is where it goes while no receiver is registered.
+  std::string local{};
 };
 
 // What the reconcile engine wants: for each public port, hostname → backend.
@@ -36,6 +39,7 @@ struct Backend {
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
   std::string text;  // "ip:port", for logs and error pages
+  std::string local;  // BackendAddr::local
 };
 
 // Lower-cases and drops one trailing dot: DNS names compare case-insensitively and

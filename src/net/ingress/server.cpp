@@ -36,6 +36,10 @@ Result<std::unique_ptr<Server>> Server::start(ServerConfig config) {
 
 Status Server::set_routes(const DesiredRoutes& routes) { return loop_->set_routes(routes); }
 
+void Server::set_local_backend(const std::string& name, LocalBackend receiver) {
+  loop_->set_local_backend(name, std::move(receiver));
+}
+
 uint16_t Server::bound_port(size_t listener) const { return loop_->bound_port(listener); }
 
 ServerStats Server::stats() const { return loop_->stats(); }

@@ -7,13 +7,17 @@
 // every connection. set_routes() may be called from any thread; it swaps the whole table.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/fd.hpp"
 #include "net/ingress/routing_table.hpp"
 
 namespace seed::net::ingress {
@@ -55,6 +59,11 @@ struct ServerStats {
   size_t open = 0;
 };
 
+// An in-process backend (seedd's own public HTTP listener): it takes one end of a connected
+// socketpair together with the client's address, so per-source limits and logs see the real
+// client rather than the ingress's loopback address. Runs on the loop thread: must not block.
+using LocalBackend = std::function<Status(UniqueFd connection, const sockaddr* client, socklen_t client_len)>;
+
 class Server {
  public:
   // Binds every listener and starts the loop thread. Errc::invalid_argument for a bad
@@ -67,6 +76,11 @@ class Server {
   // Replaces the routing table atomically. Connections already forwarding keep their
   // backend; new requests use the new table. Errors leave the old table in place.
   Status set_routes(const DesiredRoutes& routes);
+
+  // Registers (or, with an empty function, removes) the receiver of routes whose
+  // BackendAddr::local is `name`. Without one such routes connect to their ip:port. The
+  // receiver is called on the loop thread; removal waits for no call to be in progress.
+  void set_local_backend(const std::string& name, LocalBackend receiver);
 
   // The port actually bound by listener i (differs from config when it asked for 0).
   uint16_t bound_port(size_t listener) const;

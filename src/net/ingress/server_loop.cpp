@@ -130,6 +130,15 @@ void Server::Loop::stop() {
   stats_.open = 0;
 }
 
+void Server::Loop::set_local_backend(const std::string& name, LocalBackend receiver) {
+  std::lock_guard lock(local_mu_);
+  if (receiver) {
+    local_backends_[name] = std::move(receiver);
+  } else {
+    local_backends_.erase(name);
+  }
+}
+
 Status Server::Loop::set_routes(const DesiredRoutes& desired) {
   for (const auto& [port, names] : desired.ports) {
     bool served = false;
@@ -241,6 +250,8 @@ void Server::Loop::on_accept(size_t listener) {
     c.client = std::move(client);
     c.listener = listener;
     c.source = std::move(src);
+    c.peer = ss;
+    c.peer_len = len;
     c.deadline = now_ + config_.header_timeout;
     if (lc.protocol == Protocol::http) {
       c.http = std::make_unique<HttpStream>(HttpLimits{config_.max_head_bytes});

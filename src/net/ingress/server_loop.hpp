@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +42,8 @@ struct Conn {
   uint32_t client_mask = 0, backend_mask = 0;
   size_t listener = 0;
   std::string source;  // raw address bytes: the per-source limit's key
+  sockaddr_storage peer{};  // the client's address, handed on to a LocalBackend
+  socklen_t peer_len = 0;
   Phase phase = Phase::reading;
   ByteBuffer up;    // client → backend
   ByteBuffer down;  // backend → client (or our own reply)
@@ -70,6 +73,7 @@ class Server::Loop {
   void stop();
 
   Status set_routes(const DesiredRoutes& routes);
+  void set_local_backend(const std::string& name, LocalBackend receiver);
   uint16_t bound_port(size_t i) const { return i < bound_.size() ? bound_[i] : 0; }
   ServerStats stats() const;
 
@@ -80,6 +84,7 @@ class Server::Loop {
   void on_backend(Conn& c, uint32_t events);
   void route(Conn& c);
   void connect_backend(Conn& c, const Backend& b);
+  bool hand_to_local(Conn& c, const Backend& b);
   void on_connected(Conn& c);
   void open_pipes(Conn& c);
   void read_client(Conn& c);
@@ -106,6 +111,8 @@ class Server::Loop {
   std::atomic<bool> stopping_{false};
 
   mutable std::mutex routes_mu_;
+  std::mutex local_mu_;  // held while a LocalBackend runs, so removing one waits for it
+  std::map<std::string, LocalBackend, std::less<>> local_backends_;
   std::shared_ptr<const RoutingTable> routes_;
 
   std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;

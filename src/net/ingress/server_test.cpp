@@ -2,12 +2,15 @@
 // real backends (an in-test HTTP server, openssl s_server with generated certificates).
 #include "net/ingress/server.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "common/process.hpp"
@@ -323,6 +326,49 @@ TEST_P(IngressTest, DeadBackendIs502) {
 }
 
 using seed::testing::open_fds;
+
+// A local backend (how seedd's public listener takes silo.<domain> and hooks.<domain>) gets the
+// connection with the client's own address: curl binds 127.0.0.2 and 127.0.0.3 (both loopback)
+// and each answer names the address the receiver was given. The receiver here answers by hand
+// on its end; seedd's HttpServer behind it is tested in seedd-node.
+TEST_P(IngressTest, ALocalBackendGetsTheClientsAddress) {
+  start();
+  std::mutex mu;
+  std::vector<UniqueFd> taken;  // kept open until the end: closing with unread bytes could reset
+  server_->set_local_backend("local.test", [&](UniqueFd fd, const sockaddr* client, socklen_t len) -> Status {
+    char text[INET6_ADDRSTRLEN] = "?";
+    if (client->sa_family == AF_INET && len >= sizeof(sockaddr_in)) {
+      ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(client)->sin_addr, text, sizeof text);
+    }
+    const std::string body = std::string("from ") + text;
+    const std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+                              "\r\nConnection: close\r\n\r\n" + body;
+    if (::send(fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(reply.size())) {
+      return make_error(Errc::internal, "short write");
+    }
+    ::shutdown(fd.get(), SHUT_WR);
+    std::lock_guard lock(mu);
+    taken.push_back(std::move(fd));
+    return ok();
+  });
+  DesiredRoutes r;
+  r.ports[80]["local.example"] = {"127.0.0.1", http_a_->port(), "local.test"};
+  r.ports[80]["a.example"] = {"127.0.0.1", http_a_->port()};
+  ASSERT_TRUE(server_->set_routes(r));
+  EXPECT_EQ(curl("local.example", {"--interface", "127.0.0.2"}).out, "from 127.0.0.2\nstatus=200");
+  EXPECT_EQ(curl("local.example", {"--interface", "127.0.0.3"}).out, "from 127.0.0.3\nstatus=200");
+  EXPECT_NE(curl("a.example").out.find("backend=A"), std::string::npos);  // other routes still connect by TCP
+  // Without a receiver (seedd starting, or stopping) the route's ip:port serves it.
+  server_->set_local_backend("local.test", nullptr);
+  EXPECT_NE(curl("local.example").out.find("backend=A"), std::string::npos);
+  // A receiver that refuses (the HTTP server at its limit) is a 502 naming the host.
+  server_->set_local_backend("local.test", [](UniqueFd, const sockaddr*, socklen_t) -> Status {
+    return make_error(Errc::unavailable, "full");
+  });
+  auto refused = curl("local.example");
+  EXPECT_NE(refused.out.find("status=502"), std::string::npos) << refused.out;
+  EXPECT_NE(refused.out.find("local.example"), std::string::npos) << refused.out;
+}
 
 TEST_P(IngressTest, StopLeavesNoDescriptorBehind) {
   const size_t before = open_fds();
