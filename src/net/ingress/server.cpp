@@ -39,6 +39,7 @@ Status Server::set_routes(const DesiredRoutes& routes) { return loop_->set_route
 uint16_t Server::bound_port(size_t listener) const { return loop_->bound_port(listener); }
 
 ServerStats Server::stats() const { return loop_->stats(); }
+std::vector<RouteBytes> Server::route_bytes() const { return loop_->route_bytes(); }
 
 void Server::stop() {
   if (loop_) loop_->stop();
