@@ -135,6 +135,44 @@ TEST_F(SiloWebTest, CloneOverHttpWorksFsckPassesAndPushIsRefused) {
   EXPECT_THAT(direct.body, HasSubstr("read-only; push over SSH"));
 }
 
+// A fetch from a clone that holds thousands of commits Silo has never seen: git offers them
+// all as `have` lines (stateless negotiation doubles its batch each round up to 16384 lines,
+// 50 bytes each), so one POST git-upload-pack outgrows the listener's 64 KiB body limit. It
+// used to get 413 and the fetch failed; the route has its own, larger limit.
+TEST_F(SiloWebTest, AFetchWithAHugeHaveListIsNotRefusedAsTooLarge) {
+  for (const char* protocol : {"2", "0"}) {
+    const std::string dir = tmp_.path() + "/many-haves-v" + protocol;
+    ASSERT_TRUE(must_run({"git", "clone", "-q", base_ + "/app.git", dir}).status.success());
+    // 5000 unrelated commits dated in the future, so the negotiator offers them first and none
+    // is ever acknowledged (git fast-import: seconds, where 5000 `git commit` would take minutes).
+    std::string stream;
+    for (int i = 1; i <= 5000; ++i) {
+      stream += "commit refs/heads/local\nmark :" + std::to_string(i) + "\ncommitter A <a@example.org> " +
+                std::to_string(4000000000L + i) + " +0000\ndata 2\n" + std::to_string(i % 10) + "\n";
+      if (i > 1) stream += "from :" + std::to_string(i - 1) + "\n";
+      stream += "M 644 inline f\ndata 2\n" + std::to_string(i % 10) + "\n\n";
+    }
+    SpawnOptions o;
+    o.argv = {"git", "-C", dir, "fast-import", "--quiet"};
+    o.stdout_mode = Output::capture;
+    RunOptions ro;
+    ro.input = stream;
+    auto imported = run(o, ro);
+    ASSERT_TRUE(imported && imported->status.success()) << (imported ? imported->err : imported.error().describe());
+    // Silo moves on, so the fetch has something to negotiate for.
+    write(work_ + "/later.txt", std::string("later ") + protocol + "\n");
+    must_run({"git", "add", "-A"}, work_);
+    must_run({"git", "commit", "-qm", "later"}, work_);
+    ASSERT_TRUE(must_run({"git", "push", "-q", bare_, "main"}, work_).status.success());
+
+    auto fetch = must_run({"git", "-C", dir, "-c", std::string("protocol.version=") + protocol, "fetch", "origin"});
+    EXPECT_TRUE(fetch.status.success()) << "protocol " << protocol << ": " << fetch.err;
+    EXPECT_THAT(fetch.err, Not(HasSubstr("413")));
+    EXPECT_EQ(must_run({"git", "-C", dir, "rev-parse", "origin/main"}).out,
+              must_run({"git", "--git-dir=" + bare_, "rev-parse", "main"}).out);
+  }
+}
+
 TEST_F(SiloWebTest, TarballEqualsGitArchiveOfTheSameRef) {
   const std::string short_id = must_run({"git", "--git-dir=" + bare_, "rev-parse", "--short=8", "v1"}).out.substr(0, 8);
   for (const std::string& ref : std::vector<std::string>{"main", "v1", short_id}) {
