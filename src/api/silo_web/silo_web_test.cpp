@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -135,42 +136,34 @@ TEST_F(SiloWebTest, CloneOverHttpWorksFsckPassesAndPushIsRefused) {
   EXPECT_THAT(direct.body, HasSubstr("read-only; push over SSH"));
 }
 
-// A fetch from a clone that holds thousands of commits Silo has never seen: git offers them
-// all as `have` lines (stateless negotiation doubles its batch each round up to 16384 lines,
-// 50 bytes each), so one POST git-upload-pack outgrows the listener's 64 KiB body limit. It
-// used to get 413 and the fetch failed; the route has its own, larger limit.
+// A fetch's negotiation is one POST body holding a 50-byte `have` line per commit the client
+// offers: a clone that diverged by thousands of commits sends more than the listener's 64 KiB.
+// It used to get 413 and the fetch failed; the route has its own, larger limit. The request is
+// written by hand (protocol v0 pkt-lines, 2000 haves of commits Silo never saw) because git's
+// own negotiation only grows that far after rounds whose size depends on its version.
 TEST_F(SiloWebTest, AFetchWithAHugeHaveListIsNotRefusedAsTooLarge) {
-  for (const char* protocol : {"2", "0"}) {
-    const std::string dir = tmp_.path() + "/many-haves-v" + protocol;
-    ASSERT_TRUE(must_run({"git", "clone", "-q", base_ + "/app.git", dir}).status.success());
-    // 5000 unrelated commits dated in the future, so the negotiator offers them first and none
-    // is ever acknowledged (git fast-import: seconds, where 5000 `git commit` would take minutes).
-    std::string stream;
-    for (int i = 1; i <= 5000; ++i) {
-      stream += "commit refs/heads/local\nmark :" + std::to_string(i) + "\ncommitter A <a@example.org> " +
-                std::to_string(4000000000L + i) + " +0000\ndata 2\n" + std::to_string(i % 10) + "\n";
-      if (i > 1) stream += "from :" + std::to_string(i - 1) + "\n";
-      stream += "M 644 inline f\ndata 2\n" + std::to_string(i % 10) + "\n\n";
-    }
-    SpawnOptions o;
-    o.argv = {"git", "-C", dir, "fast-import", "--quiet"};
-    o.stdout_mode = Output::capture;
-    RunOptions ro;
-    ro.input = stream;
-    auto imported = run(o, ro);
-    ASSERT_TRUE(imported && imported->status.success()) << (imported ? imported->err : imported.error().describe());
-    // Silo moves on, so the fetch has something to negotiate for.
-    write(work_ + "/later.txt", std::string("later ") + protocol + "\n");
-    must_run({"git", "add", "-A"}, work_);
-    must_run({"git", "commit", "-qm", "later"}, work_);
-    ASSERT_TRUE(must_run({"git", "push", "-q", bare_, "main"}, work_).status.success());
-
-    auto fetch = must_run({"git", "-C", dir, "-c", std::string("protocol.version=") + protocol, "fetch", "origin"});
-    EXPECT_TRUE(fetch.status.success()) << "protocol " << protocol << ": " << fetch.err;
-    EXPECT_THAT(fetch.err, Not(HasSubstr("413")));
-    EXPECT_EQ(must_run({"git", "-C", dir, "rev-parse", "origin/main"}).out,
-              must_run({"git", "--git-dir=" + bare_, "rev-parse", "main"}).out);
+  auto pkt = [](const std::string& line) {
+    char len[5];
+    std::snprintf(len, sizeof len, "%04zx", line.size() + 4);
+    return std::string(len) + line;
+  };
+  const std::string want = must_run({"git", "--git-dir=" + bare_, "rev-parse", "main"}).out.substr(0, 40);
+  std::string body = pkt("want " + want + " ofs-delta\n") + "0000";
+  for (int i = 0; i < 2000; ++i) {
+    char unseen[41];
+    std::snprintf(unseen, sizeof unseen, "%040x", 0xabc000 + i);
+    body += pkt(std::string("have ") + unseen + "\n");
   }
+  body += pkt("done\n");
+  ASSERT_GT(body.size(), 64u * 1024);
+  const std::string request = tmp_.path() + "/negotiation";
+  write(request, body);
+  const std::string out = tmp_.path() + "/pack";
+  auto r = must_run({"curl", "-sS", "-o", out, "-w", "%{http_code}", "-H",
+                     "Content-Type: application/x-git-upload-pack-request", "--data-binary", "@" + request,
+                     base_ + "/app.git/git-upload-pack"});
+  EXPECT_EQ(r.out, "200") << read(out);
+  EXPECT_THAT(read(out), HasSubstr("PACK")) << "git-http-backend answered without a pack";
 }
 
 TEST_F(SiloWebTest, TarballEqualsGitArchiveOfTheSameRef) {
