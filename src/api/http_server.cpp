@@ -79,6 +79,7 @@ using ListenerState = HttpServer::ListenerState;
 // One request between libmicrohttpd's calls: the head, then body chunks, then the answer.
 struct Pending {
   Request request;
+  size_t max_body_bytes = 0;  // the listener's limit or the route's own
 };
 
 std::string peer_address(MHD_Connection* connection, sockaddr_storage* out) {
@@ -147,7 +148,8 @@ MHD_Result send(ListenerState& L, MHD_Connection* connection, const Response& r)
 
 // Refusals decided from the head alone, before any body is read (libmicrohttpd then closes
 // the connection after the answer instead of reading the rest).
-std::optional<Response> refuse_early(ListenerState& L, const Request& request, const sockaddr_storage& source) {
+std::optional<Response> refuse_early(ListenerState& L, const Request& request, const sockaddr_storage& source,
+                                     size_t max_body_bytes) {
   {
     std::lock_guard lock(L.limiter_mu);
     if (L.limiter.check(source, RateLimiter::Clock::now()) != RateLimiter::Verdict::allow) {
@@ -161,10 +163,10 @@ std::optional<Response> refuse_early(ListenerState& L, const Request& request, c
   if (!length.empty()) {
     char* end = nullptr;
     const unsigned long long n = std::strtoull(length.c_str(), &end, 10);
-    if (end == length.c_str() || *end != '\0' || n > L.limits.max_body_bytes) {
+    if (end == length.c_str() || *end != '\0' || n > max_body_bytes) {
       L.stats->too_large.fetch_add(1, std::memory_order_relaxed);
       return problem(413, "urn:ietf:params:acme:error:malformed",
-                     "the request body is larger than " + std::to_string(L.limits.max_body_bytes) + " bytes");
+                     "the request body is larger than " + std::to_string(max_body_bytes) + " bytes");
     }
   }
   return std::nullopt;
@@ -189,7 +191,8 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
       return send(L, connection, problem(400, "about:blank", "the URL holds an encoded NUL byte (%00); no path or "
                                                              "name on this server contains one"));
     }
-    if (auto refusal = refuse_early(L, r, source)) return send(L, connection, *refusal);
+    owned->max_body_bytes = L.routes.max_body_bytes(r.method, r.path, L.limits.max_body_bytes);
+    if (auto refusal = refuse_early(L, r, source, owned->max_body_bytes)) return send(L, connection, *refusal);
     // The head is in: the body must follow within the request deadline, however it trickles.
     L.set_deadline(connection, std::chrono::seconds(L.limits.request_timeout_s));
     *con_cls = owned.release();
@@ -197,11 +200,11 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
   }
   Request& r = pending->request;
   if (*upload_size > 0) {
-    if (r.body.size() + *upload_size > L.limits.max_body_bytes) {  // chunked: no length up front
+    if (r.body.size() + *upload_size > pending->max_body_bytes) {  // chunked: no length up front
       L.stats->too_large.fetch_add(1, std::memory_order_relaxed);
       *upload_size = 0;
       return send(L, connection, problem(413, "urn:ietf:params:acme:error:malformed",
-                                      "the request body is larger than " + std::to_string(L.limits.max_body_bytes) +
+                                      "the request body is larger than " + std::to_string(pending->max_body_bytes) +
                                           " bytes"));
     }
     r.body.append(upload_data, *upload_size);

@@ -21,8 +21,8 @@ std::vector<std::string> split_path(const std::string& path) {
 
 }  // namespace
 
-Router& Router::add(std::string method, std::string pattern, Handler handler) {
-  Route route{std::move(method), split_path(pattern), std::move(handler)};
+Router& Router::add(std::string method, std::string pattern, Handler handler, size_t max_body_bytes) {
+  Route route{std::move(method), split_path(pattern), std::move(handler), max_body_bytes};
   for (const auto& r : routes_) {
     if (r.method == route.method && r.segments == route.segments) {
       throw std::logic_error("route " + route.method + " " + pattern + " added twice");
@@ -52,6 +52,14 @@ bool Router::match(const Route& route, const std::vector<std::string>& segments,
   }
   if (params != nullptr) *params = std::move(captured);
   return true;
+}
+
+size_t Router::max_body_bytes(const std::string& method, const std::string& path, size_t fallback) const {
+  const auto segments = split_path(path);
+  for (const auto& r : routes_) {
+    if (r.method == method && match(r, segments, nullptr)) return r.max_body_bytes ? r.max_body_bytes : fallback;
+  }
+  return fallback;
 }
 
 Response Router::dispatch(Request& request) const {

@@ -21,7 +21,13 @@ class Router {
  public:
   // Adds a route; a later route with the same method and pattern is a programming error
   // (throws std::logic_error: routes are fixed when seedd starts).
-  Router& add(std::string method, std::string pattern, Handler handler);
+  // `max_body_bytes` (0: the listener's HttpLimits) lets one route take larger bodies than the
+  // rest of its listener, e.g. git's fetch negotiation, whose `have` list grows with the refs.
+  Router& add(std::string method, std::string pattern, Handler handler, size_t max_body_bytes = 0);
+
+  // The body limit of the route that would answer this method and path; `fallback` when that
+  // route has none of its own or no route matches (the request then gets its 404/405 anyway).
+  size_t max_body_bytes(const std::string& method, const std::string& path, size_t fallback) const;
 
   // The handler's response; 404 (no route for the path) or 405 with `Allow` (the path exists
   // under other methods), both as problem documents. HEAD falls back to GET's handler.
@@ -32,6 +38,7 @@ class Router {
     std::string method;
     std::vector<std::string> segments;
     Handler handler;
+    size_t max_body_bytes = 0;
   };
   static bool match(const Route& route, const std::vector<std::string>& segments, std::vector<std::string>* params);
   std::vector<Route> routes_;

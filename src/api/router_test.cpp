@@ -95,5 +95,16 @@ TEST(Router, ARouteAddedTwiceIsAProgrammingError) {
   EXPECT_NO_THROW(router.add("POST", "/x/*", [](const Request&) { return text(""); }));
 }
 
+TEST(Router, ARouteMayTakeLargerBodiesThanItsListener) {
+  Router router;
+  router.add("POST", "/small", [](const Request&) { return text(""); });
+  router.add("POST", "/*/git-upload-pack", [](const Request&) { return text(""); }, 4 << 20);
+  EXPECT_EQ(router.max_body_bytes("POST", "/app/git-upload-pack", 64 * 1024), size_t{4} << 20);
+  EXPECT_EQ(router.max_body_bytes("POST", "/small", 64 * 1024), 64u * 1024);
+  // Only the method the limit was given for: another method or path keeps the listener's.
+  EXPECT_EQ(router.max_body_bytes("PUT", "/app/git-upload-pack", 64 * 1024), 64u * 1024);
+  EXPECT_EQ(router.max_body_bytes("POST", "/nothing/here", 64 * 1024), 64u * 1024);
+}
+
 }  // namespace
 }  // namespace seed::api

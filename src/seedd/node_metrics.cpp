@@ -110,6 +110,15 @@ void register_ingress(Tracking& r, const net::ingress::Server& ingress) {
     s.sample("seed_ingress_connections_total", {{"outcome", "timed_out"}}, static_cast<double>(st.timed_out));
     s.sample("seed_ingress_connections_total", {{"outcome", "backend_failed"}}, static_cast<double>(st.backend_failed));
   });
+  // One series per route ever forwarded (public port and hostname), never per name a client
+  // merely asked for: the ingress only counts routes it connected to a backend.
+  r.collector("seed_ingress_bytes_total", "Bytes forwarded by the ingress per route, by direction (in: from clients, out: to clients).", Type::counter, [&ingress = ingress](Sink& s) {
+    for (const auto& route : ingress.route_bytes()) {
+      const std::string port = std::to_string(route.port);
+      s.sample("seed_ingress_bytes_total", {{"host", route.host}, {"port", port}, {"direction", "in"}}, static_cast<double>(route.from_clients));
+      s.sample("seed_ingress_bytes_total", {{"host", route.host}, {"port", port}, {"direction", "out"}}, static_cast<double>(route.to_clients));
+    }
+  });
   r.collector("seed_ingress_open_connections", "Ingress connections open now.", Type::gauge, [&ingress = ingress](Sink& s) {
     s.sample("seed_ingress_open_connections", {}, static_cast<double>(ingress.stats().open));
   });

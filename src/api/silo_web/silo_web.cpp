@@ -314,6 +314,7 @@ Response SiloWeb::commits(const Request& r) const {
 }  // namespace
 
 void add_silo_web_routes(Router& router, SiloWebConfig config) {
+  const size_t negotiation_bytes = config.max_negotiation_bytes;
   // Every route holds the one SiloWeb, so it lives as long as the router that serves it.
   auto web = std::make_shared<const SiloWeb>(std::move(config));
   router.add("GET", "/", [web](const Request&) { return web->index(); });
@@ -330,7 +331,9 @@ void add_silo_web_routes(Router& router, SiloWebConfig config) {
   router.add("GET", "/*/commits/*", [web](const Request& r) { return web->commits(r); });
   router.add("GET", "/*/archive/*", [web](const Request& r) { return web->git().archive(r); });
   router.add("GET", "/*/info/refs", [web](const Request& r) { return web->git().smart_http(r, "info/refs"); });
-  router.add("POST", "/*/git-upload-pack", [web](const Request& r) { return web->git().smart_http(r, "git-upload-pack"); });
+  router.add(
+      "POST", "/*/git-upload-pack", [web](const Request& r) { return web->git().smart_http(r, "git-upload-pack"); },
+      negotiation_bytes);
   router.add("POST", "/*/git-receive-pack", [web](const Request& r) { return web->git().refuse_push(r); });
 }
 

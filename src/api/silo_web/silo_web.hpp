@@ -37,6 +37,11 @@ struct SiloWebConfig {
   size_t commits = 50;                        // on the commits page
   unsigned max_processes = 8;                 // archives and clones running at once
   std::chrono::milliseconds stall{30000};     // a git process silent this long is cut off
+  // A fetch's negotiation (POST git-upload-pack) carries one 50-byte `have` line per commit the
+  // client offers, so a clone with many refs outgrows the listener's 64 KiB body limit; the
+  // body is held in memory until git-http-backend takes it, so this is also what one such
+  // request may cost.
+  size_t max_negotiation_bytes = 4 << 20;
 };
 
 // Adds the routes above to `router` (the public listener's). Routes are fixed at start; the

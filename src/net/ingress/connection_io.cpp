@@ -232,6 +232,7 @@ void Server::Loop::on_connected(Conn& c) {
     return reply(c, tls_alert(kAlertInternalError), "backend connect failed");
   }
   ++stats_.routed;
+  c.counters = &counters_for(config_.listeners[c.listener].public_port, c.host);
   if (config_.splice) open_pipes(c);
   c.phase = Conn::Phase::forwarding;
   c.deadline = now_ + config_.idle_timeout;
@@ -274,6 +275,7 @@ void Server::Loop::flush_up(Conn& c) {
     }
     c.up.consumed(static_cast<size_t>(n));
     c.up_out += static_cast<uint64_t>(n);
+    count_up(c, static_cast<size_t>(n));
     moved(c);
   }
   while (c.up_piped > 0) {
@@ -284,6 +286,7 @@ void Server::Loop::flush_up(Conn& c) {
       return;
     }
     c.up_piped -= static_cast<size_t>(n);
+    count_up(c, static_cast<size_t>(n));
     moved(c);
   }
   // Bytes past the commit point (a request for another Host) are dropped with the connection.
@@ -335,6 +338,7 @@ void Server::Loop::flush_down(Conn& c) {
       return;
     }
     c.down.consumed(static_cast<size_t>(n));
+    count_down(c, static_cast<size_t>(n));  // our own error replies have no counters
     moved(c);
   }
   while (c.down_piped > 0) {
@@ -345,6 +349,7 @@ void Server::Loop::flush_down(Conn& c) {
       return;
     }
     c.down_piped -= static_cast<size_t>(n);
+    count_down(c, static_cast<size_t>(n));
     moved(c);
   }
   if (c.phase == Conn::Phase::replying) ::shutdown(c.client.get(), SHUT_WR);

@@ -43,6 +43,7 @@ void Server::set_local_backend(const std::string& name, LocalBackend receiver) {
 uint16_t Server::bound_port(size_t listener) const { return loop_->bound_port(listener); }
 
 ServerStats Server::stats() const { return loop_->stats(); }
+std::vector<RouteBytes> Server::route_bytes() const { return loop_->route_bytes(); }
 
 void Server::stop() {
   if (loop_) loop_->stop();

@@ -64,6 +64,17 @@ struct ServerStats {
 // client rather than the ingress's loopback address. Runs on the loop thread: must not block.
 using LocalBackend = std::function<Status(UniqueFd connection, const sockaddr* client, socklen_t client_len)>;
 
+// Bytes forwarded on one route (a public port and hostname) since the server started, counted
+// as they are written: from clients to the backend, and from the backend to clients. Routes
+// later removed keep their totals (counters never go back), so the list only grows with the
+// names ever routed, never with names clients merely asked for.
+struct RouteBytes {
+  uint16_t port = 0;
+  std::string host;
+  uint64_t from_clients = 0;
+  uint64_t to_clients = 0;
+};
+
 class Server {
  public:
   // Binds every listener and starts the loop thread. Errc::invalid_argument for a bad
@@ -85,6 +96,7 @@ class Server {
   // The port actually bound by listener i (differs from config when it asked for 0).
   uint16_t bound_port(size_t listener) const;
   ServerStats stats() const;
+  std::vector<RouteBytes> route_bytes() const;  // sorted by port, then host
 
   // Closes listeners and connections and joins the loop. Idempotent.
   void stop();

@@ -179,6 +179,31 @@ ServerStats Server::Loop::stats() const {
   return s;
 }
 
+std::vector<RouteBytes> Server::Loop::route_bytes() const {
+  std::lock_guard lock(counters_mu_);
+  std::vector<RouteBytes> out;
+  out.reserve(route_counters_.size());
+  for (const auto& [key, c] : route_counters_) {
+    out.push_back({key.first, key.second, c->from_clients.load(), c->to_clients.load()});
+  }
+  return out;
+}
+
+RouteCounters& Server::Loop::counters_for(uint16_t port, const std::string& host) {
+  std::lock_guard lock(counters_mu_);
+  auto& slot = route_counters_[{port, host}];
+  if (!slot) slot = std::make_unique<RouteCounters>();
+  return *slot;
+}
+
+void Server::Loop::count_up(Conn& c, size_t n) {
+  if (c.counters) c.counters->from_clients.fetch_add(n, std::memory_order_relaxed);
+}
+
+void Server::Loop::count_down(Conn& c, size_t n) {
+  if (c.counters) c.counters->to_clients.fetch_add(n, std::memory_order_relaxed);
+}
+
 void Server::Loop::run() {
   // splice(2) into a socket the peer has closed raises SIGPIPE (it has no MSG_NOSIGNAL).
   // Blocked in this thread only, it stays pending and the call just fails with EPIPE.

@@ -23,6 +23,11 @@ namespace seed::net::ingress {
 
 struct Conn;
 
+// One route's byte totals: written by the loop thread, read by whoever asks for route_bytes().
+struct RouteCounters {
+  std::atomic<uint64_t> from_clients{0}, to_clients{0};
+};
+
 // What an epoll event points at.
 struct Endpoint {
   enum class Kind { listener, wake, client, backend } kind;
@@ -50,6 +55,7 @@ struct Conn {
   uint64_t up_in = 0, up_out = 0;  // totals read from the client / written to the backend
   std::unique_ptr<HttpStream> http;  // plain-HTTP listeners only
   std::string host;
+  RouteCounters* counters = nullptr;  // set once connected to the route's backend
   bool client_eof = false, backend_eof = false;
   bool stop_client = false;  // no more client bytes will be forwarded (Host changed, error)
   bool up_shut = false;      // we sent FIN to the backend
@@ -76,8 +82,13 @@ class Server::Loop {
   void set_local_backend(const std::string& name, LocalBackend receiver);
   uint16_t bound_port(size_t i) const { return i < bound_.size() ? bound_[i] : 0; }
   ServerStats stats() const;
+  std::vector<RouteBytes> route_bytes() const;
 
  private:
+  RouteCounters& counters_for(uint16_t port, const std::string& host);
+  void count_up(Conn& c, size_t n);
+  void count_down(Conn& c, size_t n);
+
   void run();
   void on_accept(size_t listener);
   void on_client(Conn& c, uint32_t events);
@@ -127,6 +138,10 @@ class Server::Loop {
     std::atomic<size_t> open{0};
   };
   AtomicStats stats_;
+
+  // Entries are added by the loop thread and never removed, so a Conn may keep a pointer.
+  mutable std::mutex counters_mu_;
+  std::map<std::pair<uint16_t, std::string>, std::unique_ptr<RouteCounters>> route_counters_;
 };
 
 }  // namespace seed::net::ingress

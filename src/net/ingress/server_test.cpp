@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -150,6 +151,33 @@ TEST_P(IngressTest, AnySplicePipeSizeCarriesLargeResponses) {
     }
     server_.reset();
   }
+}
+
+// Bytes are counted per route as they are forwarded: exactly what curl sent and received on
+// a.example (4 MiB and its head), nothing on b.example which nobody asked for, and no route
+// at all for a name that is not routed (an unknown Host must not grow the metric's labels).
+TEST_P(IngressTest, BytesAreCountedPerRoute) {
+  start();
+  const std::string p = std::to_string(http_port_);
+  SpawnOptions o;
+  o.argv = {"curl", "-sS", "--max-time", "20", "-o", "/dev/null", "-w",
+            "%{size_request} %{size_header} %{size_download}", "--resolve",
+            "a.example:" + p + ":127.0.0.1", "http://a.example:" + p + "/big"};
+  o.stdout_mode = Output::capture;
+  auto r = run(o);
+  ASSERT_TRUE(r);
+  uint64_t sent = 0, head = 0, body = 0;
+  ASSERT_EQ(std::sscanf(r->out.c_str(), "%lu %lu %lu", &sent, &head, &body), 3) << r->out;
+  ASSERT_GT(body, uint64_t{4} << 20) << r->err;
+  curl("nobody.example");
+
+  const auto routes = server_->route_bytes();
+  ASSERT_EQ(routes.size(), 1u);
+  EXPECT_EQ(routes[0].port, 80);
+  EXPECT_EQ(routes[0].host, "a.example");
+  EXPECT_EQ(routes[0].from_clients, sent);
+  // Written to curl before it could read them, so complete once curl has exited.
+  EXPECT_EQ(routes[0].to_clients, head + body);
 }
 
 TEST_P(IngressTest, UnknownHostGetsA404Page) {
