@@ -11,6 +11,7 @@
 
 #include "api/acme/base64url.hpp"
 #include "api/acme/jws.hpp"
+#include "api/acme/key_change.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 
@@ -179,6 +180,7 @@ void AcmeFacade::add_routes(Router& router) {
   route("/acme/cert/*", false, &AcmeFacade::certificate);
   route("/acme/cert/*/*", false, &AcmeFacade::alternate);
   route("/acme/revoke-cert", false, &AcmeFacade::revoke);
+  route("/acme/key-change", false, &AcmeFacade::key_change);
 }
 
 Response AcmeFacade::directory() {
@@ -294,6 +296,45 @@ Response AcmeFacade::account(Call& c) {
       return from_error(st.error());
     }
   }
+  return json_response(200, {{"status", c.account->status}, {"contact", c.account->contact},
+                             {"orders", url("/acme/acct/" + c.account->id + "/orders")}});
+}
+
+// The account moves to a new key (RFC 8555 §7.3.5): the outer JWS is signed by the current key
+// (post() checked it), the inner one by the new key. From then on only the new key is the
+// account's; the old one is unknown (a newAccount with it makes a new account).
+Response AcmeFacade::key_change(Call& c) {
+  if (c.jws.post_as_get) return acme_problem("malformed", "keyChange needs the inner JWS as its payload");
+  auto change = decode_key_change(c.jws.payload, c.jws.url);
+  if (!change.ok()) return from_error(change.error());
+  const std::string account_url = url("/acme/acct/" + c.account->id);
+  if (change->account != account_url) {
+    return acme_problem("unauthorized", "keyChange's inner JWS names the account " + change->account +
+                                            " but the request is signed by " + account_url);
+  }
+  if (change->old_thumbprint != c.account->thumbprint) {
+    return acme_problem("unauthorized", "keyChange's oldKey is not the account's current key; put the key that "
+                                        "signs the outer JWS there");
+  }
+  if (const Account* holder = store_.account_by_thumbprint(change->new_thumbprint)) {
+    if (holder->owner != c.caller.instance) {
+      // Another instance's key: refuse without saying whose account it is.
+      return problem(409, "urn:ietf:params:acme:error:malformed",
+                     "the new key belongs to an account of another instance; make a new key");
+    }
+    Response r = problem(409, "urn:ietf:params:acme:error:malformed",
+                         "the new key is already the key of account " + url("/acme/acct/" + holder->id) +
+                             "; make a new key for the rollover");
+    return std::move(r.with_header("Location", url("/acme/acct/" + holder->id)));
+  }
+  const Account before = *c.account;
+  c.account->jwk = change->new_jwk;
+  c.account->thumbprint = change->new_thumbprint;
+  if (auto st = store_.save(); !st) {
+    *c.account = before;
+    return from_error(st.error());
+  }
+  log::info("acme.account.key_changed", {{"instance", c.caller.instance}, {"account", c.account->id}});
   return json_response(200, {{"status", c.account->status}, {"contact", c.account->contact},
                              {"orders", url("/acme/acct/" + c.account->id + "/orders")}});
 }
