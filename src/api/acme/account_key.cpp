@@ -76,7 +76,8 @@ Result<std::unique_ptr<AccountKey>> AccountKey::load_or_create(const std::string
 
 Result<std::string> AccountKey::sign(const std::string& url, const std::string& nonce, const std::string& kid,
                                      const std::optional<json>& payload) const {
-  json header{{"alg", "ES256"}, {"nonce", nonce}, {"url", url}};
+  json header{{"alg", "ES256"}, {"url", url}};
+  if (!nonce.empty()) header["nonce"] = nonce;
   if (kid.empty()) {
     header["jwk"] = jwk_;
   } else {

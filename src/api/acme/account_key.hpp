@@ -31,7 +31,8 @@ class AccountKey {
   const std::string& thumbprint() const { return thumbprint_; }    // RFC 7638
 
   // The request body for `url`: `kid` empty puts the JWK in the header (newAccount);
-  // `payload` nullopt is POST-as-GET (an empty payload).
+  // `payload` nullopt is POST-as-GET (an empty payload); `nonce` empty leaves the nonce out
+  // (keyChange's inner JWS, RFC 8555 §7.3.5).
   Result<std::string> sign(const std::string& url, const std::string& nonce, const std::string& kid,
                            const std::optional<nlohmann::json>& payload) const;
 

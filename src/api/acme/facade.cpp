@@ -11,6 +11,8 @@
 
 #include "api/acme/base64url.hpp"
 #include "api/acme/jws.hpp"
+#include "api/acme/key_change.hpp"
+#include "api/acme/order_request.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 
@@ -21,7 +23,6 @@ using json = nlohmann::json;
 namespace {
 
 constexpr int64_t kOrderLifetime = 7 * 86400;
-constexpr size_t kMaxIdentifiers = 100;
 
 // seed_acme_orders_total{outcome}: created (newOrder accepted), refused (a name the caller may
 // not order, a wildcard, a malformed request), issued (the certificate is in), failed (the
@@ -120,11 +121,6 @@ json problem_json(const IssuerProblem& p) {
 // validates nothing toward the guest, so the answer only acknowledges.
 const char* const kChallengeTypes[] = {"http-01", "dns-01", "tls-alpn-01"};
 
-bool in_zone(const std::string& name, const std::string& zone) {
-  return name == zone || (name.size() > zone.size() && name.compare(name.size() - zone.size(), zone.size(), zone) == 0 &&
-                          name[name.size() - zone.size() - 1] == '.');
-}
-
 }  // namespace
 
 // One authenticated POST: the verified JWS, the caller and (with `kid`) the account.
@@ -179,6 +175,7 @@ void AcmeFacade::add_routes(Router& router) {
   route("/acme/cert/*", false, &AcmeFacade::certificate);
   route("/acme/cert/*/*", false, &AcmeFacade::alternate);
   route("/acme/revoke-cert", false, &AcmeFacade::revoke);
+  route("/acme/key-change", false, &AcmeFacade::key_change);
 }
 
 Response AcmeFacade::directory() {
@@ -298,6 +295,45 @@ Response AcmeFacade::account(Call& c) {
                              {"orders", url("/acme/acct/" + c.account->id + "/orders")}});
 }
 
+// The account moves to a new key (RFC 8555 §7.3.5): the outer JWS is signed by the current key
+// (post() checked it), the inner one by the new key. From then on only the new key is the
+// account's; the old one is unknown (a newAccount with it makes a new account).
+Response AcmeFacade::key_change(Call& c) {
+  if (c.jws.post_as_get) return acme_problem("malformed", "keyChange needs the inner JWS as its payload");
+  auto change = decode_key_change(c.jws.payload, c.jws.url);
+  if (!change.ok()) return from_error(change.error());
+  const std::string account_url = url("/acme/acct/" + c.account->id);
+  if (change->account != account_url) {
+    return acme_problem("unauthorized", "keyChange's inner JWS names the account " + change->account +
+                                            " but the request is signed by " + account_url);
+  }
+  if (change->old_thumbprint != c.account->thumbprint) {
+    return acme_problem("unauthorized", "keyChange's oldKey is not the account's current key; put the key that "
+                                        "signs the outer JWS there");
+  }
+  if (const Account* holder = store_.account_by_thumbprint(change->new_thumbprint)) {
+    if (holder->owner != c.caller.instance) {
+      // Another instance's key: refuse without saying whose account it is.
+      return problem(409, "urn:ietf:params:acme:error:malformed",
+                     "the new key belongs to an account of another instance; make a new key");
+    }
+    Response r = problem(409, "urn:ietf:params:acme:error:malformed",
+                         "the new key is already the key of account " + url("/acme/acct/" + holder->id) +
+                             "; make a new key for the rollover");
+    return std::move(r.with_header("Location", url("/acme/acct/" + holder->id)));
+  }
+  const Account before = *c.account;
+  c.account->jwk = change->new_jwk;
+  c.account->thumbprint = change->new_thumbprint;
+  if (auto st = store_.save(); !st) {
+    *c.account = before;
+    return from_error(st.error());
+  }
+  log::info("acme.account.key_changed", {{"instance", c.caller.instance}, {"account", c.account->id}});
+  return json_response(200, {{"status", c.account->status}, {"contact", c.account->contact},
+                             {"orders", url("/acme/acct/" + c.account->id + "/orders")}});
+}
+
 Response AcmeFacade::account_orders(Call& c) {
   if (c.request.params[0] != c.account->id) return acme_problem("unauthorized", "only the account itself may list its orders");
   json list = json::array();
@@ -374,43 +410,15 @@ void AcmeFacade::refresh(Order& o) {
 }
 
 Response AcmeFacade::new_order(Call& c) {
-  if (!c.payload.is_object() || !c.payload.contains("identifiers") || !c.payload["identifiers"].is_array() ||
-      c.payload["identifiers"].empty() || c.payload["identifiers"].size() > kMaxIdentifiers) {
+  auto names = order_names(c.payload, c.caller.names, config_.zone);
+  if (!names.ok()) {
     count_order("refused");
-    return acme_problem("malformed", "newOrder needs \"identifiers\": 1 to 100 {\"type\": \"dns\", \"value\": NAME}");
-  }
-  const std::set<std::string> own(c.caller.names.begin(), c.caller.names.end());
-  std::set<std::string> names;
-  for (const auto& id : c.payload["identifiers"]) {
-    if (!id.is_object() || id.value("type", "") != "dns" || !id.contains("value") || !id["value"].is_string()) {
-      count_order("refused");
-      return acme_problem("rejectedIdentifier", "only identifiers of type \"dns\" are issued here: " + id.dump());
-    }
-    std::string name = id["value"];
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
-    if (name.rfind("*.", 0) == 0) {
-      count_order("refused");
-      return acme_problem("rejectedIdentifier", name + ": wildcard certificates are not issued; order each name");
-    }
-    if (!own.count(name)) {
-      std::string list;
-      for (const auto& n : c.caller.names) list += (list.empty() ? "" : ", ") + n;
-      count_order("refused");
-      return acme_problem("rejectedIdentifier", name + " is not a name of this instance; it may order: " + list);
-    }
-    if (!config_.zone.empty() && !in_zone(name, config_.zone)) {
-      // The instance's own http hostname, but seedd can prove only names of its own zone.
-      return acme_problem("rejectedIdentifier", name + " is outside this node's zone " + config_.zone +
-                                                    ", so seedd cannot obtain a certificate for it (it answers "
-                                                    "DNS-01 only in its zone); order names under " + config_.zone +
-                                                    " and get a certificate for " + name + " elsewhere");
-    }
-    names.insert(name);
+    return from_error(names.error());
   }
   Order o;
   o.id = random_id();
   o.account = c.account->id;
-  o.names.assign(names.begin(), names.end());
+  o.names = std::move(*names);
   o.expires = now_s() + kOrderLifetime;
   auto handle = issuer_.start_order(o.names);
   if (!handle.ok()) return from_error(handle.error());
@@ -510,12 +518,7 @@ Response AcmeFacade::finalize(Call& c) {
   if (o.status != "ready") {
     return acme_problem("orderNotReady", "the order is " + o.status + ", not ready; poll it until it is ready");
   }
-  if (!c.payload.is_object() || !c.payload.contains("csr") || !c.payload["csr"].is_string()) {
-    return acme_problem("malformed", "finalize needs \"csr\": the base64url DER of a PKCS#10 request");
-  }
-  auto der = base64url_decode(c.payload["csr"].get<std::string>());
-  if (!der) return acme_problem("badCSR", "\"csr\" is not base64url");
-  auto csr = check_csr(*der);
+  auto csr = finalize_csr(c.payload);
   if (!csr.ok()) return from_error(csr.error());
   if (csr->names != std::set<std::string>(o.names.begin(), o.names.end())) {
     std::string asked;

@@ -12,6 +12,7 @@
 //
 // Resources: directory, newNonce (HEAD/GET), newAccount (201 new, 200 existing,
 // onlyReturnExisting), account (POST-as-GET, contact update, deactivation) and its orders,
+// keyChange (key rollover),
 // newOrder, order, authorization, challenge, finalize, certificate, revokeCert. Every response
 // carries Replay-Nonce and Link rel="index"; errors are problem documents with RFC 8555 types.
 #pragma once
@@ -70,6 +71,7 @@ class AcmeFacade {
   Response certificate(Call& c);
   Response alternate(Call& c);
   Response revoke(Call& c);
+  Response key_change(Call& c);
 
   std::string url(const std::string& path) const { return config_.base_url + path; }
   nlohmann::json order_json(const Order& o) const;

@@ -12,10 +12,10 @@
 
 #include "api/acme/facade.hpp"
 #include "api/testing/listen.hpp"
+#include "api/testing/pebble.hpp"
 #include "api/acme/internal_ca.hpp"
 #include "api/http_server.hpp"
 #include "common/fd.hpp"
-#include "common/process.hpp"
 #include "common/testing/temp_dir.hpp"
 
 namespace seed::api::acme {
@@ -25,29 +25,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 using seed::api::testing::listen_on;
-
-struct Ran {
-  int code = -1;
-  std::string output;
-};
-
-Ran run_tool(std::vector<std::string> argv, std::vector<std::string> env = {}) {
-  SpawnOptions o;
-  o.argv = std::move(argv);
-  o.env = std::move(env);
-  o.stdout_mode = Output::capture;
-  RunOptions ro;
-  ro.timeout = std::chrono::seconds(120);
-  auto r = run(std::move(o), ro);
-  Ran out;
-  if (!r.ok()) {
-    out.output = r.error().describe();
-    return out;
-  }
-  out.code = r->status.code;
-  out.output = r->out + r->err;
-  return out;
-}
+using seed::api::testing::run_tool;
+using seed::api::testing::ToolRun;
 
 class FacadeClientsTest : public ::testing::Test {
  protected:
@@ -81,9 +60,9 @@ class FacadeClientsTest : public ::testing::Test {
     server_ = std::move(*server);
   }
   void expect_verifies(const std::string& cert_file, const std::string& name) {
-    Ran v = run_tool({"openssl", "verify", "-CAfile", dir_.path() + "/ca/ca.pem", "-purpose", "sslserver", cert_file});
+    ToolRun v = run_tool({"openssl", "verify", "-CAfile", dir_.path() + "/ca/ca.pem", "-purpose", "sslserver", cert_file});
     EXPECT_THAT(v.output, HasSubstr(": OK")) << v.output;
-    Ran text = run_tool({"openssl", "x509", "-in", cert_file, "-noout", "-ext", "subjectAltName"});
+    ToolRun text = run_tool({"openssl", "x509", "-in", cert_file, "-noout", "-ext", "subjectAltName"});
     EXPECT_THAT(text.output, HasSubstr("DNS:" + name)) << text.output;
   }
 
@@ -96,35 +75,35 @@ class FacadeClientsTest : public ::testing::Test {
 
 TEST_F(FacadeClientsTest, LegoGetsACertificateForItsOwnNameWithItsOwnKey) {
   const std::string out = dir_.path() + "/lego";
-  Ran r = run_tool({"lego", "--server", base_ + "/acme/directory", "--email", "ops@example.org", "--accept-tos",
+  ToolRun r = run_tool({"lego", "--server", base_ + "/acme/directory", "--email", "ops@example.org", "--accept-tos",
                     "--key-type", "ec256", "--domains", "web.team.seed.test", "--http", "--http.port",
                     "127.0.0.1:0", "--path", out, "run"});
   ASSERT_EQ(r.code, 0) << r.output;
   const std::string cert = out + "/certificates/web.team.seed.test.crt";
   expect_verifies(cert, "web.team.seed.test");
   // The key in the certificate is the one lego made and kept.
-  Ran cert_pub = run_tool({"openssl", "x509", "-in", cert, "-noout", "-pubkey"});
-  Ran key_pub = run_tool({"openssl", "pkey", "-in", out + "/certificates/web.team.seed.test.key", "-pubout"});
+  ToolRun cert_pub = run_tool({"openssl", "x509", "-in", cert, "-noout", "-pubkey"});
+  ToolRun key_pub = run_tool({"openssl", "pkey", "-in", out + "/certificates/web.team.seed.test.key", "-pubout"});
   EXPECT_EQ(cert_pub.output, key_pub.output);
   // A second run with the same account key is the same account (200 on newAccount) and renews.
-  Ran again = run_tool({"lego", "--server", base_ + "/acme/directory", "--email", "ops@example.org", "--accept-tos",
+  ToolRun again = run_tool({"lego", "--server", base_ + "/acme/directory", "--email", "ops@example.org", "--accept-tos",
                         "--key-type", "ec256", "--domains", "web.team.seed.test", "--http", "--http.port",
                         "127.0.0.1:0", "--path", out, "renew", "--days", "9999", "--no-random-sleep"});
   EXPECT_EQ(again.code, 0) << again.output;
   // Revocation by the account that holds the certificate (revokeCert, the leaf's DER).
-  Ran revoke = run_tool({"lego", "--server", base_ + "/acme/directory", "--email", "ops@example.org", "--accept-tos",
+  ToolRun revoke = run_tool({"lego", "--server", base_ + "/acme/directory", "--email", "ops@example.org", "--accept-tos",
                          "--domains", "web.team.seed.test", "--path", out, "revoke"});
   EXPECT_EQ(revoke.code, 0) << revoke.output;
 }
 
 TEST_F(FacadeClientsTest, LegoIsRefusedANameThatIsNotItsInstancesSayingWhichItMayOrder) {
-  Ran r = run_tool({"lego", "--server", base_ + "/acme/directory", "--email", "ops@example.org", "--accept-tos",
+  ToolRun r = run_tool({"lego", "--server", base_ + "/acme/directory", "--email", "ops@example.org", "--accept-tos",
                     "--domains", "db.other.seed.test", "--http", "--http.port", "127.0.0.1:0", "--path",
                     dir_.path() + "/lego", "run"});
   EXPECT_NE(r.code, 0);
   EXPECT_THAT(r.output, HasSubstr("rejectedIdentifier"));
   EXPECT_THAT(r.output, HasSubstr("db.other.seed.test is not a name of this instance"));
-  Ran wildcard = run_tool({"lego", "--server", base_ + "/acme/directory", "--email", "ops@example.org", "--accept-tos",
+  ToolRun wildcard = run_tool({"lego", "--server", base_ + "/acme/directory", "--email", "ops@example.org", "--accept-tos",
                            "--domains", "*.team.seed.test", "--dns", "exec", "--path", dir_.path() + "/lego2", "run"},
                           {"EXEC_PATH=/bin/true"});
   EXPECT_NE(wildcard.code, 0);
@@ -133,7 +112,7 @@ TEST_F(FacadeClientsTest, LegoIsRefusedANameThatIsNotItsInstancesSayingWhichItMa
 
 TEST_F(FacadeClientsTest, CertbotGetsACertificate) {
   const std::string d = dir_.path() + "/certbot";
-  Ran r = run_tool({"certbot", "certonly", "--non-interactive", "--agree-tos", "--register-unsafely-without-email",
+  ToolRun r = run_tool({"certbot", "certonly", "--non-interactive", "--agree-tos", "--register-unsafely-without-email",
                     "--server", base_ + "/acme/directory", "--config-dir", d + "/config", "--work-dir", d + "/work",
                     "--logs-dir", d + "/logs", "--key-type", "ecdsa", "--manual", "--preferred-challenges", "dns",
                     "--manual-auth-hook", "/bin/true", "-d", "web.team.seed.test"});

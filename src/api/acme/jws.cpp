@@ -140,7 +140,9 @@ Error acme_error(std::string type, std::string detail) {
   return make_error(code, std::move(detail)).with("acme_type", std::move(type));
 }
 
-Result<Jws> parse_jws(std::string_view body) {
+namespace {
+
+Result<Jws> parse_envelope(std::string_view body, bool nonce_required) {
   json envelope = json::parse(body, nullptr, false);
   if (envelope.is_discarded() || !envelope.is_object()) {
     return malformed("the request body is not a JSON object (ACME wants a JWS in flattened JSON serialization)");
@@ -186,8 +188,10 @@ Result<Jws> parse_jws(std::string_view body) {
   }
   out.alg = *alg;
   auto nonce = text("nonce");
-  if (!nonce) return acme_error("badNonce", "the JWS protected header has no nonce; get one from newNonce");
-  out.nonce = *nonce;
+  if (!nonce && nonce_required) {
+    return acme_error("badNonce", "the JWS protected header has no nonce; get one from newNonce");
+  }
+  out.nonce = nonce.value_or("");
   auto url = text("url");
   if (!url) return malformed("the JWS protected header has no \"url\" (the URL this request is sent to)");
   out.url = *url;
@@ -206,6 +210,12 @@ Result<Jws> parse_jws(std::string_view body) {
   }
   return out;
 }
+
+}  // namespace
+
+Result<Jws> parse_jws(std::string_view body) { return parse_envelope(body, true); }
+
+Result<Jws> parse_inner_jws(std::string_view body) { return parse_envelope(body, false); }
 
 Result<PublicKey> public_key_from_jwk(const nlohmann::json& jwk) {
   auto kty = jwk.find("kty");

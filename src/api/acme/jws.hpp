@@ -45,6 +45,9 @@ struct Jws {
 Error acme_error(std::string type, std::string detail);
 
 Result<Jws> parse_jws(std::string_view body);
+// keyChange's inner JWS (RFC 8555 §7.3.5): the same envelope, but the nonce is optional
+// (the outer JWS carries the one that counts).
+Result<Jws> parse_inner_jws(std::string_view body);
 Result<PublicKey> public_key_from_jwk(const nlohmann::json& jwk);
 Status verify_jws(const Jws& jws, EVP_PKEY* key);
 // RFC 7638 thumbprint of a public JWK (base64url SHA-256 of its required members in order):

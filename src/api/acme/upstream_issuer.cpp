@@ -12,13 +12,15 @@
 #include "api/acme/jws.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
+#include "common/time_text.hpp"
 
 namespace seed::api::acme {
 
 using json = nlohmann::json;
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UpstreamOrder, id, names, status, url, finalize_url, authorized, txt,
-                                                csr, chain, alternates, problem_type, problem_detail, retry_after)
+                                                csr, chain, alternates, problem_type, problem_detail, retry_after,
+                                                expires)
 
 namespace {
 
@@ -82,6 +84,22 @@ std::vector<std::string> alternate_links(const std::string& link_header) {
   return out;
 }
 
+// An order the CA never gave an `expires` for lives this long from its start (RFC 8555 leaves
+// the lifetime to the CA; Let's Encrypt's is 7 days).
+constexpr int64_t kDefaultOrderLifetime = 7 * 86400;
+// A finished order stays this long past its expiry for the guest to read, then goes.
+constexpr int64_t kKeepFinished = 86400;
+
+// The CA's `expires` (RFC 3339) in unix seconds; 0 when absent or unreadable.
+int64_t expires_of(const json& order) {
+  auto it = order.find("expires");
+  if (it == order.end() || !it->is_string()) return 0;
+  const std::string text = it->get<std::string>();
+  if (text.find('T') == std::string::npos) return 0;  // parse_since also takes durations
+  auto us = parse_since(text, 0);
+  return us.ok() ? *us / 1000000 : 0;
+}
+
 Error stopped() { return make_error(Errc::unavailable, "seedd is stopping").with("stage", "acme"); }
 
 }  // namespace
@@ -105,9 +123,11 @@ Result<std::unique_ptr<UpstreamIssuer>> UpstreamIssuer::open(UpstreamConfig conf
   for (auto& [id, o] : u->orders_) {
     for (const auto& t : o.txt) (void)records.clear_txt(t[0], t[1]);
     o.txt.clear();
+    if (o.expires == 0) o.expires = now_s() + kDefaultOrderLifetime;  // a file from before expiry
   }
   {
     std::lock_guard lock(u->mu_);
+    (void)u->expire_locked();  // TXT values are gone already
     SEED_TRY(u->save_locked());
     for (const auto& [id, o] : u->orders_) {
       if (o.status == "pending" || o.status == "processing") u->kick(id);
@@ -183,6 +203,12 @@ void UpstreamIssuer::kick(const std::string& id) {
 }
 
 Result<std::string> UpstreamIssuer::start_order(const std::vector<std::string>& names) {
+  std::vector<std::vector<std::string>> stale;
+  {
+    std::lock_guard lock(mu_);
+    stale = expire_locked();
+  }
+  clear_records(stale);
   std::lock_guard lock(mu_);
   if (limited_until_ > now_s()) {
     return acme_error("rateLimited", "the upstream CA limits new orders until " +
@@ -192,6 +218,7 @@ Result<std::string> UpstreamIssuer::start_order(const std::vector<std::string>& 
   UpstreamOrder o;
   o.id = new_id();
   o.names = names;
+  o.expires = now_s() + kDefaultOrderLifetime;
   orders_[o.id] = o;
   if (auto st = save_locked(); !st) {
     orders_.erase(o.id);
@@ -202,6 +229,12 @@ Result<std::string> UpstreamIssuer::start_order(const std::vector<std::string>& 
 }
 
 IssueState UpstreamIssuer::state(const std::string& handle) {
+  std::vector<std::vector<std::string>> stale;
+  {
+    std::lock_guard lock(mu_);
+    stale = expire_locked();
+  }
+  clear_records(stale);  // the zone store, never under mu_
   std::lock_guard lock(mu_);
   IssueState s;
   auto it = orders_.find(handle);
@@ -263,11 +296,50 @@ void UpstreamIssuer::clear_txt(const std::string& id) {
     std::lock_guard lock(mu_);
     txt.swap(orders_.at(id).txt);
   }
+  clear_records(txt);
+  std::lock_guard lock(mu_);
+  (void)save_locked();
+}
+
+std::vector<std::vector<std::string>> UpstreamIssuer::expire_locked() {
+  const int64_t now = now_s();
+  std::vector<std::vector<std::string>> txt;
+  bool changed = false;
+  for (auto it = orders_.begin(); it != orders_.end();) {
+    const std::string id = it->first;
+    UpstreamOrder& o = it->second;
+    const bool idle = !running_[id] && o.expires > 0;
+    if (idle && (o.status == "valid" || o.status == "invalid") && o.expires + kKeepFinished <= now) {
+      running_.erase(id);
+      polls_.erase(id);
+      forgotten_.erase(id);
+      it = orders_.erase(it);
+      changed = true;
+      continue;
+    }
+    if (idle && o.status != "valid" && o.status != "invalid" && o.expires <= now) {
+      txt.insert(txt.end(), o.txt.begin(), o.txt.end());
+      o.txt.clear();
+      o.status = "invalid";
+      o.problem_type = "malformed";
+      o.problem_detail = "the order expired at " + format_rfc3339_us(o.expires * 1000000) +
+                         " before it was finalized; create a new order";
+      o.expires = now;  // kept kKeepFinished from now, so the guest can still read why
+      log::info("acme.upstream.order_expired", {{"order", id}});
+      changed = true;
+    }
+    ++it;
+  }
+  if (changed) {
+    if (auto st = save_locked(); !st) log::warn("acme.upstream.save_failed", {{"error", st.error().describe()}});
+  }
+  return txt;
+}
+
+void UpstreamIssuer::clear_records(const std::vector<std::vector<std::string>>& txt) {
   for (const auto& t : txt) {
     if (auto st = records_.clear_txt(t[0], t[1]); !st) log::warn("acme.upstream.txt_left", {{"error", st.error().describe()}});
   }
-  std::lock_guard lock(mu_);
-  (void)save_locked();
 }
 
 void UpstreamIssuer::fail(const std::string& id, const Error& e) {
@@ -346,9 +418,18 @@ Status UpstreamIssuer::step(const std::string& id) {
   if (!order.is_object()) return make_error(Errc::unavailable, "the upstream order is not JSON").with("url", o.url);
   const std::string status = order.value("status", "");
   int polls = 0;
+  int64_t expires = 0;
   {
     std::lock_guard lock(mu_);
     polls = polls_[id]++;
+    auto& stored = orders_.at(id);
+    if (const int64_t e = expires_of(order); e > 0) stored.expires = e;
+    expires = stored.expires;
+  }
+  if ((status == "pending" || status == "ready") && expires > 0 && expires <= now_s()) {
+    // A CA that keeps an expired order pending (or ready) would be polled for ever.
+    return acme_error("malformed", "the order expired at " + format_rfc3339_us(expires * 1000000) +
+                                       " before it was finalized; create a new order");
   }
   const auto pause = wait_time(r.header("retry-after"), polls);
   if (status == "pending") {

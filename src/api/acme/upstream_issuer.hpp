@@ -9,6 +9,11 @@
 // TXT value is removed (nothing outlives a crashed seedd) and unfinished orders resume from
 // the upstream order's own state; one the CA no longer knows fails with a problem saying so.
 //
+// Expiry: an order past its `expires` that no thread drives (typically `ready`, the guest never
+// finalized) turns invalid ("expired … create a new order") and loses any TXT value left; a
+// finished (valid or invalid) order is dropped from orders.json a day after it expired, whether
+// or not the facade forgot it. Checked at start, on every newOrder and on every state().
+//
 // Rate limits: a rateLimited answer fails that order with the CA's reset time, and new orders
 // are refused with rateLimited (and Retry-After) until then, without asking the CA again.
 #pragma once
@@ -41,6 +46,8 @@ struct UpstreamOrder {
   std::string chain;
   std::vector<std::string> alternates;
   std::string problem_type, problem_detail, retry_after;
+  // Unix seconds: the CA's `expires` for the order once known, 7 days from its start before.
+  int64_t expires = 0;
 };
 
 class UpstreamIssuer final : public Issuer {
@@ -68,6 +75,10 @@ class UpstreamIssuer final : public Issuer {
   Status publish_txt(const std::string& id, const std::string& owner, const std::string& value);
   void clear_txt(const std::string& id);
   void fail(const std::string& id, const Error& e);
+  // The expiry rules above for orders no thread drives; returns the TXT values the caller
+  // removes once it has released mu_ (held when this is called).
+  std::vector<std::vector<std::string>> expire_locked();
+  void clear_records(const std::vector<std::vector<std::string>>& txt);
   Status save_locked();
   bool wait(std::chrono::milliseconds time);  // false once stopping
   std::map<std::string, int> polls_;  // per order in this process: the no-Retry-After backoff
