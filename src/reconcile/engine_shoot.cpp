@@ -5,6 +5,7 @@
 
 #include "common/log.hpp"
 #include "reconcile/engine.hpp"
+#include "reconcile/shoot_size.hpp"
 
 namespace seed::reconcile {
 
@@ -22,6 +23,14 @@ void Engine::start_shoots() {
 
 std::vector<vs::ShootTierStats> Engine::shoot_pool_stats() const {
   return shoot_pool_ ? shoot_pool_->stats() : std::vector<vs::ShootTierStats>{};
+}
+
+void Engine::count_shoot(const InstanceId& id, int delta) {
+  std::lock_guard lock(state_mu_);
+  auto it = live_.find(id);
+  if (it == live_.end()) return;  // removed while its shoot ran
+  if (delta > 0) ++it->second.shoots_ran, ++it->second.shoots_running;
+  else if (it->second.shoots_running > 0) --it->second.shoots_running;
 }
 
 namespace {
@@ -47,7 +56,6 @@ Result<ShootReply> Engine::shoot(const InstanceId& caller, const ShootRequest& r
   if (request.stdin_data.size() > cfg.max_stdin) {
     return bad("stdin is larger than this node's cap of " + std::to_string(cfg.max_stdin) + " bytes");
   }
-  const std::string tier = request.size.empty() ? cfg.pool.tiers.front().tier.name : request.size;
   vs::ShootCommand command;
   command.argv = request.command;
   command.env = request.env;
@@ -60,6 +68,7 @@ Result<ShootReply> Engine::shoot(const InstanceId& caller, const ShootRequest& r
   // The caller's shares, from its running VM: the store read-only at /nix/store, each volume
   // read-write at its mount point. Nothing else of the host or of other instances.
   std::vector<vs::ShootMount> mounts;
+  std::string tier;
   {
     std::lock_guard lock(state_mu_);
     auto it = live_.find(caller);
@@ -75,6 +84,9 @@ Result<ShootReply> Engine::shoot(const InstanceId& caller, const ShootRequest& r
           .with("stage", "shoot")
           .with("hint", "set seed.shoot.enable = true in the instance's module and push");
     }
+    auto picked = pick_shoot_tier(cfg.pool.tiers, request.size, slot->vm->spec().vcpus, slot->vm->spec().memory_mib);
+    if (!picked) return std::move(picked).error().with("instance", caller.str());
+    tier = *picked;
     for (const auto& share : slot->vm->spec().shares) {
       if (share.tag == "nix-store") mounts.push_back({{share.tag, share.host_path, true}, "/nix/store"});
       for (const auto& [name, v] : slot->meta.storage) {
@@ -89,6 +101,14 @@ Result<ShootReply> Engine::shoot(const InstanceId& caller, const ShootRequest& r
   auto lease = shoot_pool_->take(tier);
   if (!lease) return std::move(lease).error().with("stage", "shoot").with("retry_after", "1");
   vs::ShootVm& vm = lease->vm();
+  // Counted for `status` from the clone taken to the shoot's end, whatever way it ends.
+  count_shoot(caller, +1);
+  struct Uncount {
+    Engine& e;
+    const InstanceId& id;
+    ~Uncount() { e.count_shoot(id, -1); }
+  } uncount{*this, caller};
+  if (request.on_started) request.on_started();
 
   // A caller that hangs up ends its shoot: the watcher kills the clone's QEMU, which ends the
   // agent call below at once; the lease then removes what is left.
