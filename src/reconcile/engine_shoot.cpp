@@ -63,6 +63,11 @@ Result<ShootReply> Engine::shoot(const InstanceId& caller, const ShootRequest& r
   command.cwd = request.cwd;
   command.timeout = request.timeout;
   command.output_cap = cfg.output_cap;
+  if (request.on_output) {
+    command.on_output = [&request](vs::ShootOutput which, std::string_view bytes) {
+      request.on_output(which == vs::ShootOutput::err, bytes);
+    };
+  }
   if (auto st = vs::validate(command); !st) return std::move(st).error().with("stage", "shoot");
 
   // The caller's shares, from its running VM: the store read-only at /nix/store, each volume
@@ -147,18 +152,16 @@ Result<ShootReply> Engine::shoot(const InstanceId& caller, const ShootRequest& r
   join_watcher.stop();  // before the clone goes: the watcher must not kill a destroyed VM
   ShootReply reply;
   if (!ran) {
-    if (ran.error().code != Errc::timeout) {
-      if (cancelled.load()) return make_error(Errc::unavailable, "the shoot was cancelled (its caller hung up)");
-      return std::move(ran).error().with("stage", "shoot").with("instance", caller.str());
-    }
-    reply.timed_out = true;  // the whole VM goes with the lease
-  } else {
-    reply.exit_code = ran->exit_code;
-    reply.signal = ran->signal;
-    reply.out = std::move(ran->out);
-    reply.err = std::move(ran->err);
-    reply.truncated = ran->truncated;
+    if (cancelled.load()) return make_error(Errc::unavailable, "the shoot was cancelled (its caller hung up)");
+    return std::move(ran).error().with("stage", "shoot").with("instance", caller.str());
   }
+  // A timed-out command keeps its output up to the deadline; the whole VM goes with the lease.
+  reply.timed_out = ran->timed_out;
+  reply.exit_code = ran->exit_code;
+  reply.signal = ran->signal;
+  reply.out = std::move(ran->out);
+  reply.err = std::move(ran->err);
+  reply.truncated = ran->truncated;
   auto teardown_us = lease->release().count();
   reply.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
   log::info("shoot.done", {{"instance", caller.str()}, {"tier", tier}, {"exit", reply.exit_code},

@@ -185,6 +185,9 @@ struct ShootRequest {
   // Called once the shoot is past admission and holds a clone (the HTTP reply then streams);
   // never for a shoot refused or failed before that.
   std::function<void()> on_started;
+  // Called with each piece of the command's output as it comes (stderr when `is_stderr`),
+  // within the output cap, on the shoot's thread; the reply still holds all of it.
+  std::function<void(bool is_stderr, std::string_view bytes)> on_output;
 };
 
 struct ShootReply {
