@@ -165,26 +165,12 @@ let
   };
 
   # seed-shoot [--timeout MS] CMD ARGS...: runs CMD in an ephemeral VM through the node's
-  # shoot endpoint; prints its stdout and stderr and exits with its exit code.
+  # shoot endpoint, printing its output as it comes (seed-shoot.sh, tested by src/api/shoot's
+  # ShootScriptTest with real curl and jq).
   seedShoot = pkgs.writeShellApplication {
     name = "seed-shoot";
-    runtimeInputs = [ pkgs.curl pkgs.jq pkgs.coreutils ];
-    text = ''
-      timeout=30000
-      if [ "''${1:-}" = "--timeout" ]; then timeout=$2; shift 2; fi
-      [ $# -gt 0 ] || { echo "usage: seed-shoot [--timeout MS] COMMAND [ARGS...]" >&2; exit 2; }
-      url=''${SEED_SHOOT_URL:-}
-      if [ -z "$url" ] && [ -r /run/seed/env ]; then
-        url=$(sed -n 's/^SEED_SHOOT_URL=//p' /run/seed/env)
-      fi
-      [ -n "$url" ] || { echo "seed-shoot: SEED_SHOOT_URL is not set (is seed.shoot.enable on?)" >&2; exit 2; }
-      body=$(jq -cn --argjson timeout "$timeout" '{command: $ARGS.positional, timeout: $timeout}' --args "$@")
-      reply=$(curl -sS --fail-with-body -X POST -H 'Content-Type: application/json' -d "$body" "$url/shoot") || {
-        echo "seed-shoot: the shoot endpoint $url failed: $reply" >&2; exit 125; }
-      jq -j '.stdout' <<<"$reply"
-      jq -j '.stderr' <<<"$reply" >&2
-      exit "$(jq -r '.exitCode' <<<"$reply")"
-    '';
+    runtimeInputs = [ pkgs.curl pkgs.jq pkgs.coreutils pkgs.gnused ];
+    text = builtins.readFile ./seed-shoot.sh;
   };
 in
 {

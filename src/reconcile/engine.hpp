@@ -183,6 +183,8 @@ class Engine final : public Service {
   Result<SourceRecord> source_of(std::string_view uri);
   // engine_shoot.cpp: ends an earlier seedd's shoot VMs and starts the pool (shoots on only).
   void start_shoots();
+  // engine_shoot.cpp: +1 when a shoot of `id` takes a clone, -1 when it ends (status counts).
+  void count_shoot(const InstanceId& id, int delta);
 
   EngineConfig config_;
   UniqueFd cancel_;  // eventfd written by shutdown(): running nix evals and builds are killed

@@ -145,6 +145,8 @@ InstanceView Engine::view_of(const Live& live) {
   v.id = live.id;
   v.source = live.source;
   v.restarts = live.crashes;
+  v.shoots_ran = live.shoots_ran;
+  v.shoots_running = live.shoots_running;
   v.failure = live.failure ? live.failure : live.port_conflict;
   v.dns_names.push_back(instance_fqdn(live.id, config_.domain));
   const Slot* shown = nullptr;

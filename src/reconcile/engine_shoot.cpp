@@ -5,6 +5,7 @@
 
 #include "common/log.hpp"
 #include "reconcile/engine.hpp"
+#include "reconcile/shoot_size.hpp"
 
 namespace seed::reconcile {
 
@@ -22,6 +23,14 @@ void Engine::start_shoots() {
 
 std::vector<vs::ShootTierStats> Engine::shoot_pool_stats() const {
   return shoot_pool_ ? shoot_pool_->stats() : std::vector<vs::ShootTierStats>{};
+}
+
+void Engine::count_shoot(const InstanceId& id, int delta) {
+  std::lock_guard lock(state_mu_);
+  auto it = live_.find(id);
+  if (it == live_.end()) return;  // removed while its shoot ran
+  if (delta > 0) ++it->second.shoots_ran, ++it->second.shoots_running;
+  else if (it->second.shoots_running > 0) --it->second.shoots_running;
 }
 
 namespace {
@@ -47,7 +56,6 @@ Result<ShootReply> Engine::shoot(const InstanceId& caller, const ShootRequest& r
   if (request.stdin_data.size() > cfg.max_stdin) {
     return bad("stdin is larger than this node's cap of " + std::to_string(cfg.max_stdin) + " bytes");
   }
-  const std::string tier = request.size.empty() ? cfg.pool.tiers.front().tier.name : request.size;
   vs::ShootCommand command;
   command.argv = request.command;
   command.env = request.env;
@@ -55,11 +63,17 @@ Result<ShootReply> Engine::shoot(const InstanceId& caller, const ShootRequest& r
   command.cwd = request.cwd;
   command.timeout = request.timeout;
   command.output_cap = cfg.output_cap;
+  if (request.on_output) {
+    command.on_output = [&request](vs::ShootOutput which, std::string_view bytes) {
+      request.on_output(which == vs::ShootOutput::err, bytes);
+    };
+  }
   if (auto st = vs::validate(command); !st) return std::move(st).error().with("stage", "shoot");
 
   // The caller's shares, from its running VM: the store read-only at /nix/store, each volume
   // read-write at its mount point. Nothing else of the host or of other instances.
   std::vector<vs::ShootMount> mounts;
+  std::string tier;
   {
     std::lock_guard lock(state_mu_);
     auto it = live_.find(caller);
@@ -75,6 +89,9 @@ Result<ShootReply> Engine::shoot(const InstanceId& caller, const ShootRequest& r
           .with("stage", "shoot")
           .with("hint", "set seed.shoot.enable = true in the instance's module and push");
     }
+    auto picked = pick_shoot_tier(cfg.pool.tiers, request.size, slot->vm->spec().vcpus, slot->vm->spec().memory_mib);
+    if (!picked) return std::move(picked).error().with("instance", caller.str());
+    tier = *picked;
     for (const auto& share : slot->vm->spec().shares) {
       if (share.tag == "nix-store") mounts.push_back({{share.tag, share.host_path, true}, "/nix/store"});
       for (const auto& [name, v] : slot->meta.storage) {
@@ -89,6 +106,14 @@ Result<ShootReply> Engine::shoot(const InstanceId& caller, const ShootRequest& r
   auto lease = shoot_pool_->take(tier);
   if (!lease) return std::move(lease).error().with("stage", "shoot").with("retry_after", "1");
   vs::ShootVm& vm = lease->vm();
+  // Counted for `status` from the clone taken to the shoot's end, whatever way it ends.
+  count_shoot(caller, +1);
+  struct Uncount {
+    Engine& e;
+    const InstanceId& id;
+    ~Uncount() { e.count_shoot(id, -1); }
+  } uncount{*this, caller};
+  if (request.on_started) request.on_started();
 
   // A caller that hangs up ends its shoot: the watcher kills the clone's QEMU, which ends the
   // agent call below at once; the lease then removes what is left.
@@ -127,18 +152,16 @@ Result<ShootReply> Engine::shoot(const InstanceId& caller, const ShootRequest& r
   join_watcher.stop();  // before the clone goes: the watcher must not kill a destroyed VM
   ShootReply reply;
   if (!ran) {
-    if (ran.error().code != Errc::timeout) {
-      if (cancelled.load()) return make_error(Errc::unavailable, "the shoot was cancelled (its caller hung up)");
-      return std::move(ran).error().with("stage", "shoot").with("instance", caller.str());
-    }
-    reply.timed_out = true;  // the whole VM goes with the lease
-  } else {
-    reply.exit_code = ran->exit_code;
-    reply.signal = ran->signal;
-    reply.out = std::move(ran->out);
-    reply.err = std::move(ran->err);
-    reply.truncated = ran->truncated;
+    if (cancelled.load()) return make_error(Errc::unavailable, "the shoot was cancelled (its caller hung up)");
+    return std::move(ran).error().with("stage", "shoot").with("instance", caller.str());
   }
+  // A timed-out command keeps its output up to the deadline; the whole VM goes with the lease.
+  reply.timed_out = ran->timed_out;
+  reply.exit_code = ran->exit_code;
+  reply.signal = ran->signal;
+  reply.out = std::move(ran->out);
+  reply.err = std::move(ran->err);
+  reply.truncated = ran->truncated;
   auto teardown_us = lease->release().count();
   reply.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
   log::info("shoot.done", {{"instance", caller.str()}, {"tier", tier}, {"exit", reply.exit_code},

@@ -46,6 +46,8 @@ struct Live {
   std::string source;
   std::vector<Slot> slots;
   unsigned crashes = 0;
+  uint64_t shoots_ran = 0;  // since seedd started (status shows them)
+  unsigned shoots_running = 0;
   std::optional<TimePoint> restart_after;
   bool starting = false;  // a deploy of it is in flight (status shows `starting`)
   // The last generation that was healthy, kept after it is stopped so a failed deploy can be

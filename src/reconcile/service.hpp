@@ -45,6 +45,8 @@ struct InstanceView {
   unsigned restarts = 0;   // consecutive crashes of the running generation
   int64_t started_at = 0;  // unix seconds the running VM started (0 none)
   std::optional<Failure> failure;  // the last failure with its stage, if any
+  uint64_t shoots_ran = 0;         // shoots it started since seedd started (finished or not)
+  unsigned shoots_running = 0;     // of them, those running now
 };
 
 // What an instance's VMM process uses (the status page plots it; /metrics exports it). A rolling
@@ -180,6 +182,12 @@ struct ShootRequest {
   std::string stdin_data;
   std::string cwd = "/";
   std::string size;  // a size tier of the pool; "" = the first configured
+  // Called once the shoot is past admission and holds a clone (the HTTP reply then streams);
+  // never for a shoot refused or failed before that.
+  std::function<void()> on_started;
+  // Called with each piece of the command's output as it comes (stderr when `is_stderr`),
+  // within the output cap, on the shoot's thread; the reply still holds all of it.
+  std::function<void(bool is_stderr, std::string_view bytes)> on_output;
 };
 
 struct ShootReply {

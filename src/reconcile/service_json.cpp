@@ -37,6 +37,7 @@ nlohmann::json to_json(const InstanceView& i) {
           {"ipv6", i.ipv6},
           {"restarts", i.restarts},
           {"started_at", i.started_at},
+          {"shoots", {{"ran", i.shoots_ran}, {"running", i.shoots_running}}},
           {"failure", optional_failure(i.failure)}};
 }
 
@@ -74,6 +75,7 @@ std::string status_text(const std::vector<SourceView>& sources) {
       if (!i.generation.empty()) out << "  gen " << i.generation;
       if (!i.dns_names.empty()) out << "  " << i.dns_names.front();
       if (!i.ipv4.empty()) out << "  " << i.ipv4;
+      if (i.shoots_ran > 0) out << "  shoots " << i.shoots_ran << " ran, " << i.shoots_running << " running";
       out << "\n";
       if (i.failure) out << "    error [" << i.failure->stage << "]: " << i.failure->message << "\n";
     }

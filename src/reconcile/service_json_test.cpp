@@ -19,6 +19,8 @@ SourceView sample() {
   i.dns_names = {"web.s-abcdefghijkl.seed.example.org"};
   i.ipv4 = "10.88.0.5";
   i.failure = Failure{"quarantine", "generation g2 failed its health check", 1700000100};
+  i.shoots_ran = 5;
+  i.shoots_running = 2;
   s.instances.push_back(i);
   return s;
 }
@@ -35,6 +37,7 @@ TEST(ServiceJson, StatusHasTheDocumentedStableFields) {
   EXPECT_EQ(web["generation"], "g1");
   EXPECT_EQ(web["dns_names"][0], "web.s-abcdefghijkl.seed.example.org");
   EXPECT_EQ(web["failure"]["stage"], "quarantine");
+  EXPECT_EQ(web["shoots"], (nlohmann::json{{"ran", 5}, {"running", 2}}));
   for (const char* key : {"name", "namespace", "source", "desired_generation", "toplevel", "ipv4", "ipv6", "restarts",
                           "started_at"}) {
     EXPECT_TRUE(web.contains(key)) << key;
@@ -44,7 +47,7 @@ TEST(ServiceJson, StatusHasTheDocumentedStableFields) {
 TEST(ServiceJson, TextShowsStateAndErrorsWithTheirStage) {
   const std::string text = status_text({sample()});
   EXPECT_THAT(text, HasSubstr("silo:app"));
-  EXPECT_THAT(text, HasSubstr("web  running  gen g1  web.s-abcdefghijkl.seed.example.org"));
+  EXPECT_THAT(text, HasSubstr("web  running  gen g1  web.s-abcdefghijkl.seed.example.org  10.88.0.5  shoots 5 ran, 2 running\n"));
   EXPECT_THAT(text, HasSubstr("error [quarantine]: generation g2 failed its health check"));
   EXPECT_EQ(status_text({}), "nothing planted\n");
 }

@@ -6,8 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <thread>
 
+#include "common/process.hpp"
 #include "engine_fixture.hpp"
 #include "node_parts.hpp"
 #include "reconcile/slot_names.hpp"
@@ -91,6 +93,60 @@ TEST_F(ShootE2eTest, TheInstanceShootsAndTheShootWritesItsVolume) {
   auto refused = guest_sh(agent(), "printf 'POST /shoot HTTP/1.0\\r\\nContent-Length: " + std::to_string(bad.size()) +
                                        "\\r\\n\\r\\n" + bad + "' | nc -w 25 10.77.0.1 9876 2>&1 | head -1");
   EXPECT_THAT(refused.out, HasSubstr("400")) << refused.out;
+}
+
+// A client that hangs up cancels its shoot: the reply streams while the command runs (a
+// heartbeat newline a second), the write after nc is gone fails, the HTTP server drops the
+// stream and the engine kills the clone at once, not at the shoot's 300 s timeout.
+TEST_F(ShootE2eTest, AClientThatHangsUpCancelsItsShoot) {
+  // The pool's ready clone is the one the shoot takes: its directory and processes must go.
+  std::string clone;
+  for (int i = 0; i < 600 && clone.empty(); ++i) {  // bounded wait for the first ready clone
+    if (engine_->shoot_pool_stats().at(0).ready > 0) {
+      for (const auto& e : std::filesystem::directory_iterator(root() + "/run/vm")) {
+        if (e.path().filename().string().rfind("shoot-small-", 0) == 0) clone = e.path().string();
+      }
+    }
+    if (clone.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_FALSE(clone.empty()) << "the pool never had a ready clone";
+  const std::string slow = R"({"command":["sleep","600"],"timeout":300000})";
+  // stdin stays open (sleep) so nc never half-closes: only the kill below ends the connection.
+  guest_sh(agent(), "((printf 'POST /shoot HTTP/1.0\\r\\nContent-Length: " + std::to_string(slow.size()) +
+                        "\\r\\n\\r\\n" + slow + "'; sleep 600) | nc 10.77.0.1 9876 >/tmp/slow.out 2>&1 & " +
+                        "echo $! >/tmp/slow.pid) </dev/null >/dev/null 2>&1");
+  auto in_use = [&] { return engine_->shoot_pool_stats().at(0).in_use; };
+  bool started = false;
+  for (int i = 0; i < 240 && !started; ++i) {  // bounded wait for the streamed reply's head
+    started = in_use() == 1 && guest_sh(agent(), "cat /tmp/slow.out").out.find(" 200 ") != std::string::npos;
+    if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(started) << guest_sh(agent(), "cat /tmp/slow.out").out;
+  EXPECT_EQ(instance(uri_, "web").shoots_running, 1u);
+  guest_sh(agent(), "kill $(cat /tmp/slow.pid)");
+  // Bounded (60 s, far below the shoot's 300 s timeout), not timed.
+  auto clone_processes = [&]() -> std::string {
+    SpawnOptions o;
+    o.argv = {"pgrep", "-af", clone + "/"};  // QEMU, virtiofsd and the logger name the clone's directory
+    auto r = run(o);
+    return r ? r->out : "(pgrep failed: " + r.error().describe() + ")";
+  };
+  bool gone = false;
+  for (int i = 0; i < 240 && !gone; ++i) {
+    gone = in_use() == 0 && instance(uri_, "web").shoots_running == 0 && !std::filesystem::exists(clone) &&
+           clone_processes().empty();
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(gone) << "after the hang-up: in use " << in_use() << ", running " << instance(uri_, "web").shoots_running
+                    << ", " << clone << (std::filesystem::exists(clone) ? " still there" : " gone")
+                    << ", its processes: " << clone_processes();
+  EXPECT_EQ(instance(uri_, "web").shoots_ran, 1u);
+  // The next shoot works.
+  const std::string body = R"({"command":["echo","after"]})";
+  auto next = guest_sh(agent(), "printf 'POST /shoot HTTP/1.0\\r\\nContent-Length: " + std::to_string(body.size()) +
+                                    "\\r\\n\\r\\n" + body + "' | nc -w 60 10.77.0.1 9876 2>&1 | tail -1");
+  EXPECT_THAT(next.out, HasSubstr("\"exitCode\":0")) << next.out;
+  EXPECT_THAT(next.out, HasSubstr("\"stdout\":\"after\\n\"")) << next.out;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/shoot/shoot_stream.hpp"
+
 namespace seed::api::shoot {
 
 namespace {
@@ -84,22 +86,11 @@ Response ShootRoutes::handle(const Request& request) {
   }
   auto parsed = parse_shoot_request(request.body);
   if (!parsed) return reply_for(parsed.error());
-  // The HTTP server reads a request whole and cannot see a hang-up while the handler runs;
-  // until it can, a shoot ends by its timeout.
-  std::atomic<bool> cancelled{false};
-  auto done = targets_.shoot(owner->id, *parsed, cancelled);
-  if (!done) return reply_for(done.error());
-  nlohmann::json j{{"exitCode", done->exit_code},
-                   {"stdout", done->out},
-                   {"stderr", done->err},
-                   {"timedOut", done->timed_out},
-                   {"signal", done->signal ? nlohmann::json(*done->signal) : nlohmann::json(nullptr)},
-                   {"truncated", done->truncated},
-                   {"durationMs", done->duration_ms}};
-  Response r;
-  // Output that is not UTF-8 is sent with U+FFFD in place of the invalid bytes.
-  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  return r;
+  // The shoot runs while its reply is sent, so a client that hangs up cancels it.
+  const bool ndjson = request.header("accept").find("application/x-ndjson") != std::string::npos;
+  return start_shoot([this, id = owner->id](const reconcile::ShootRequest& r, const std::atomic<bool>& cancelled) {
+    return targets_.shoot(id, r, cancelled);
+  }, std::move(*parsed), ndjson, &reply_for);
 }
 
 }  // namespace seed::api::shoot

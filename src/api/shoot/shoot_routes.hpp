@@ -3,7 +3,9 @@
 // on the bridge (the anti-spoofing rules make that trustworthy); only instances whose meta
 // has shoot on are served. The body is JSON:
 //   {"command": [argv…], "timeout": ms, "env": {…}, "stdin": "text", "cwd": "/dir", "size": "tier"}
-// and the reply {"exitCode", "stdout", "stderr", "timedOut", "signal", "truncated", "durationMs"}.
+// and the reply {"exitCode", "stdout", "stderr", "timedOut", "signal", "truncated", "durationMs"}
+// (output that is not UTF-8 as base64, shoot_output.hpp), or with `Accept: application/x-ndjson`
+// output lines as they come and that status last (shoot_stream.hpp).
 // Beyond the node's caps the answer is 429 with Retry-After.
 #pragma once
 

@@ -61,7 +61,9 @@ TEST_F(ShootRoutesTest, RunsTheCommandForTheInstanceAtTheSourceAddress) {
   auto j = nlohmann::json::parse(r.body);
   EXPECT_EQ(j["exitCode"], 3);
   EXPECT_EQ(j["stdout"], "out\n");
-  EXPECT_EQ(j["stderr"], "bad \xEF\xBF\xBD byte");  // non-UTF-8 bytes become U+FFFD
+  EXPECT_FALSE(j.contains("stdoutEncoding"));
+  EXPECT_EQ(j["stderr"], "YmFkIP8gYnl0ZQ==");  // not UTF-8: the exact bytes as base64
+  EXPECT_EQ(j["stderrEncoding"], "base64");
   EXPECT_EQ(j["truncated"], true);
   EXPECT_EQ(j["timedOut"], false);
   EXPECT_TRUE(j["signal"].is_null());

@@ -106,7 +106,10 @@ Status ShootVm::prepare(const std::string& nonce) {
   return agent_ok(*agent_, "clock " + std::to_string(now.count()), "set its clock");
 }
 
-Result<ShootResult> ShootVm::run(const ShootCommand& command) { return run_command(*agent_, command); }
+Result<ShootResult> ShootVm::run(const ShootCommand& command) {
+  // Port 0: a clone runs one command at a time.
+  return run_command(vm_->paths().exec_socket(0), command);
+}
 
 void ShootVm::kill() {
   if (vm_ && vm_->vmm().pid() > 0) (void)vm_->vmm().signal(SIGKILL);

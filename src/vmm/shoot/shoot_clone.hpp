@@ -32,7 +32,8 @@ class ShootVm {
   // its clock to the host's now: clones of one template wake with equal RNG state and the
   // snapshot's time. Stage "prepare".
   Status prepare(const std::string& nonce);
-  // Runs the command (shoot_exec.hpp). Errc::timeout at the deadline: destroy the VM then.
+  // Runs the command (shoot_exec.hpp). At the deadline the result has timed_out (with the
+  // output so far): destroy the VM then.
   Result<ShootResult> run(const ShootCommand& command);
   // Ends QEMU and every helper, removes sockets and directories. Idempotent.
   void destroy();

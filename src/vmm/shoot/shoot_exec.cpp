@@ -1,71 +1,38 @@
 #include "vmm/shoot/shoot_exec.hpp"
 
-#include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
 
+#include <algorithm>
 #include <cctype>
+
+#include "vmm/agent_exec_channel.hpp"
+#include "vmm/agent_exec_frame.hpp"
 
 namespace seed::vmm::shoot {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
 
-constexpr size_t kStdinChunk = 48 * 1024;  // raw bytes per request: 64 KiB of base64
-constexpr const char* kDir = "/run/shoot";
+// How long a fresh clone's exec port may take to answer its ping (under TCG a restored clone
+// faults its memory in as it runs); not part of the command's timeout.
+constexpr auto kOpenTimeout = 30s;
 
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
+// $1 = cwd, $2 = how many env entries follow, then the entries, then the command's argv.
+constexpr const char* kWrapper =
+    "cd \"$1\" || exit 126; n=$2; shift 2; "
+    "while [ \"$n\" -gt 0 ]; do export \"$1\"; shift; n=$((n - 1)); done; exec \"$@\"";
 
-Result<std::string> unbase64(const std::string& text) {
-  if (text.empty()) return std::string();
-  if (text.size() % 4 != 0) return make_error(Errc::protocol, "the guest sent malformed base64");
-  std::string out(text.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return make_error(Errc::protocol, "the guest sent malformed base64");
-  size_t pad = 0;
-  if (text.back() == '=') pad++;
-  if (text.size() > 1 && text[text.size() - 2] == '=') pad++;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
-// The agent's `sh` answer: "| "-prefixed output lines, then "rc N".
-struct ShAnswer {
-  int rc = -1;
-  std::vector<std::string> lines;
-};
-
-Result<ShAnswer> agent_sh(AgentClient& agent, const std::string& script, std::chrono::milliseconds timeout) {
-  auto lines = SEED_TRY(agent.call("sh " + script, timeout));
-  ShAnswer a;
-  for (auto& l : lines) {
-    if (l.rfind("| ", 0) == 0) a.lines.push_back(l.substr(2));
-    else if (l == "|") a.lines.emplace_back();
-    else if (l.rfind("rc ", 0) == 0) a.rc = std::atoi(l.c_str() + 3);
-  }
-  if (a.rc < 0) return make_error(Errc::protocol, "the guest agent's answer has no exit code");
-  return a;
-}
-
-std::string script_for(const ShootCommand& c) {
-  const std::string cap = std::to_string(c.output_cap + 1);
-  std::string run = "(";
-  for (const auto& [k, v] : c.env) run += "export " + shell_word(k + "=" + v) + "; ";
-  run += "cd " + shell_word(c.cwd) + " && exec";
-  for (const auto& a : c.argv) run += " " + shell_word(a);
-  run += ")";
-  std::string d = kDir;
-  // Each stream: a FIFO read by head up to cap+1 bytes (cap+1 tells truncation), the rest
-  // drained so the command never blocks on a full pipe nor dies of SIGPIPE.
-  return "cd " + d + " || exit 1; mkfifo o e || exit 1; " +
-         "{ head -c " + cap + " >out; cat >/dev/null; } <o & " +
-         "{ head -c " + cap + " >err; cat >/dev/null; } <e & " +
-         run + " <in >o 2>e; echo $? >rc; wait";
+// Keeps at most `cap` bytes of a stream; what is kept also goes to the caller's sink.
+void keep(ShootResult& r, const ShootCommand& c, ShootOutput which, std::string_view bytes) {
+  std::string& kept = which == ShootOutput::out ? r.out : r.err;
+  const size_t room = c.output_cap - std::min(c.output_cap, kept.size());
+  if (bytes.size() > room) r.truncated = true;
+  bytes = bytes.substr(0, room);
+  if (bytes.empty()) return;
+  kept.append(bytes);
+  if (c.on_output) c.on_output(which, bytes);
 }
 
 }  // namespace
@@ -98,7 +65,7 @@ Status validate(const ShootCommand& c) {
     if (!no_nul(v)) return make_error(Errc::invalid_argument, "env: the value of " + k + " contains a NUL byte");
     total += k.size() + v.size() + 2;
   }
-  // Escaped 4:1 into one `sh -c` argument, which the kernel caps at 128 KiB.
+  // Well inside the exec port's one argv frame (64 KiB) and the guest kernel's argument limits.
   if (total > 16 * 1024) {
     return make_error(Errc::invalid_argument, "command, env and cwd together exceed 16 KiB")
         .with("hint", "pass large inputs on stdin or through a volume");
@@ -110,53 +77,57 @@ Status validate(const ShootCommand& c) {
   return ok();
 }
 
-Result<ShootResult> run_command(AgentClient& agent, const ShootCommand& c) {
-  SEED_TRY(validate(c));
-  using namespace std::chrono_literals;
-  const std::string d = kDir;
-  auto setup = SEED_TRY(agent_sh(agent, "rm -rf " + d + " && mkdir -p " + d + " && : >" + d + "/in", 10s));
-  if (setup.rc != 0) return make_error(Errc::process_failed, "cannot prepare the clone's work directory");
-  for (size_t at = 0; at < c.stdin_data.size(); at += kStdinChunk) {
-    auto chunk = base64(std::string_view(c.stdin_data).substr(at, kStdinChunk));
-    auto put = SEED_TRY(agent_sh(agent, "printf %s " + chunk + " | base64 -d >>" + d + "/in", 10s));
-    if (put.rc != 0) return make_error(Errc::process_failed, "cannot pass stdin to the clone");
-  }
+std::vector<std::string> exec_argv(const ShootCommand& c) {
+  std::vector<std::string> argv{"/bin/sh", "-c", kWrapper, "shoot", c.cwd, std::to_string(c.env.size())};
+  for (const auto& [k, v] : c.env) argv.push_back(k + "=" + v);
+  argv.insert(argv.end(), c.argv.begin(), c.argv.end());
+  return argv;
+}
 
+Result<ShootResult> run_command(const std::string& exec_socket, const ShootCommand& c) {
+  SEED_TRY(validate(c));
+  auto channel = SEED_TRY(ExecChannel::open(exec_socket, exec_argv(c), kOpenTimeout));
   ShootResult r;
-  auto started = Clock::now();
-  auto ran = agent.call("sh " + script_for(c), c.timeout);
+  const auto started = Clock::now();
+  const auto deadline = started + c.timeout;
+  size_t stdin_at = 0;
+  if (c.stdin_data.empty()) SEED_TRY(channel->close_stdin());
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      // Keep what came; the group is killed here and the VM goes with the caller's teardown.
+      (void)channel->kill(SIGKILL);
+      r.timed_out = true;
+      break;
+    }
+    const bool stdin_left = stdin_at < c.stdin_data.size();
+    pollfd p{channel->fd(), static_cast<short>(POLLIN | (stdin_left ? POLLOUT : 0)), 0};
+    if (::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000))) < 0 && errno != EINTR) {
+      return errno_error("polling the clone's exec port failed", errno);
+    }
+    // stdin one frame at a time while output is read, so a command that writes before it reads
+    // all its input never deadlocks against us.
+    if (stdin_left && (p.revents & POLLOUT)) {
+      auto chunk = std::string_view(c.stdin_data).substr(stdin_at, kExecMaxPayload);
+      SEED_TRY(channel->send_stdin(chunk));
+      stdin_at += chunk.size();
+      if (stdin_at == c.stdin_data.size()) SEED_TRY(channel->close_stdin());
+    }
+    if (!(p.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    auto got = SEED_TRY(channel->read());
+    keep(r, c, ShootOutput::out, got.out);
+    keep(r, c, ShootOutput::err, got.err);
+    if (got.lost) {
+      return make_error(Errc::unavailable, "the clone went away while the command ran")
+          .with("hint", "the shoot was cancelled or its VM died; seedd's log has the VM's end");
+    }
+    if (got.ended) {
+      r.exit_code = got.exit_code;
+      if (r.exit_code > 128 && r.exit_code <= 128 + 64) r.signal = r.exit_code - 128;
+      break;
+    }
+  }
   r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-  if (!ran) {
-    if (ran.error().code == Errc::timeout) {
-      return make_error(Errc::timeout, "the command did not finish within " +
-                                           std::to_string(c.timeout.count()) + " ms");
-    }
-    return std::move(ran).error();
-  }
-  // One line per file: the exit code, then each stream's base64 (wrapped at 76 columns).
-  auto back = SEED_TRY(agent_sh(agent, "cd " + d + " && cat rc && echo - && base64 out && echo - && base64 err", 60s));
-  if (back.rc != 0 || back.lines.empty()) {
-    std::string said;
-    for (const auto& l : back.lines) said += l + "\n";
-    return make_error(Errc::protocol, "cannot read the command's output back from the clone")
-        .with("guest", said.substr(0, 2000));
-  }
-  r.exit_code = std::atoi(back.lines[0].c_str());
-  std::string parts[2];
-  int part = -1;
-  for (size_t i = 1; i < back.lines.size(); ++i) {
-    if (back.lines[i] == "-") ++part;
-    else if (part >= 0 && part < 2) parts[part] += back.lines[i];
-  }
-  r.out = SEED_TRY(unbase64(parts[0]));
-  r.err = SEED_TRY(unbase64(parts[1]));
-  for (auto* s : {&r.out, &r.err}) {
-    if (s->size() > c.output_cap) {
-      s->resize(c.output_cap);
-      r.truncated = true;
-    }
-  }
-  if (r.exit_code > 128 && r.exit_code <= 128 + 64) r.signal = r.exit_code - 128;
   return r;
 }
 

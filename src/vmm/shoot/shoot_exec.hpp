@@ -1,25 +1,34 @@
-// Runs a shoot's command in a prepared clone through its agent. This is the one place that
-// knows HOW the command is run, so swapping the transport is a change to this file only.
+// Runs a shoot's command in a prepared clone. This is the one place that knows HOW the command
+// is run, so swapping the transport is a change to this file only.
 //
-// Today: the line agent's `sh` request (tests/guest/README.md). stdin is sent first in
-// base64 chunks (an exec'd `sh -c` argument is limited to 128 KiB), the command runs with
-// stdout and stderr into FIFOs drained by `head -c cap+1` (the rest is read and dropped, so a
-// chatty command is never blocked or killed by the cap), then both files come back base64.
-// Limits of this transport, gone with framed exec (src/vmm/agent_exec_frame.hpp,
-// tests/guest/seed-agent-exec.c, issue 14): output is read after the command ends, so a
-// timed-out shoot returns no output; a signal is inferred from an exit code above 128.
+// The transport is framed exec (src/vmm/agent_exec_channel.hpp, the guest's seed-agent-exec on
+// an `org.seed.exec.<i>` port, tests/guest/README.md "Exec frames"): binary-safe both ways,
+// stdin sent as frames while output is read, stdout and stderr arriving as they are written, the
+// exit code exact (128+N for signal N). The argv goes through the guest's /bin/sh only to `cd`
+// and `export` (each value a positional parameter, never parsed as shell text), then `exec`.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "common/error.hpp"
-#include "vmm/agent_client.hpp"
 #include "vmm/shoot/shoot_types.hpp"
 
 namespace seed::vmm::shoot {
 
-// Errc::timeout when the command outlived command.timeout (the caller destroys the VM).
-Result<ShootResult> run_command(AgentClient& agent, const ShootCommand& command);
+// Runs `command` on the clone's exec port `exec_socket`. Output is kept up to
+// command.output_cap per stream (the rest is read and dropped, so a chatty command is never
+// blocked or killed by the cap; `truncated` says so) and passed to command.on_output as it
+// comes. At command.timeout the command's process group is killed and the result has
+// `timed_out` with the output so far (the caller destroys the VM). A clone that goes away
+// mid-command (killed by a cancel) is Errc::unavailable.
+Result<ShootResult> run_command(const std::string& exec_socket, const ShootCommand& command);
 
-// The escaped word ash reads back as exactly `bytes` ($'\xHH…'); exposed for its unit test.
+// The argv the exec port runs for `command`: /bin/sh -c <cd, export, exec> with cwd, the env
+// entries and the command's argv as positional parameters. Exposed for its unit test.
+std::vector<std::string> exec_argv(const ShootCommand& command);
+
+// The escaped word ash reads back as exactly `bytes` ($'\xHH…'): the clone's mount script.
 std::string shell_word(const std::string& bytes);
 
 }  // namespace seed::vmm::shoot

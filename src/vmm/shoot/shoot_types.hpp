@@ -4,9 +4,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vmm/vm_spec.hpp"
@@ -26,6 +28,8 @@ struct ShootMount {
   std::string mount_point;  // absolute path inside the clone (the parent's mount point)
 };
 
+enum class ShootOutput { out, err };
+
 struct ShootCommand {
   std::vector<std::string> argv;            // required, argv[0] non-empty; no shell
   std::map<std::string, std::string> env;   // added to the guest's environment
@@ -33,6 +37,9 @@ struct ShootCommand {
   std::string cwd = "/";
   std::chrono::milliseconds timeout{30000};
   size_t output_cap = 4u << 20;             // per stream
+  // Called on the running thread with each piece of output as it arrives (within the cap),
+  // for a streamed reply; the result keeps the same bytes.
+  std::function<void(ShootOutput, std::string_view)> on_output;
 };
 
 // Where seedd's time per shoot goes (the benchmark reports these).
@@ -49,7 +56,7 @@ struct ShootResult {
   std::optional<int> signal;  // the command was killed by this signal (exit_code 128 + it)
   std::string out;
   std::string err;
-  bool timed_out = false;     // the VM was destroyed at the deadline
+  bool timed_out = false;     // killed at the deadline; out/err hold what came before it
   bool truncated = false;     // a stream went over output_cap and was cut there
   std::chrono::milliseconds duration{0};
   ShootTimings timings;
