@@ -35,15 +35,6 @@ struct ShootCommand {
   size_t output_cap = 4u << 20;             // per stream
 };
 
-// Where seedd's time per shoot goes (the benchmark reports these).
-struct ShootTimings {
-  std::chrono::microseconds restore{0};   // 0 when the clone came warm from the pool
-  std::chrono::microseconds attach{0};    // hot-plug + mount of the parent's shares
-  std::chrono::microseconds prepare{0};   // RNG reseed + clock
-  std::chrono::microseconds exec{0};
-  std::chrono::microseconds teardown{0};
-};
-
 struct ShootResult {
   int exit_code = -1;
   std::optional<int> signal;  // the command was killed by this signal (exit_code 128 + it)
@@ -52,7 +43,6 @@ struct ShootResult {
   bool timed_out = false;     // the VM was destroyed at the deadline
   bool truncated = false;     // a stream went over output_cap and was cut there
   std::chrono::milliseconds duration{0};
-  ShootTimings timings;
 };
 
 // Checks a command before any VM is touched: one clear error naming the field.
