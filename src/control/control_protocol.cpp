@@ -9,7 +9,7 @@
 namespace seed::control {
 namespace {
 
-constexpr std::array<std::pair<Command, std::string_view>, 11> command_names{{
+constexpr std::array<std::pair<Command, std::string_view>, 12> command_names{{
     {Command::plant, "plant"},
     {Command::status, "status"},
     {Command::logs, "logs"},
@@ -21,6 +21,7 @@ constexpr std::array<std::pair<Command, std::string_view>, 11> command_names{{
     {Command::ssh_host_key, "ssh_host_key"},
     {Command::ca, "ca"},
     {Command::sessions, "sessions"},
+    {Command::shoots, "shoots"},
 }};
 
 constexpr std::array<Errc, 13> all_codes{
@@ -83,7 +84,8 @@ std::string encode_request(const Request& r) {
     case Command::quarantine_list:
     case Command::ssh_host_key:
     case Command::ca:
-    case Command::sessions: break;
+    case Command::sessions:
+    case Command::shoots: break;
   }
   return dump(j);
 }
@@ -136,7 +138,8 @@ Result<Request> decode_request(std::string_view line) {
     case Command::quarantine_list:
     case Command::ssh_host_key:
     case Command::ca:
-    case Command::sessions: break;
+    case Command::sessions:
+    case Command::shoots: break;
   }
   return req;
 }

@@ -32,6 +32,7 @@ enum class Command {
   ssh_host_key,
   ca,
   sessions,  // the session audit: every exec and console session (seedctl sessions)
+  shoots,    // the shoot pool: tiers, templates, clones, memory (seedctl shoots)
 };
 
 std::string to_string(Command command);

@@ -187,6 +187,49 @@ Result<Reply> sessions(const HandlerContext& c) {
   return Reply{{{"sessions", std::move(list)}}, std::move(text)};
 }
 
+// The shoot pool (docs/shoots.md): per tier its template and clones, and the node-wide counts
+// the caps apply to. A node without shoots answers enabled false, not an error.
+Result<Reply> shoots(const HandlerContext& c) {
+  auto view = SEED_TRY(c.service.shoot_pool());
+  nlohmann::json tiers = nlohmann::json::array();
+  std::ostringstream text;
+  if (!view.enabled) {
+    text << "shoots are off on this node (seedd.json: shoot.image)\n";
+  } else {
+    text << "shoot VMs " << view.vms << "/" << view.max_vms << ", memory " << view.memory_mib << "/"
+         << view.max_memory_mib << " MiB, queued " << view.queued << "\n";
+    text << "TIER        CPU  MEMORY  TEMPLATE  READY  RESTORING  RUNNING  RESTORES  SERVED\n";
+  }
+  for (const auto& t : view.tiers) {
+    tiers.push_back({{"name", t.name},
+                     {"vcpus", t.vcpus},
+                     {"memory_mib", t.memory_mib},
+                     {"target", t.target},
+                     {"template", t.template_state},
+                     {"template_error", t.template_error},
+                     {"ready", t.ready},
+                     {"restoring", t.restoring},
+                     {"running", t.running},
+                     {"restores", t.restores},
+                     {"served", t.served}});
+    char line[200];
+    std::snprintf(line, sizeof line, "%-11s %3u  %6llu  %-8s  %2u/%-2u  %9u  %7u  %8llu  %6llu\n", t.name.c_str(),
+                  t.vcpus, static_cast<unsigned long long>(t.memory_mib), t.template_state.c_str(), t.ready,
+                  t.target, t.restoring, t.running, static_cast<unsigned long long>(t.restores),
+                  static_cast<unsigned long long>(t.served));
+    text << line;
+    if (!t.template_error.empty()) text << "  template of " << t.name << " failed: " << t.template_error << "\n";
+  }
+  nlohmann::json result = {{"enabled", view.enabled},
+                           {"vms", view.vms},
+                           {"max_vms", view.max_vms},
+                           {"memory_mib", view.memory_mib},
+                           {"max_memory_mib", view.max_memory_mib},
+                           {"queued", view.queued},
+                           {"tiers", std::move(tiers)}};
+  return Reply{std::move(result), text.str()};
+}
+
 Result<Reply> dispatch(const Request& r, const HandlerContext& c, Session& session) {
   switch (r.command) {
     case Command::plant: return plant(r, c, session);
@@ -200,6 +243,7 @@ Result<Reply> dispatch(const Request& r, const HandlerContext& c, Session& sessi
     case Command::ssh_host_key: return ssh_host_key(c);
     case Command::ca: return ca_root(c);
     case Command::sessions: return sessions(c);
+    case Command::shoots: return shoots(c);
   }
   return make_error(Errc::internal, "unhandled command");
 }

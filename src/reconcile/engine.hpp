@@ -135,7 +135,8 @@ class Engine final : public Service {
   Result<AddressOwner> instance_by_address(std::string_view address) override;
   Result<ShootReply> shoot(const InstanceId& caller, const ShootRequest& request,
                            const std::atomic<bool>& cancelled) override;
-  // The shoot pool's tiers (empty when shoots are off), for seedctl and tests.
+  Result<ShootPoolView> shoot_pool() override;
+  // The shoot pool's tiers (empty when shoots are off), for tests.
   std::vector<vmm::shoot::ShootTierStats> shoot_pool_stats() const;
 
   // For tests and benchmarks: the pid of an instance's running VMM (0 none).

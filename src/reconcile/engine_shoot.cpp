@@ -33,6 +33,34 @@ void Engine::count_shoot(const InstanceId& id, int delta) {
   else if (it->second.shoots_running > 0) --it->second.shoots_running;
 }
 
+Result<ShootPoolView> Engine::shoot_pool() {
+  ShootPoolView view;
+  if (!shoot_pool_) return view;
+  view.enabled = true;
+  auto totals = shoot_pool_->totals();
+  view.vms = totals.vms;
+  view.max_vms = totals.max_vms;
+  view.memory_mib = totals.memory_mib;
+  view.max_memory_mib = totals.max_memory_mib;
+  view.queued = shoot_gate_->waiting();
+  for (const auto& s : shoot_pool_->stats()) {
+    ShootTierView t;
+    t.name = s.tier;
+    t.vcpus = s.vcpus;
+    t.memory_mib = s.memory_mib;
+    t.target = s.target;
+    t.template_state = s.template_ready ? "ready" : s.template_error.empty() ? "building" : "failed";
+    t.template_error = s.template_error;
+    t.ready = s.ready;
+    t.restoring = s.restoring;
+    t.running = s.in_use;
+    t.restores = s.restores;
+    t.served = s.served;
+    view.tiers.push_back(std::move(t));
+  }
+  return view;
+}
+
 namespace {
 
 Error bad(const std::string& message) {

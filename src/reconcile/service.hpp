@@ -200,6 +200,32 @@ struct ShootReply {
   int64_t duration_ms = 0;
 };
 
+// The node's shoot pool as the owner sees it (seedctl shoots): per size tier its template and
+// clones, and the node-wide counts the caps apply to (ready, restoring and running clones alike).
+struct ShootTierView {
+  std::string name;
+  unsigned vcpus = 0;
+  uint64_t memory_mib = 0;      // per clone
+  unsigned target = 0;          // ready clones the pool keeps
+  std::string template_state;   // "building", "ready" or "failed"
+  std::string template_error;   // why it failed ("" otherwise)
+  unsigned ready = 0;
+  unsigned restoring = 0;
+  unsigned running = 0;         // handed out to a shoot
+  uint64_t restores = 0;
+  uint64_t served = 0;
+};
+
+struct ShootPoolView {
+  bool enabled = false;  // false: shoots are off on this node (no tiers); the rest is zero
+  unsigned vms = 0;
+  unsigned max_vms = 0;
+  uint64_t memory_mib = 0;
+  uint64_t max_memory_mib = 0;
+  unsigned queued = 0;  // requests waiting at the admission gate
+  std::vector<ShootTierView> tiers;
+};
+
 class Service {
  public:
   virtual ~Service() = default;
@@ -262,6 +288,8 @@ class Service {
     (void)cancelled;
     return make_error(Errc::unavailable, "no shoots for " + caller.name + " on this service");
   }
+  // The shoot pool now. The default (shoots off) is for services without VMs (test doubles).
+  virtual Result<ShootPoolView> shoot_pool() { return ShootPoolView{}; }
   // Starts request.argv in the instance. Errc::in_use when all its exec ports are taken;
   // Errc::unavailable when its hypervisor has no exec ports or its guest's agent does not
   // answer. The default is for services without VMs (test doubles).

@@ -49,6 +49,7 @@ std::string usage_text() {
          "  ssh-host-key                          the SSH host key's SHA256 fingerprint\n"
          "  ca                                    the internal CA's root certificate (PEM) for your devices\n"
          "  sessions                              every exec and console session tenants opened (audit)\n"
+         "  shoots                                the shoot pool: tiers, templates, clones, memory\n"
          "<instance> is name, name.namespace or source/name. --json prints the result as JSON.\n"
          "The socket defaults to " + std::string(default_socket) + ".\n"
          "Exit codes (as ssh <node> uses them): 0 ok, 1 failed, 2 usage or invalid input,\n"
@@ -96,6 +97,7 @@ Result<CliOptions> parse_cli(const std::vector<std::string>& args, int64_t now) 
   else if (cmd == "ssh-host-key") r.command = Command::ssh_host_key;
   else if (cmd == "ca") r.command = Command::ca;
   else if (cmd == "sessions") r.command = Command::sessions;
+  else if (cmd == "shoots") r.command = Command::shoots;
   else if (cmd == "quarantine" || cmd == "invite") {
     if (words.size() < 2) return usage(cmd + " needs a subcommand");
     const std::string& sub = words[1];
@@ -154,7 +156,8 @@ Result<CliOptions> parse_cli(const std::vector<std::string>& args, int64_t now) 
     case Command::quarantine_list:
     case Command::ssh_host_key:
     case Command::ca:
-    case Command::sessions: break;
+    case Command::sessions:
+    case Command::shoots: break;
   }
   return o;
 }

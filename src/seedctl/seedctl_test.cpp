@@ -324,6 +324,76 @@ TEST_F(SeedctlCommands, SessionsListsTheAudit) {
   server_.reset();  // before the audit goes
 }
 
+// `seedctl shoots` shows the pool as the engine reports it (the engine's side, real clones,
+// is ShootPoolTest.* and the shoot-e2e suite): node-wide counts against the caps, per tier
+// its template state (with the error of a failed one) and its clones; shoots off is no error.
+TEST_F(SeedctlCommands, ShootsShowsThePoolAndTemplateErrors) {
+  auto off = seedctl({"shoots"});
+  ASSERT_EQ(off.status.code, 0) << off.err;
+  EXPECT_EQ(off.out, "shoots are off on this node (seedd.json: shoot.image)\n");
+  EXPECT_EQ(json_of(seedctl({"shoots", "--json"}))["enabled"], false);
+
+  reconcile::ShootPoolView& v = service_.shoot_pool_view;
+  v.enabled = true;
+  v.vms = 3;
+  v.max_vms = 8;
+  v.memory_mib = 768;
+  v.max_memory_mib = 2048;
+  v.queued = 1;
+  reconcile::ShootTierView small;
+  small.name = "small";
+  small.vcpus = 1;
+  small.memory_mib = 256;
+  small.target = 2;
+  small.template_state = "ready";
+  small.ready = 1;
+  small.restoring = 1;
+  small.running = 1;
+  small.restores = 7;
+  small.served = 5;
+  reconcile::ShootTierView big = small;
+  big.name = "big";
+  big.memory_mib = 4096;
+  big.template_state = "failed";
+  big.template_error = "the template did not answer on its agent channel";
+  big.ready = big.restoring = big.running = 0;
+  big.restores = big.served = 0;
+  v.tiers = {small, big};
+
+  auto r = seedctl({"shoots"});
+  ASSERT_EQ(r.status.code, 0) << r.err;
+  EXPECT_NE(r.out.find("shoot VMs 3/8, memory 768/2048 MiB, queued 1\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("small         1     256  ready      1/2           1        1         7       5\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("big           1    4096  failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  template of big failed: the template did not answer on its agent channel\n"),
+            std::string::npos)
+      << r.out;
+  auto j = json_of(seedctl({"shoots", "--json"}));
+  EXPECT_EQ(j["enabled"], true);
+  EXPECT_EQ(j["vms"], 3);
+  EXPECT_EQ(j["max_vms"], 8);
+  EXPECT_EQ(j["memory_mib"], 768);
+  EXPECT_EQ(j["max_memory_mib"], 2048);
+  EXPECT_EQ(j["queued"], 1);
+  ASSERT_EQ(j["tiers"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["tiers"][0]["name"], "small");
+  EXPECT_EQ(j["tiers"][0]["template"], "ready");
+  EXPECT_EQ(j["tiers"][0]["ready"], 1);
+  EXPECT_EQ(j["tiers"][0]["target"], 2);
+  EXPECT_EQ(j["tiers"][0]["restoring"], 1);
+  EXPECT_EQ(j["tiers"][0]["running"], 1);
+  EXPECT_EQ(j["tiers"][0]["served"], 5);
+  EXPECT_EQ(j["tiers"][1]["template"], "failed");
+  EXPECT_EQ(j["tiers"][1]["template_error"], "the template did not answer on its agent channel");
+
+  service_.errors.emplace("shoot_pool", make_error(Errc::unavailable, "seedd is stopping"));
+  auto failed = seedctl({"shoots"});
+  EXPECT_EQ(failed.status.code, 5) << failed.err;
+  EXPECT_NE(failed.err.find("seedctl: shoots: seedd is stopping"), std::string::npos) << failed.err;
+}
+
 TEST_F(SeedctlCommands, UsageErrorsExitTwoWithoutCallingSeedd) {
   size_t calls = service_.calls().size();
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{

@@ -27,6 +27,7 @@ class RecordingService final : public reconcile::Service {
   std::vector<std::string> log_lines;
   std::vector<reconcile::QuarantineEntry> quarantine;
   int quarantine_cleared = 0;
+  reconcile::ShootPoolView shoot_pool_view;  // enabled false: shoots off
   reconcile::Invite invite = make_invite("seed-invite-1");
   std::map<std::string, Error> errors;  // method name → the error it returns
 
@@ -168,6 +169,11 @@ class RecordingService final : public reconcile::Service {
   Result<std::string> tpm_recipient(const reconcile::InstanceId& id) override {
     record("tpm_recipient " + id.str());
     return std::string("age1tpm1test");
+  }
+  Result<reconcile::ShootPoolView> shoot_pool() override {
+    record("shoot_pool");
+    if (auto e = error_for("shoot_pool")) return *e;
+    return shoot_pool_view;
   }
   Result<std::vector<reconcile::QuarantineEntry>> quarantine_list() override {
     record("quarantine_list");

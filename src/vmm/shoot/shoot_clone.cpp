@@ -77,16 +77,22 @@ const std::string& ShootVm::name() const { return vm_->spec().name; }
 
 Status ShootVm::attach(const std::vector<ShootMount>& mounts) {
   if (mounts.empty()) return ok();
-  std::string script = "i=0; while [ $(ls -d /sys/bus/virtio/drivers/virtiofs/virtio* 2>/dev/null | wc -l) -lt " +
-                       std::to_string(mounts.size()) + " ] && [ $i -lt 300 ]; do i=$((i + 1)); sleep 0.05; done";
+  // Each mount is retried for up to 15 s: a hot-plugged device's link under
+  // /sys/bus/virtio/drivers/virtiofs appears before the driver's probe has registered its tag
+  // (the kernel adds the link first), and a mount in that window fails with EINVAL ("tag not
+  // found"). Waiting for the links alone made about 1 shoot in 100 fail under load.
+  std::string script = "true";
   for (const auto& m : mounts) {
     if (m.mount_point.empty() || m.mount_point[0] != '/') {
       return make_error(Errc::invalid_argument, "mount point of share '" + m.share.tag + "' is not absolute")
           .with("stage", "attach");
     }
     SEED_TRY(vm_->add_share(m.share));
-    script += " && mkdir -p " + shell_word(m.mount_point) + " && mount -t virtiofs -o " +
-              (m.share.read_only ? "ro " : "rw ") + shell_word(m.share.tag) + " " + shell_word(m.mount_point);
+    const std::string mount = "mount -t virtiofs -o " + std::string(m.share.read_only ? "ro " : "rw ") +
+                              shell_word(m.share.tag) + " " + shell_word(m.mount_point);
+    script += " && mkdir -p " + shell_word(m.mount_point) + " && i=0 && until " + mount +
+              " 2>/dev/null; do i=$((i + 1)); [ $i -lt 300 ] || break; sleep 0.05; done && { [ $i -lt 300 ] || " +
+              mount + "; }";
   }
   auto lines = SEED_TRY(agent_->call("sh " + script, 30s));
   if (lines.empty() || lines.back() != "rc 0") {

@@ -223,10 +223,26 @@ std::vector<ShootTierStats> ShootPool::stats() const {
   std::vector<ShootTierStats> out;
   for (const auto& tc : config_.tiers) {
     const Tier& t = tiers_.at(tc.tier.name);
-    out.push_back({tc.tier.name, t.template_ready, t.template_error, static_cast<unsigned>(t.ready.size()),
-                   t.in_use, t.restores, t.served});
+    ShootTierStats st;
+    st.tier = tc.tier.name;
+    st.vcpus = tc.tier.vcpus;
+    st.memory_mib = tc.tier.memory_mib;
+    st.target = tc.ready;
+    st.template_ready = t.template_ready;
+    st.template_error = t.template_error;
+    st.ready = static_cast<unsigned>(t.ready.size());
+    st.restoring = t.restoring;
+    st.in_use = t.in_use;
+    st.restores = t.restores;
+    st.served = t.served;
+    out.push_back(std::move(st));
   }
   return out;
+}
+
+ShootPoolTotals ShootPool::totals() const {
+  std::lock_guard lock(mu_);
+  return {vms_locked(), config_.max_vms, memory_locked(), config_.max_memory_mib};
 }
 
 bool ShootPool::wait_filled(std::chrono::milliseconds timeout) const {

@@ -35,12 +35,24 @@ struct ShootPoolConfig {
 
 struct ShootTierStats {
   std::string tier;
+  unsigned vcpus = 0;
+  uint64_t memory_mib = 0;     // per clone
+  unsigned target = 0;         // ready clones the refill keeps (shoot.tiers[].pool)
   bool template_ready = false;
   std::string template_error;  // why the template could not be built ("" when fine)
   unsigned ready = 0;
+  unsigned restoring = 0;
   unsigned in_use = 0;
   uint64_t restores = 0;  // clones restored so far
   uint64_t served = 0;    // clones handed out
+};
+
+// The node-wide counts the caps apply to: ready, restoring and in-use clones alike.
+struct ShootPoolTotals {
+  unsigned vms = 0;
+  unsigned max_vms = 0;
+  uint64_t memory_mib = 0;
+  uint64_t max_memory_mib = 0;
 };
 
 class ShootPool;
@@ -82,6 +94,7 @@ class ShootPool {
   // ready (yet, or it failed: the error says), or the node's shoot caps are reached.
   Result<ShootLease> take(const std::string& tier);
   std::vector<ShootTierStats> stats() const;
+  ShootPoolTotals totals() const;
   // Blocks until every tier with a template has its ready count (or `timeout` passes).
   bool wait_filled(std::chrono::milliseconds timeout) const;
 

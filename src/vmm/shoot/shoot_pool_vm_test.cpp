@@ -96,6 +96,12 @@ TEST_F(ShootPoolTest, WarmClonesRefillWithinTheCapsAndNothingLeaks) {
 
 TEST_F(ShootPoolTest, LeftoversOfAKilledSeeddAreRemovedAtStartup) {
   fs::create_directories(path("volume"));
+  // The child below builds a pool (threads, malloc, spawns) after fork(): that is only sound
+  // when this process has one thread, else a lock another thread held at the fork stays taken
+  // in the child forever. Earlier tests of this binary must not leave a thread behind.
+  size_t threads = 0;
+  for (const auto& t : fs::directory_iterator("/proc/self/task")) (void)t, ++threads;
+  ASSERT_EQ(threads, 1u) << "a thread of an earlier test still runs: forking now is unsafe";
   int ready_pipe[2];
   ASSERT_EQ(::pipe2(ready_pipe, O_CLOEXEC), 0);  // no QEMU of the child may hold it open
   pid_t child = ::fork();

@@ -42,15 +42,6 @@ struct ShootCommand {
   std::function<void(ShootOutput, std::string_view)> on_output;
 };
 
-// Where seedd's time per shoot goes (the benchmark reports these).
-struct ShootTimings {
-  std::chrono::microseconds restore{0};   // 0 when the clone came warm from the pool
-  std::chrono::microseconds attach{0};    // hot-plug + mount of the parent's shares
-  std::chrono::microseconds prepare{0};   // RNG reseed + clock
-  std::chrono::microseconds exec{0};
-  std::chrono::microseconds teardown{0};
-};
-
 struct ShootResult {
   int exit_code = -1;
   std::optional<int> signal;  // the command was killed by this signal (exit_code 128 + it)
@@ -59,7 +50,6 @@ struct ShootResult {
   bool timed_out = false;     // killed at the deadline; out/err hold what came before it
   bool truncated = false;     // a stream went over output_cap and was cut there
   std::chrono::milliseconds duration{0};
-  ShootTimings timings;
 };
 
 // Checks a command before any VM is touched: one clear error naming the field.
