@@ -180,6 +180,13 @@ bool Server::Loop::hand_to_local(Conn& c, const Backend& b) {
     return true;
   }
   // Connected already: the EPOLLOUT that follows takes it through on_connected like TCP.
+  watch_connect(c, b);
+  return true;
+}
+
+// The backend socket waits for EPOLLOUT (connected, or the connect's error) within the
+// connect deadline; on_connected takes it from there.
+void Server::Loop::watch_connect(Conn& c, const Backend& b) {
   c.phase = Conn::Phase::connecting;
   c.deadline = now_ + config_.connect_timeout;
   epoll_event ev{};
@@ -187,7 +194,6 @@ bool Server::Loop::hand_to_local(Conn& c, const Backend& b) {
   ev.data.ptr = &c.backend_ep;
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.backend.get(), &ev);
   log::debug("ingress.routing", {{"host", c.host}, {"backend", b.text}});
-  return true;
 }
 
 void Server::Loop::connect_backend(Conn& c, const Backend& b) {
@@ -196,13 +202,7 @@ void Server::Loop::connect_backend(Conn& c, const Backend& b) {
   if (!c.backend) return close(c, "backend socket");
   const int one = 1;
   ::setsockopt(c.backend.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  c.phase = Conn::Phase::connecting;
-  c.deadline = now_ + config_.connect_timeout;
-  epoll_event ev{};
-  ev.events = c.backend_mask = EPOLLOUT;
-  ev.data.ptr = &c.backend_ep;
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.backend.get(), &ev);
-  log::debug("ingress.routing", {{"host", c.host}, {"backend", b.text}});
+  watch_connect(c, b);
   if (::connect(c.backend.get(), reinterpret_cast<const sockaddr*>(&b.addr), b.addr_len) != 0 &&
       errno != EINPROGRESS) {
     on_connected(c);  // reports the error through SO_ERROR-like handling below

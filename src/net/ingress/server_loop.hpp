@@ -96,6 +96,7 @@ class Server::Loop {
   void route(Conn& c);
   void connect_backend(Conn& c, const Backend& b);
   bool hand_to_local(Conn& c, const Backend& b);
+  void watch_connect(Conn& c, const Backend& b);
   void on_connected(Conn& c);
   void open_pipes(Conn& c);
   void read_client(Conn& c);
