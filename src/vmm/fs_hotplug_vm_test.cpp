@@ -54,12 +54,9 @@ TEST_F(VmTest, VirtioFsSharesHotPlugIntoSpareRootPortsAfterBoot) {
       << refused.error().describe();
 
   // The guest sees the devices appear (pciehp) and mounts them by tag.
-  auto mounted = guest_sh(**vm,
-                          "i=0; while [ $(ls -d /sys/bus/virtio/drivers/virtiofs/virtio* 2>/dev/null | "
-                          "wc -l) -lt 2 ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done; "
-                          "mkdir -p /mnt/rw /mnt/ro && mount -t virtiofs rw /mnt/rw && "
-                          "mount -t virtiofs -o ro ro /mnt/ro && "
-                          "echo from-guest > /mnt/rw/out.txt && sync && cat /mnt/ro/fixed.txt");
+  auto mounted = guest_sh(**vm, hotplugged_mount_command("rw", "/mnt/rw", false) + " && " +
+                                    hotplugged_mount_command("ro", "/mnt/ro", true) +
+                                    " && echo from-guest > /mnt/rw/out.txt && sync && cat /mnt/ro/fixed.txt");
   EXPECT_EQ(mounted.rc, 0) << mounted.out;
   EXPECT_EQ(mounted.out, "read-only\n");
   auto out = read_file(path("rw/out.txt"));

@@ -55,4 +55,23 @@ std::string file_tail(const std::string& path, size_t max_bytes) {
   return text->size() > max_bytes ? text->substr(text->size() - max_bytes) : *text;
 }
 
+std::string shell_word(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out = "$'";
+  for (unsigned char c : bytes) {
+    out += "\\x";
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out + "'";
+}
+
+std::string hotplugged_mount_command(const std::string& tag, const std::string& mount_point, bool read_only) {
+  const std::string mount = "mount -t virtiofs -o " + std::string(read_only ? "ro " : "rw ") + shell_word(tag) +
+                            " " + shell_word(mount_point);
+  return "mkdir -p " + shell_word(mount_point) + " && i=0 && until " + mount +
+         " 2>/dev/null; do i=$((i + 1)); [ $i -lt 300 ] || break; sleep 0.05; done && { [ $i -lt 300 ] || " +
+         mount + "; }";
+}
+
 }  // namespace seed::vmm

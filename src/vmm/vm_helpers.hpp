@@ -29,4 +29,14 @@ Result<Child> start_console_logger(const std::string& binary, const VmPaths& pat
 // The last `max_bytes` of a log file, for error reports ("" when unreadable).
 std::string file_tail(const std::string& path, size_t max_bytes = 2000);
 
+// The escaped word a guest's ash reads back as exactly `bytes` ($'\xHH…'), for scripts sent
+// through the agent.
+std::string shell_word(const std::string& bytes);
+
+// A guest shell command that mounts a hot-plugged virtio-fs share at `mount_point`, retried for
+// up to 15 s: the device's link under /sys/bus/virtio/drivers/virtiofs appears before the
+// driver's probe has registered its tag (the kernel adds the link first), and a mount in that
+// window fails with EINVAL ("tag not found"). The last try's error is the one shown.
+std::string hotplugged_mount_command(const std::string& tag, const std::string& mount_point, bool read_only);
+
 }  // namespace seed::vmm

@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "vmm/shoot/shoot_exec.hpp"
 #include "vmm/shoot/shoot_template.hpp"
+#include "vmm/vm_helpers.hpp"
 
 namespace seed::vmm::shoot {
 
@@ -77,10 +78,7 @@ const std::string& ShootVm::name() const { return vm_->spec().name; }
 
 Status ShootVm::attach(const std::vector<ShootMount>& mounts) {
   if (mounts.empty()) return ok();
-  // Each mount is retried for up to 15 s: a hot-plugged device's link under
-  // /sys/bus/virtio/drivers/virtiofs appears before the driver's probe has registered its tag
-  // (the kernel adds the link first), and a mount in that window fails with EINVAL ("tag not
-  // found"). Waiting for the links alone made about 1 shoot in 100 fail under load.
+  // Each mount waits for the driver to register its tag (hotplugged_mount_command).
   std::string script = "true";
   for (const auto& m : mounts) {
     if (m.mount_point.empty() || m.mount_point[0] != '/') {
@@ -88,11 +86,7 @@ Status ShootVm::attach(const std::vector<ShootMount>& mounts) {
           .with("stage", "attach");
     }
     SEED_TRY(vm_->add_share(m.share));
-    const std::string mount = "mount -t virtiofs -o " + std::string(m.share.read_only ? "ro " : "rw ") +
-                              shell_word(m.share.tag) + " " + shell_word(m.mount_point);
-    script += " && mkdir -p " + shell_word(m.mount_point) + " && i=0 && until " + mount +
-              " 2>/dev/null; do i=$((i + 1)); [ $i -lt 300 ] || break; sleep 0.05; done && { [ $i -lt 300 ] || " +
-              mount + "; }";
+    script += " && " + hotplugged_mount_command(m.share.tag, m.mount_point, m.share.read_only);
   }
   auto lines = SEED_TRY(agent_->call("sh " + script, 30s));
   if (lines.empty() || lines.back() != "rc 0") {

@@ -37,17 +37,6 @@ void keep(ShootResult& r, const ShootCommand& c, ShootOutput which, std::string_
 
 }  // namespace
 
-std::string shell_word(const std::string& bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out = "$'";
-  for (unsigned char c : bytes) {
-    out += "\\x";
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out + "'";
-}
-
 Status validate(const ShootCommand& c) {
   if (c.argv.empty() || c.argv[0].empty()) {
     return make_error(Errc::invalid_argument, "command must be a non-empty list of arguments, the first naming the program");

@@ -28,7 +28,4 @@ Result<ShootResult> run_command(const std::string& exec_socket, const ShootComma
 // entries and the command's argv as positional parameters. Exposed for its unit test.
 std::vector<std::string> exec_argv(const ShootCommand& command);
 
-// The escaped word ash reads back as exactly `bytes` ($'\xHH…'): the clone's mount script.
-std::string shell_word(const std::string& bytes);
-
 }  // namespace seed::vmm::shoot
