@@ -1,5 +1,6 @@
 #include "api/shoot/shoot_stream.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <memory>
