@@ -1,6 +1,7 @@
 #include "api/http_server.hpp"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #include <algorithm>
@@ -28,6 +29,7 @@ struct HttpServer::ListenerState {
   std::mutex limiter_mu;  // the limiter is shared by this listener's threads
   RateLimiter limiter{RateLimitConfig{}};
   MHD_Daemon* daemon = nullptr;
+  std::shared_ptr<tls::TlsCredentials> tls;  // a TLS listener's certificate
 
   // Every open connection with the time by which its current request must be in whole. The
   // fd is our own dup of the connection's socket: shutdown() through it ends the connection
@@ -235,14 +237,25 @@ void on_completed(void* cls, MHD_Connection* connection, void** con_cls, MHD_Req
   L.set_deadline(connection, between_requests(L.limits));
 }
 
+// libmicrohttpd's certificate callback carries no context of its own and its gnutls session's
+// transport is the connection's socket number: which TLS listener a socket belongs to is
+// recorded here while the connection lives (on_connection), for on_certificate.
+std::mutex tls_sockets_mu;
+std::unordered_map<int, ListenerState*> tls_sockets;
+
 void on_connection(void* cls, MHD_Connection* connection, void**, MHD_ConnectionNotificationCode code) {
   auto& L = *static_cast<ListenerState*>(cls);
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (L.tls && info != nullptr) {
+    std::lock_guard lock(tls_sockets_mu);
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) tls_sockets.erase(info->connect_fd);
+    else tls_sockets[info->connect_fd] = &L;
+  }
   std::lock_guard lock(L.connections_mu);
   if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
     L.connections.erase(connection);
     return;
   }
-  const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
   if (info == nullptr) return;
   UniqueFd own(::fcntl(info->connect_fd, F_DUPFD_CLOEXEC, 0));
   if (!own) return;  // out of fds: the idle timeout and the per-source cap still bound it
@@ -255,6 +268,22 @@ size_t unescape(void* cls, MHD_Connection* connection, char* text) {
   const size_t n = MHD_http_unescape(text);
   if (std::strlen(text) != n) static_cast<ListenerState*>(cls)->mark_nul_in_url(connection);
   return n;
+}
+
+// MHD_OPTION_HTTPS_CERT_CALLBACK: the certificate of the listener the session's socket
+// belongs to (tls_sockets), as it is at this handshake.
+int on_certificate(gnutls_session_t session, const gnutls_datum_t*, int, const gnutls_pk_algorithm_t*, int,
+                   gnutls_pcert_st** pcert, unsigned int* pcert_length, gnutls_privkey_t* key) {
+  ListenerState* L = nullptr;
+  {
+    std::lock_guard lock(tls_sockets_mu);
+    auto it = tls_sockets.find(gnutls_transport_get_int(session));
+    if (it != tls_sockets.end()) L = it->second;
+  }
+  if (L == nullptr || !L->tls) return -1;
+  const int rc = L->tls->retrieve(pcert, pcert_length, key);
+  if (rc != 0) log::warn("api.tls.no_certificate", {{"listener", L->name}, {"hint", "seedd's own certificate is not there yet; see tls.certificate.* in seedd's log"}});
+  return rc;
 }
 
 void on_mhd_log(void* cls, const char* format, va_list args) {
@@ -285,10 +314,21 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(std::vector<Listener> list
     state->limits = limits;
     state->stats = &server->stats_;
     state->limiter = RateLimiter(RateLimitConfig{limits.requests_per_second, limits.burst, 4096, 0});
-    const int fd = l.socket.get();
+    state->tls = l.tls;
+    const int fd = l.socket ? l.socket.get() : -1;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (!l.socket) flags |= MHD_USE_NO_LISTEN_SOCKET;
+    // The certificate callback stands in for MHD_OPTION_HTTPS_MEM_CERT/KEY; without TLS the
+    // option is a no-op entry (MHD_OPTION_ARRAY with an empty array).
+    MHD_OptionItem tls_options[] = {
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, reinterpret_cast<void*>(&on_certificate)},
+        {MHD_OPTION_END, 0, nullptr}};
+    MHD_OptionItem no_options[] = {{MHD_OPTION_END, 0, nullptr}};
+    if (l.tls) flags |= MHD_USE_TLS;
     state->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, nullptr, nullptr, &on_request,
-        state.get(), MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, state.get(), MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, std::max(1u, limits.threads),
+        flags, 0, nullptr, nullptr, &on_request,
+        state.get(), MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, state.get(), MHD_OPTION_ARRAY,
+        l.tls ? tls_options : no_options, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, std::max(1u, limits.threads),
         MHD_OPTION_CONNECTION_LIMIT, limits.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         limits.max_per_source, MHD_OPTION_CONNECTION_TIMEOUT, limits.idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.memory_per_connection, MHD_OPTION_NOTIFY_COMPLETED,

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "api/router.hpp"
+#include "api/tls/tls_credentials.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
 
@@ -43,9 +44,12 @@ struct HttpLimits {
 };
 
 struct Listener {
-  std::string name;  // "guest", "public", "admin": handlers see it in Request::listener
-  UniqueFd socket;   // bound and listening, non-blocking
+  std::string name;  // "guest", "public", "public-tls", "admin": handlers see it in Request::listener
+  UniqueFd socket;   // bound and listening, non-blocking; none: connections only arrive by add_connection
   Router routes;
+  // Set: the listener speaks TLS (libmicrohttpd over gnutls), serving whatever certificate
+  // `tls` holds at each handshake; TlsCredentials::set swaps it while connections go on.
+  std::shared_ptr<tls::TlsCredentials> tls{};
 };
 
 struct HttpStats {

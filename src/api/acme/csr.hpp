@@ -8,6 +8,9 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <openssl/evp.h>
 
 #include "common/error.hpp"
 
@@ -20,5 +23,9 @@ struct CsrInfo {
 };
 
 Result<CsrInfo> check_csr(std::string_view der);
+
+// A DER CSR for `sans` (OpenSSL's SAN syntax: "DNS:a.example"; `cn` as the subject's CN when not empty) signed by `key`,
+// as an ACME client makes one: seedd for its own names (tls/cert_keeper), tests for guests.
+std::string make_csr(EVP_PKEY* key, const std::vector<std::string>& sans, const std::string& cn = {});
 
 }  // namespace seed::api::acme

@@ -24,7 +24,7 @@ namespace seed::api::acme {
 struct InternalCaConfig {
   std::string dir;     // holds ca.key (0600) and ca.pem; created if absent
   std::string domain;  // the node's zone: the root may only sign names in it
-  std::chrono::hours leaf_lifetime{24 * 7};
+  std::chrono::seconds leaf_lifetime{std::chrono::hours(24 * 7)};  // seconds: tests renew within one
 };
 
 class InternalCa final : public Issuer {
