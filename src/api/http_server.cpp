@@ -318,17 +318,18 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(std::vector<Listener> list
     const int fd = l.socket ? l.socket.get() : -1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (!l.socket) flags |= MHD_USE_NO_LISTEN_SOCKET;
-    // The certificate callback stands in for MHD_OPTION_HTTPS_MEM_CERT/KEY; without TLS the
-    // option is a no-op entry (MHD_OPTION_ARRAY with an empty array).
-    MHD_OptionItem tls_options[] = {
-        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, reinterpret_cast<void*>(&on_certificate)},
-        {MHD_OPTION_END, 0, nullptr}};
-    MHD_OptionItem no_options[] = {{MHD_OPTION_END, 0, nullptr}};
-    if (l.tls) flags |= MHD_USE_TLS;
+    // Per listener: its socket (none: connections only come by add_connection) and, for TLS,
+    // the certificate callback in place of MHD_OPTION_HTTPS_MEM_CERT/KEY.
+    std::vector<MHD_OptionItem> per_listener;
+    if (l.socket) per_listener.push_back({MHD_OPTION_LISTEN_SOCKET, fd, nullptr});
+    if (l.tls) {
+      flags |= MHD_USE_TLS;
+      per_listener.push_back({MHD_OPTION_HTTPS_CERT_CALLBACK, 0, reinterpret_cast<void*>(&on_certificate)});
+    }
+    per_listener.push_back({MHD_OPTION_END, 0, nullptr});
     state->daemon = MHD_start_daemon(
         flags, 0, nullptr, nullptr, &on_request,
-        state.get(), MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, state.get(), MHD_OPTION_ARRAY,
-        l.tls ? tls_options : no_options, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, std::max(1u, limits.threads),
+        state.get(), MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, state.get(), MHD_OPTION_ARRAY, per_listener.data(), MHD_OPTION_THREAD_POOL_SIZE, std::max(1u, limits.threads),
         MHD_OPTION_CONNECTION_LIMIT, limits.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         limits.max_per_source, MHD_OPTION_CONNECTION_TIMEOUT, limits.idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.memory_per_connection, MHD_OPTION_NOTIFY_COMPLETED,

@@ -76,6 +76,8 @@ struct EngineConfig {
   // seedd's own hostnames (silo.<domain>, hooks.<domain>: one label under the domain, so never
   // an instance's) that the ingress routes on http_port to seedd's public HTTP listener.
   std::map<std::string, net::ingress::BackendAddr> node_routes;
+  // The same names on https_port (by SNI), to the TLS side of that listener.
+  std::map<std::string, net::ingress::BackendAddr> node_tls_routes;
   // Test hook (crash tests): after this many journaled actions the process _exit()s as if
   // killed; 0 = off. Never set in production configs.
   unsigned fault_after_actions = 0;

@@ -4,7 +4,8 @@
 // slot's anti-spoofing entry). All three are replaced as a whole, so a change is atomic per
 // component. A public port is forwarded only to the instance holding it (port_claims.hpp); an
 // instance refused one runs without it and `status` says so (stage runtime). seedd's own names
-// (EngineConfig::node_routes: silo.<domain>, hooks.<domain>) go to its public HTTP listener.
+// (EngineConfig::node_routes, node_tls_routes: silo.<domain>, hooks.<domain>) go to its public
+// HTTP listener and its TLS side.
 #include "common/log.hpp"
 #include "reconcile/engine.hpp"
 #include "reconcile/clock.hpp"
@@ -40,6 +41,7 @@ Status Engine::publish_routes() {
     claims = claim_ports(held, routed);
     // seedd's own names are one label under the domain; instances' are two, so never the same.
     for (const auto& [host, backend] : config_.node_routes) ingress.ports[config_.http_port][host] = backend;
+    for (const auto& [host, backend] : config_.node_tls_routes) ingress.ports[config_.https_port][host] = backend;
     for (auto& [id, live] : live_) live.port_conflict.reset();
     for (const auto& c : claims.conflicts) {
       log::warn("port.conflict", {{"instance", c.id.str()}, {"port", c.port.str()}, {"holder", c.holder.str()}});

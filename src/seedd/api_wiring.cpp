@@ -94,7 +94,17 @@ std::map<std::string, net::ingress::BackendAddr> public_routes(const std::string
   return {{silo_host(domain), to_public}, {webhook_host(domain), to_public}};
 }
 
-std::string webhook_base_url(const std::string& domain) { return "http://" + webhook_host(domain); }
+std::map<std::string, net::ingress::BackendAddr> public_tls_routes(const std::string& domain, uint16_t public_port) {
+  if (public_port == 0) return {};
+  const net::ingress::BackendAddr to_tls{"127.0.0.1", public_port, kPublicTlsLocalBackend};
+  return {{silo_host(domain), to_tls}, {webhook_host(domain), to_tls}};
+}
+
+std::string own_certificate_dir(const std::string& state_dir) { return state_dir + "/own-tls"; }
+
+std::string webhook_base_url(const std::string& domain, bool https) {
+  return (https ? "https://" : "http://") + webhook_host(domain);
+}
 
 std::string guest_acme_url(const std::string& guest_address, uint16_t port) {
   return "http://" + guest_address + ":" + std::to_string(port) + "/acme/directory";
@@ -132,7 +142,10 @@ Result<std::unique_ptr<api::acme::Issuer>> make_issuer(const NodeConfig::Acme& a
 }
 
 Api::~Api() {
-  if (handoff) handoff->set_local_backend(kPublicLocalBackend, nullptr);  // waits for a handover in progress
+  if (handoff) {  // each waits for a handover in progress
+    handoff->set_local_backend(kPublicLocalBackend, nullptr);
+    handoff->set_local_backend(kPublicTlsLocalBackend, nullptr);
+  }
   if (server) server->stop();
 }
 
@@ -158,6 +171,16 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
     out->public_port = bound_port(pub.get());
   }
   out->issuer = SEED_TRY(make_issuer(s.acme, s.state_dir, s.domain, out->records.get()));
+  if (pub && s.acme.upstream == "internal" && s.own_certificate_lifetime.count() > 0) {
+    // Tests only (ApiSettings::own_certificate_lifetime): seedd's own names from a second
+    // handle on the same CA (same root) with a lifetime of seconds.
+    api::acme::InternalCaConfig cc;
+    cc.dir = internal_ca_dir(s.state_dir);
+    cc.domain = s.domain;
+    cc.leaf_lifetime = s.own_certificate_lifetime;
+    auto short_lived = SEED_TRY(api::acme::InternalCa::open(cc));
+    out->own_issuer = std::move(short_lived);
+  }
   api::acme::FacadeConfig fc;
   fc.base_url = "http://" + s.guest_address + ":" + std::to_string(out->guest_port);
   fc.state_file = s.state_dir + "/acme-facade.json";
@@ -173,14 +196,33 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
   }
   listeners.push_back({"guest", std::move(guest), std::move(guest_routes)});
   if (pub) {
-    // The ingress forwards silo.<domain> and hooks.<domain> here (public_routes). The webhook
-    // routes go first: the router takes the first match, so POST /webhook/<id> is a delivery
-    // even if a Silo repository is called "webhook" (its pages still answer; docs/api.md).
-    api::Router public_routes;
+    // The ingress forwards silo.<domain> and hooks.<domain> here (public_routes), and on the
+    // https port to the TLS side (public_tls_routes): the same routes on both, each listener
+    // with its own Router. The webhook routes go first: the router takes the first match, so
+    // POST /webhook/<id> is a delivery even if a Silo repository is called "webhook" (its
+    // pages still answer; docs/api.md).
     out->webhooks = std::make_unique<api::webhook::WebhookRoutes>(webhook_targets(service));
-    out->webhooks->add_routes(public_routes);
-    api::silo_web::add_silo_web_routes(public_routes, {.root = s.state_dir + "/silo", .clone_base = "http://" + silo_host(s.domain)});
-    listeners.push_back({"public", std::move(pub), std::move(public_routes)});
+    auto routes_for = [&](const std::string& scheme) {
+      api::Router r;
+      out->webhooks->add_routes(r);
+      api::silo_web::add_silo_web_routes(r, {.root = s.state_dir + "/silo", .clone_base = scheme + silo_host(s.domain)});
+      return r;
+    };
+    listeners.push_back({"public", std::move(pub), routes_for("http://")});
+    // No socket of its own: its connections only come from the ingress (add_connection).
+    out->tls = std::make_shared<api::tls::TlsCredentials>();
+    listeners.push_back({"public-tls", UniqueFd(), routes_for("https://"), out->tls});
+    api::tls::CertKeeperConfig kc;
+    kc.dir = own_certificate_dir(s.state_dir);
+    kc.names = {silo_host(s.domain), webhook_host(s.domain)};
+    if (out->own_issuer) kc.min_renewal_interval = std::chrono::seconds(1);  // tests: renewed within seconds
+    out->own_certificate = SEED_TRY(api::tls::CertKeeper::start(
+        kc, out->own_issuer ? *out->own_issuer : *out->issuer,
+        [tls = out->tls](const std::string& chain, const std::string& key) {
+          if (auto set = tls->set(chain, key); !set) {
+            log::error("tls.certificate.unusable", {{"error", set.error().describe()}});
+          }
+        }));
   }
   if (admin) {
     api::Router admin_routes;
@@ -202,6 +244,11 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
     out->handoff = s.ingress;
     s.ingress->set_local_backend(kPublicLocalBackend, [server = out->server.get()](UniqueFd fd, const sockaddr* client, socklen_t len) {
       return server->add_connection("public", std::move(fd), client, len);
+    });
+    // The same on the https port, still encrypted: the TLS side ends it with seedd's own
+    // certificate and sees the client's address for its per-source limits too.
+    s.ingress->set_local_backend(kPublicTlsLocalBackend, [server = out->server.get()](UniqueFd fd, const sockaddr* client, socklen_t len) {
+      return server->add_connection("public-tls", std::move(fd), client, len);
     });
   }
   if (out->usage) {

@@ -6,6 +6,7 @@
 // is one start error naming the listener and the address.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -18,6 +19,8 @@
 #include "api/acme/issuer.hpp"
 #include "api/http_server.hpp"
 #include "api/shoot/shoot_routes.hpp"
+#include "api/tls/cert_keeper.hpp"
+#include "api/tls/tls_credentials.hpp"
 #include "api/webhook/webhook_routes.hpp"
 #include "common/error.hpp"
 #include "reconcile/service.hpp"
@@ -42,6 +45,9 @@ struct ApiSettings {
   bool shoots = false;  // POST /shoot on the guest listener
   // Where ACME mode publishes DNS-01 TXT and the apex CAA (required for acme.upstream "acme").
   net::dns::ZoneStore* zone = nullptr;
+  // Tests only: seedd's own certificate's lifetime with the internal CA (0 = acme.leaf_days,
+  // as the guests' leaves), so a test sees it renewed and swapped within seconds.
+  std::chrono::seconds own_certificate_lifetime{0};
 };
 
 // The URL instances find in SEED_ACME_URL: the facade's directory on the guest listener, by
@@ -51,9 +57,10 @@ std::string guest_acme_url(const std::string& guest_address, uint16_t port);
 // The URL instances with shoots on find in SEED_SHOOT_URL: the guest listener's base; they
 // POST to $SEED_SHOOT_URL/shoot.
 std::string guest_shoot_url(const std::string& guest_address, uint16_t port);
-// seedd's own hostnames, which the ingress routes (by Host, on the http port) to the public
-// listener: silo.<domain> (Silo on the web) and hooks.<domain> (where forges deliver webhooks).
-// One label under the domain, so no instance (<name>.<ns>.<domain>) can take them.
+// seedd's own hostnames, which the ingress routes to the public listeners (by Host on the http
+// port, by SNI on the https port): silo.<domain> (Silo on the web) and hooks.<domain> (where
+// forges deliver webhooks). One label under the domain, so no instance (<name>.<ns>.<domain>)
+// can take them.
 std::string silo_host(const std::string& domain);
 std::string webhook_host(const std::string& domain);
 // The routes go to the ingress's local backend of this name: the public listener registers it
@@ -61,9 +68,18 @@ std::string webhook_host(const std::string& domain);
 // the fallback while seedd starts, before the listener is registered).
 inline constexpr const char* kPublicLocalBackend = "seedd.public";
 std::map<std::string, net::ingress::BackendAddr> public_routes(const std::string& domain, uint16_t public_port);
-// What `ssh <node> webhook <repo>` prints before /webhook/<id>. Plain HTTP: seedd has no
-// certificate of its own for hooks.<domain> yet (issue 17's TLS part).
-std::string webhook_base_url(const std::string& domain);
+// The same names on the https port, by SNI, to the TLS side of the public listener: the
+// ingress hands the still-encrypted connection over to this local backend and seedd ends TLS
+// with its own certificate (docs/api.md). While it is not registered (a moment at start) the
+// fallback is the plain public port, where such a handshake fails: never another backend.
+inline constexpr const char* kPublicTlsLocalBackend = "seedd.public-tls";
+std::map<std::string, net::ingress::BackendAddr> public_tls_routes(const std::string& domain, uint16_t public_port);
+// Where seedd keeps its own certificate (cert.pem, key.pem: 0600).
+std::string own_certificate_dir(const std::string& state_dir);
+// What `ssh <node> webhook <repo>` prints before /webhook/<id>: https in ACME mode (a publicly
+// trusted certificate, which forges verify), http with the internal CA (whose root forges do
+// not have; both schemes are served either way).
+std::string webhook_base_url(const std::string& domain, bool https);
 
 // Where the internal CA keeps ca.key (0600) and ca.pem; `seedctl ca` reads ca.pem there.
 std::string internal_ca_dir(const std::string& state_dir);
@@ -84,13 +100,16 @@ Result<std::unique_ptr<api::acme::Issuer>> make_issuer(const NodeConfig::Acme& a
 struct Api {
   std::unique_ptr<api::acme::ChallengeRecords> records;  // ACME mode's TXT/CAA, over the zone
   std::unique_ptr<api::acme::Issuer> issuer;
+  std::unique_ptr<api::acme::Issuer> own_issuer;  // tests only: ApiSettings::own_certificate_lifetime
   std::unique_ptr<api::acme::AcmeFacade> facade;
   std::unique_ptr<api::admin::UsageHistory> usage;  // the status page's CPU/memory samples
   std::unique_ptr<api::admin::AdminRoutes> admin;
   std::unique_ptr<api::shoot::ShootRoutes> shoot;   // when ApiSettings::shoots
   std::unique_ptr<seedd::NodeMetrics> metrics;      // collectors on metrics::global()
-  std::unique_ptr<api::webhook::WebhookRoutes> webhooks;  // on the public listener
-  net::ingress::Server* handoff = nullptr;    // where kPublicLocalBackend is registered
+  std::unique_ptr<api::webhook::WebhookRoutes> webhooks;  // on the public listeners
+  std::shared_ptr<api::tls::TlsCredentials> tls;  // what the public TLS listener serves
+  std::unique_ptr<api::tls::CertKeeper> own_certificate;  // feeds `tls`; uses `issuer`
+  net::ingress::Server* handoff = nullptr;    // where kPublicLocalBackend (and the TLS one) are registered
   std::unique_ptr<api::HttpServer> server;  // declared last: stopped first
   uint16_t guest_port = 0;                  // as bound
   uint16_t admin_port = 0;

@@ -176,6 +176,7 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
     sc.url = guest_shoot_url(gateway, nc.guest_api_port);
   }
   ec_.node_routes = public_routes(domain, static_cast<uint16_t>(config.node.api_public_port));
+  ec_.node_tls_routes = public_tls_routes(domain, static_cast<uint16_t>(config.node.api_public_port));
   node->engine = SEED_TRY(starting("engine", reconcile::Engine::open(ec_, std::move(parts))));
   SEED_TRY(starting("engine", node->engine->start()));
   ApiSettings as;
@@ -208,7 +209,7 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
     sc.silo_root = state + "/silo";  // where the engine resolves silo:NAME too
     sc.audit = node->audit.get();
     // `webhook <repo>` prints this URL only when forges can reach it (the public listener).
-    if (config.node.api_public_port != 0) sc.webhook_base_url = webhook_base_url(domain);
+    if (config.node.api_public_port != 0) sc.webhook_base_url = webhook_base_url(domain, config.node.acme.upstream == "acme");
     node->ssh = std::make_unique<sshcli::Server>();
     SEED_TRY(starting("ssh", node->ssh->start(sc, *node->engine)));
   }

@@ -108,7 +108,7 @@ TEST_F(WebhookE2eTest, SignedGithubPushThroughTheIngressRedeploysAndBadDeliverie
   auto hook = engine_->webhook(uri, false);
   ASSERT_TRUE(hook) << hook.error().describe();
   // What `ssh <node> webhook <repo>` prints.
-  const std::string url = webhook_base_url("seed.test") + "/webhook/" + hook->hook;
+  const std::string url = webhook_base_url("seed.test", false) + "/webhook/" + hook->hook;
   EXPECT_THAT(url, StartsWith("http://hooks.seed.test/webhook/"));
 
   auto& triggers = metrics::global().counter("seed_source_triggers_total", "", {{"reason", "webhook"}});
@@ -134,7 +134,7 @@ TEST_F(WebhookE2eTest, SignedGithubPushThroughTheIngressRedeploysAndBadDeliverie
   EXPECT_EQ(wrong.code, "401") << wrong.body;
   Reply missing = post(url, push, event);
   EXPECT_EQ(missing.code, "401") << missing.body;
-  Reply unknown = post(webhook_base_url("seed.test") + "/webhook/no-such-hook", push, with({good_sig}));
+  Reply unknown = post(webhook_base_url("seed.test", false) + "/webhook/no-such-hook", push, with({good_sig}));
   EXPECT_EQ(unknown.code, "401") << unknown.body;
   EXPECT_EQ(unknown.body, wrong.body) << "an unknown hook must not be told apart from a wrong signature";
   const std::string big = write_file("big.json", R"({"ref":"refs/heads/main","pad":")" + std::string(70 * 1024, 'x') + "\"}");

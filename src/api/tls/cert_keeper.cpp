@@ -185,8 +185,8 @@ bool CertKeeper::wait_until(std::chrono::system_clock::time_point when) {
 
 void CertKeeper::run() {
   auto backoff = config_.first_backoff;
-  // A certificate whose 2/3 point has already passed when it arrives (a CA that backdates
-  // notBefore further than the lifetime allows) is still kept first_backoff long: no tight loop.
+  // A certificate whose 2/3 point has already passed when it arrives is still kept
+  // min_renewal_interval long (config): no tight loop.
   auto earliest = std::chrono::system_clock::now();
   for (;;) {
     std::optional<CertDates> now_served = current();
@@ -195,7 +195,7 @@ void CertKeeper::run() {
     if (!wait_until(renew)) return;
     if (auto s = obtain(); s) {
       backoff = config_.first_backoff;
-      earliest = std::chrono::system_clock::now() + config_.first_backoff;
+      earliest = std::chrono::system_clock::now() + config_.min_renewal_interval;
       continue;
     } else {
       {

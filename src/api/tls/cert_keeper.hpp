@@ -28,6 +28,9 @@ struct CertKeeperConfig {
   std::vector<std::string> names;  // the DNS names the certificate must cover
   std::chrono::seconds first_backoff{30};  // after a failed attempt; doubles up to max_backoff
   std::chrono::seconds max_backoff{3600};
+  // A certificate is kept at least this long even if its 2/3 point has passed already (a CA
+  // that backdates notBefore by more than the lifetime allows): never a tight renewal loop.
+  std::chrono::seconds min_renewal_interval{60};
   std::chrono::milliseconds poll{250};        // how often a pending order is looked at
   std::chrono::seconds order_timeout{600};   // an order not valid by then is given up (and retried)
 };

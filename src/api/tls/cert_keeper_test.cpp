@@ -44,6 +44,7 @@ class CertKeeperTest : public ::testing::Test {
     config_.dir = dir_.path() + "/seedd-tls";
     config_.names = {"silo.seed.test", "hooks.seed.test"};
     config_.first_backoff = std::chrono::seconds(1);
+    config_.min_renewal_interval = std::chrono::seconds(1);
   }
   std::unique_ptr<CertKeeper> start() {
     auto k = CertKeeper::start(config_, *ca_, [this](const std::string& chain, const std::string& key) {

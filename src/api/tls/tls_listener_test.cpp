@@ -11,6 +11,7 @@
 #include "api/acme/internal_ca.hpp"
 #include "api/http_server.hpp"
 #include "api/testing/listen.hpp"
+#include "api/testing/tls_client.hpp"
 #include "api/tls/tls_credentials.hpp"
 #include "common/fd.hpp"
 #include "common/testing/temp_dir.hpp"
@@ -18,12 +19,8 @@
 namespace seed::api::tls {
 namespace {
 
-using ::testing::HasSubstr;
-
-size_t append(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
+using api::testing::leaf_serial;
+using Client = api::testing::TlsClient;
 
 struct Pair {
   std::string chain, key;
@@ -46,81 +43,6 @@ Pair issue(acme::InternalCa& ca, const std::string& name) {
   BIO_free(bio);
   EVP_PKEY_free(key);
   return p;
-}
-
-// One libcurl handle: each get() on it reuses its connection when it can, as a browser or git
-// keeps its connection open between requests.
-class Client {
- public:
-  Client(const std::string& root_file, uint16_t port) {
-    c_ = curl_easy_init();
-    resolve_ = curl_slist_append(nullptr, ("silo.seed.test:" + std::to_string(port) + ":127.0.0.1").c_str());
-    url_ = "https://silo.seed.test:" + std::to_string(port);
-    curl_easy_setopt(c_, CURLOPT_RESOLVE, resolve_);
-    curl_easy_setopt(c_, CURLOPT_CAINFO, root_file.c_str());
-    curl_easy_setopt(c_, CURLOPT_INTERFACE, "host!127.0.0.2");
-    curl_easy_setopt(c_, CURLOPT_CERTINFO, 1L);
-    curl_easy_setopt(c_, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(c_, CURLOPT_WRITEFUNCTION, &append);
-    curl_easy_setopt(c_, CURLOPT_WRITEDATA, &body_);
-  }
-  ~Client() {
-    curl_easy_cleanup(c_);
-    curl_slist_free_all(resolve_);
-  }
-  struct Reply {
-    CURLcode result = CURLE_OK;
-    long status = 0;
-    std::string body;
-    long new_connections = 0;
-    std::string serial;  // of the certificate the connection was set up with
-  };
-  Reply get(const std::string& path) {
-    body_.clear();
-    Reply r;
-    curl_easy_setopt(c_, CURLOPT_URL, (url_ + path).c_str());
-    r.result = curl_easy_perform(c_);
-    curl_easy_getinfo(c_, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_easy_getinfo(c_, CURLINFO_NUM_CONNECTS, &r.new_connections);
-    curl_certinfo* info = nullptr;
-    if (curl_easy_getinfo(c_, CURLINFO_CERTINFO, &info) == CURLE_OK && info != nullptr && info->num_of_certs > 0) {
-      for (curl_slist* s = info->certinfo[0]; s != nullptr; s = s->next) {
-        if (std::string_view(s->data).starts_with("Serial Number:")) r.serial = s->data + 14;
-      }
-    }
-    r.body = body_;
-    return r;
-  }
-
- private:
-  CURL* c_ = nullptr;
-  curl_slist* resolve_ = nullptr;
-  std::string url_, body_;
-};
-
-std::string serial_of(const std::string& chain_pem) {
-  BIO* bio = BIO_new_mem_buf(chain_pem.data(), static_cast<int>(chain_pem.size()));
-  X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-  BIO_free(bio);
-  if (x == nullptr) return "";
-  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), nullptr);
-  char* hex = BN_bn2hex(bn);
-  std::string out = hex;
-  OPENSSL_free(hex);
-  BN_free(bn);
-  X509_free(x);
-  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
-
-// curl prints the serial as colon-separated hex pairs (or plain hex): compare digits only.
-std::string hex_digits(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    if (std::isxdigit(static_cast<unsigned char>(ch))) out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  }
-  while (out.size() > 1 && out[0] == '0') out.erase(0, 1);
-  return out;
 }
 
 TEST(TlsListenerTest, ServesTheCurrentCertificateFromTheNextHandshakeAndKeepsOpenConnections) {
@@ -153,7 +75,7 @@ TEST(TlsListenerTest, ServesTheCurrentCertificateFromTheNextHandshakeAndKeepsOpe
 
   // No certificate yet: the handshake fails.
   {
-    Client before(root, tls_port);
+    Client before(root, "silo.seed.test", tls_port, "127.0.0.2");
     EXPECT_NE(before.get("/who").result, CURLE_OK);
   }
   EXPECT_FALSE(credentials->ready());
@@ -161,26 +83,27 @@ TEST(TlsListenerTest, ServesTheCurrentCertificateFromTheNextHandshakeAndKeepsOpe
 
   const Pair a = issue(**ca, "silo.seed.test");
   ASSERT_TRUE(credentials->set(a.chain, a.key));
-  Client open(root, tls_port);
+  Client open(root, "silo.seed.test", tls_port, "127.0.0.2");
   auto first = open.get("/who");
   ASSERT_EQ(first.result, CURLE_OK) << curl_easy_strerror(first.result);
   EXPECT_EQ(first.status, 200);
   EXPECT_EQ(first.body, "public-tls 127.0.0.2");
-  EXPECT_EQ(hex_digits(first.serial), hex_digits(serial_of(a.chain)));
+  EXPECT_FALSE(first.serial.empty());
+  EXPECT_EQ(first.serial, leaf_serial(a.chain));
 
   // Swap: the connection opened before goes on (no new connection, same certificate); a new
   // one gets the new certificate.
   const Pair b = issue(**ca, "silo.seed.test");
-  ASSERT_NE(serial_of(a.chain), serial_of(b.chain));
+  ASSERT_NE(leaf_serial(a.chain), leaf_serial(b.chain));
   ASSERT_TRUE(credentials->set(b.chain, b.key));
   auto kept = open.get("/who");
   ASSERT_EQ(kept.result, CURLE_OK) << curl_easy_strerror(kept.result);
   EXPECT_EQ(kept.status, 200);
   EXPECT_EQ(kept.new_connections, 0) << "the keep-alive connection was dropped by the swap";
-  Client fresh(root, tls_port);
+  Client fresh(root, "silo.seed.test", tls_port, "127.0.0.2");
   auto second = fresh.get("/who");
   ASSERT_EQ(second.result, CURLE_OK) << curl_easy_strerror(second.result);
-  EXPECT_EQ(hex_digits(second.serial), hex_digits(serial_of(b.chain)));
+  EXPECT_EQ(second.serial, leaf_serial(b.chain));
 }
 
 }  // namespace
