@@ -50,6 +50,7 @@ void EngineTest::SetUp() {
     dns_ = std::move(*dns);
     net::ingress::ServerConfig ic;
     ic.listeners.push_back({"127.0.0.1", 8000, 80, net::ingress::Protocol::http});
+    ic.listeners.push_back({"127.0.0.1", 8443, 443, net::ingress::Protocol::tls});
     auto ingress = net::ingress::Server::start(ic);
     ASSERT_TRUE(ingress) << ingress.error().describe();
     ingress_ = std::move(*ingress);

@@ -1,11 +1,14 @@
 // Push-to-deploy through the whole public path, with real components only: a test flake planted
 // from a git+file:// repository (a non-Silo source, so it has a webhook), seedd's API started by
-// start_api as seedd starts it (public listener on the namespace's loopback), the engine's
-// ingress routing hooks.<domain> to it by Host, and curl posting a GitHub-style push whose
-// X-Hub-Signature-256 is computed by `openssl dgst -sha256 -hmac`. The signed push redeploys the
-// instance (its generation changes); a wrong or missing signature, an unknown hook, an oversized
-// body and a replayed delivery are each refused and trigger nothing (the engine's
-// seed_source_triggers_total{reason="webhook"} and the source's fetched_because stay put).
+// start_api as seedd starts it (public listener on the namespace's loopback, registered with the
+// engine's ingress as its local backends), the ingress routing hooks.<domain> to it by Host on
+// the http port and by SNI on the https port, and curl posting a GitHub-style push whose
+// X-Hub-Signature-256 is computed by `openssl dgst -sha256 -hmac`. The signed push, over HTTPS
+// verified against seedd's root (the TLS side has no socket of its own: only the ingress's
+// handover reaches it), redeploys the instance (its generation changes); a wrong or missing
+// signature, an unknown hook, an oversized body (over plain HTTP) and a replayed delivery are
+// each refused and trigger nothing (the engine's seed_source_triggers_total{reason="webhook"}
+// and the source's fetched_because stay put).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -48,12 +51,15 @@ class WebhookE2eTest : public EngineTest {
     std::string code;  // HTTP status as curl reports it
     std::string body;
   };
-  // POSTs `body_file` to `url` through the ingress (the namespace's 127.0.0.1:8000 is the
-  // node's port 80): curl resolves the URL's host to it, so the printed URL is used unchanged.
+  // POSTs `body_file` to `url` through the ingress (the namespace's 127.0.0.1:8000 and :8443
+  // are the node's ports 80 and 443): curl resolves the URL's host to them, so the printed URL
+  // is used unchanged; https is verified against seedd's root (`seedctl ca`).
   Reply post(const std::string& url, const std::string& body_file, const std::vector<std::string>& headers) {
     const std::string out = root() + "/reply.txt";
     std::vector<std::string> argv = {"curl", "-sS", "--max-time", "20", "--noproxy", "*", "--connect-to",
-                                     "hooks.seed.test:80:127.0.0.1:8000", "-o", out, "-w", "%{http_code}",
+                                     "hooks.seed.test:80:127.0.0.1:8000", "--connect-to",
+                                     "hooks.seed.test:443:127.0.0.1:8443", "--cacert",
+                                     internal_ca_dir(root() + "/state") + "/ca.pem", "-o", out, "-w", "%{http_code}",
                                      "-H", "Content-Type: application/json", "--data-binary", "@" + body_file};
     for (const auto& h : headers) argv.insert(argv.end(), {"-H", h});
     argv.push_back(url);
@@ -87,6 +93,7 @@ class WebhookE2eTest : public EngineTest {
 
 TEST_F(WebhookE2eTest, SignedGithubPushThroughTheIngressRedeploysAndBadDeliveriesTriggerNothing) {
   config_.node_routes = public_routes("seed.test", kPublicPort);
+  config_.node_tls_routes = public_tls_routes("seed.test", kPublicPort);
   open_engine();
   const std::string uri = write_flake(web_flake(""));
   in_ns([&] {
@@ -97,6 +104,7 @@ TEST_F(WebhookE2eTest, SignedGithubPushThroughTheIngressRedeploysAndBadDeliverie
     s.public_port = kPublicPort;
     s.domain = "seed.test";
     s.state_dir = root() + "/state";
+    s.ingress = ingress_.get();  // the handover seedd uses, not the ingress's TCP fallback
     auto api = start_api(s, *engine_);
     ASSERT_TRUE(api) << api.error().describe();
     api_ = std::move(*api);
@@ -144,15 +152,18 @@ TEST_F(WebhookE2eTest, SignedGithubPushThroughTheIngressRedeploysAndBadDeliverie
   EXPECT_EQ(deliveries("unauthenticated"), refused_before + 3);
   EXPECT_EQ(fetched_because(uri), fetched_before);
 
-  // A new commit, then the real delivery: accepted, triggered once, and the instance redeploys.
+  // A new commit, then the real delivery over HTTPS: accepted, triggered once, and the instance
+  // redeploys. seedd's own certificate comes from its internal CA at once (bounded wait).
+  for (int i = 0; i < 200 && !api_->own_certificate->current(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::string https_url = "https://hooks.seed.test/webhook/" + hook->hook;
   write_flake(web_flake("", "seed.debug=0"));
-  Reply ok = post(url, push, with({good_sig}));
+  Reply ok = post(https_url, push, with({good_sig}));
   EXPECT_EQ(ok.code, "202") << ok.body;
   EXPECT_THAT(ok.body, HasSubstr("triggered"));
   EXPECT_EQ(triggers.value(), triggers_before + 1);
 
   // The same delivery again (a replay, or the forge redelivering): acknowledged, not acted on.
-  Reply replay = post(url, push, with({good_sig}));
+  Reply replay = post(https_url, push, with({good_sig}));
   EXPECT_EQ(replay.code, "200") << replay.body;
   EXPECT_THAT(replay.body, HasSubstr("duplicate"));
   EXPECT_EQ(triggers.value(), triggers_before + 1);
