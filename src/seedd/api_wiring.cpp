@@ -212,17 +212,6 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
     // No socket of its own: its connections only come from the ingress (add_connection).
     out->tls = std::make_shared<api::tls::TlsCredentials>();
     listeners.push_back({"public-tls", UniqueFd(), routes_for("https://"), out->tls});
-    api::tls::CertKeeperConfig kc;
-    kc.dir = own_certificate_dir(s.state_dir);
-    kc.names = {silo_host(s.domain), webhook_host(s.domain)};
-    if (out->own_issuer) kc.min_renewal_interval = std::chrono::seconds(1);  // tests: renewed within seconds
-    out->own_certificate = SEED_TRY(api::tls::CertKeeper::start(
-        kc, out->own_issuer ? *out->own_issuer : *out->issuer,
-        [tls = out->tls](const std::string& chain, const std::string& key) {
-          if (auto set = tls->set(chain, key); !set) {
-            log::error("tls.certificate.unusable", {{"error", set.error().describe()}});
-          }
-        }));
   }
   if (admin) {
     api::Router admin_routes;
@@ -238,6 +227,21 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
     listeners.push_back({"admin", std::move(admin), std::move(admin_routes)});
   }
   out->server = SEED_TRY(api::HttpServer::start(std::move(listeners), s.limits));
+  if (out->tls) {
+    // Once everything else is up (a start error leaves no certificate order behind): the
+    // stored certificate is served from here on, or the first order starts.
+    api::tls::CertKeeperConfig kc;
+    kc.dir = own_certificate_dir(s.state_dir);
+    kc.names = {silo_host(s.domain), webhook_host(s.domain)};
+    if (out->own_issuer) kc.min_renewal_interval = std::chrono::seconds(1);  // tests: renewed within seconds
+    out->own_certificate = SEED_TRY(api::tls::CertKeeper::start(
+        kc, out->own_issuer ? *out->own_issuer : *out->issuer,
+        [tls = out->tls](const std::string& chain, const std::string& key) {
+          if (auto set = tls->set(chain, key); !set) {
+            log::error("tls.certificate.unusable", {{"error", set.error().describe()}});
+          }
+        }));
+  }
   if (s.ingress != nullptr && out->public_port != 0) {
     // The ingress hands silo.<domain> and hooks.<domain> over with the client's address, so the
     // per-source limits and the webhook log see each forge, not the ingress on loopback.

@@ -176,7 +176,9 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
     sc.url = guest_shoot_url(gateway, nc.guest_api_port);
   }
   ec_.node_routes = public_routes(domain, static_cast<uint16_t>(config.node.api_public_port));
-  ec_.node_tls_routes = public_tls_routes(domain, static_cast<uint16_t>(config.node.api_public_port));
+  // On the https port only when the ingress listens on one (the ingress refuses routes for a
+  // port it has no listener for; then seedd's names are plain HTTP only).
+  if (!https.empty()) ec_.node_tls_routes = public_tls_routes(domain, static_cast<uint16_t>(config.node.api_public_port));
   node->engine = SEED_TRY(starting("engine", reconcile::Engine::open(ec_, std::move(parts))));
   SEED_TRY(starting("engine", node->engine->start()));
   ApiSettings as;

@@ -77,7 +77,7 @@ class PublicTlsTest : public ::testing::Test {
     https_port_ = ingress_->bound_port(1);
   }
   void start(std::chrono::seconds own_lifetime = std::chrono::seconds(0), api::HttpLimits limits = {},
-             const std::function<void(ApiSettings&)>& tweak = {}) {
+             const std::function<void(ApiSettings&)>& tweak = {}, bool wait = true) {
     ApiSettings s;
     s.guest_address = "127.0.0.1";
     s.public_port = free_port();
@@ -96,7 +96,9 @@ class PublicTlsTest : public ::testing::Test {
     routes.ports[443] = public_tls_routes(kDomain, api_->public_port);
     ASSERT_TRUE(ingress_->set_routes(routes));
     if (root_.empty()) root_ = internal_ca_dir(state_) + "/ca.pem";
-    ASSERT_TRUE(wait_for_certificate());
+    if (wait) {
+      ASSERT_TRUE(wait_for_certificate());
+    }
   }
   // Bounded wait for the first certificate (the internal CA signs at once, pebble within
   // seconds; the bound only keeps a broken keeper from hanging the suite).
@@ -261,6 +263,29 @@ TEST_F(PublicTlsTest, AcmeModeGetsItsOwnCertificateFromTheUpstreamCaThroughDns01
     EXPECT_EQ(txt.out, "") << name;
   }
   api_.reset();  // before the zone and DNS server it publishes into
+}
+
+// No certificate (ACME mode, the CA unreachable: nothing listens at its directory): seedd
+// starts, plain HTTP serves its names, HTTPS handshakes fail, and nothing is stored.
+TEST_F(PublicTlsTest, WithoutACertificatePlainHttpServesAndHttpsHandshakesFail) {
+  net::dns::ZoneConfig zc;
+  zc.domain = kDomain;
+  zc.nameservers = {{"ns1." + kDomain, "127.0.0.1", ""}};
+  auto zone = net::dns::ZoneStore::create(zc);
+  ASSERT_TRUE(zone) << zone.error().describe();
+  root_ = "/etc/ssl/certs/ca-certificates.crt";
+  ASSERT_NO_FATAL_FAILURE(start(std::chrono::seconds(0), {}, [&](ApiSettings& s) {
+    s.acme.upstream = "acme";
+    s.acme.directory = "https://127.0.0.1:" + std::to_string(api::testing::free_tcp_port()) + "/dir";
+    s.zone = zone->get();
+  }, /*wait=*/false));
+  EXPECT_THAT(curl("http://silo.seed.test:" + std::to_string(http_port_) + "/"), HasSubstr("status=200"));
+  const std::string refused = curl(https("silo.seed.test") + "/");
+  EXPECT_THAT(refused, HasSubstr("status=000"));
+  EXPECT_THAT(refused, HasSubstr("curl: (35)"));  // the TLS handshake, not the connection
+  EXPECT_FALSE(api_->own_certificate->current());
+  EXPECT_FALSE(read_file(api_->own_certificate->cert_path()));
+  api_.reset();  // before the zone it would publish into
 }
 
 }  // namespace
