@@ -233,6 +233,7 @@ Result<std::unique_ptr<Api>> start_api(const ApiSettings& s, reconcile::Service&
     api::tls::CertKeeperConfig kc;
     kc.dir = own_certificate_dir(s.state_dir);
     kc.names = {silo_host(s.domain), webhook_host(s.domain)};
+    kc.issuer_id = s.acme.upstream == "internal" ? "internal" : "acme " + s.acme.directory;
     if (out->own_issuer) kc.min_renewal_interval = std::chrono::seconds(1);  // tests: renewed within seconds
     out->own_certificate = SEED_TRY(api::tls::CertKeeper::start(
         kc, out->own_issuer ? *out->own_issuer : *out->issuer,

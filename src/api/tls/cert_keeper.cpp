@@ -93,15 +93,18 @@ std::optional<CertDates> CertKeeper::current() const {
 
 // The pair on disk is taken only whole and usable: the key matches the leaf (a crash between
 // writing key.pem and cert.pem leaves a pair that does not, and is replaced), the leaf names
-// every configured name, and it has not expired.
+// every configured name, it has not expired, and it comes from the configured CA.
 bool CertKeeper::load_stored() {
   auto chain = read_file(cert_path());
   auto key = read_file(key_path());
   if (!chain || !key) return false;
+  auto issuer = read_file(issuer_path());
   X509Ptr leaf = read_leaf(*chain);
   KeyPtr pkey = read_key(*key);
   const char* why = nullptr;
-  if (!leaf || !pkey) {
+  if (!issuer || *issuer != config_.issuer_id + "\n") {
+    why = "it comes from another CA than the one configured";
+  } else if (!leaf || !pkey) {
     why = "unreadable";
   } else if (X509_check_private_key(leaf.get(), pkey.get()) != 1) {
     why = "the key does not match the certificate";
@@ -168,6 +171,7 @@ Status CertKeeper::obtain() {
   const std::string pem = key_pem(key.get());
   // Key first, then the chain: a crash between the two leaves a pair load_stored() refuses.
   SEED_TRY(write_file_atomic(key_path(), pem, 0600));
+  SEED_TRY(write_file_atomic(issuer_path(), config_.issuer_id + "\n", 0600));
   SEED_TRY(write_file_atomic(cert_path(), chain, 0600));
   sink_(chain, pem);
   std::lock_guard lock(mu_);

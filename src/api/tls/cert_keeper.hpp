@@ -1,7 +1,7 @@
 // seedd's own certificate (silo.<domain>, hooks.<domain>): obtained through the same Issuer as
 // the guests' (the internal CA in facade mode, the upstream CA in ACME mode, DNS-01 answered
 // by seedd's zone), kept in `dir` as cert.pem and key.pem (0600, written atomically), reused
-// across restarts while it is valid for the names, and renewed at 2/3 of its lifetime, with
+// across restarts while it is valid for the names and from the same CA, and renewed at 2/3 of its lifetime, with
 // backoff after a failure. Each certificate it gets (or loads) goes to `on_certificate`, which
 // swaps the one served (TlsCredentials::set). A failure only delays HTTPS: plain HTTP never
 // depends on it.
@@ -26,6 +26,10 @@ namespace seed::api::tls {
 struct CertKeeperConfig {
   std::string dir;                 // cert.pem (chain, leaf first) and key.pem live here
   std::vector<std::string> names;  // the DNS names the certificate must cover
+  // Which CA the certificate must come from ("internal", "acme <directory>"), kept beside it
+  // (issuer.txt): a stored certificate from another one (the owner switched acme.upstream or
+  // the directory) is replaced at start, not served until its renewal.
+  std::string issuer_id;
   std::chrono::seconds first_backoff{30};  // after a failed attempt; doubles up to max_backoff
   std::chrono::seconds max_backoff{3600};
   // A certificate is kept at least this long even if its 2/3 point has passed already (a CA
@@ -63,6 +67,7 @@ class CertKeeper {
   std::optional<CertDates> current() const;
   std::string cert_path() const { return config_.dir + "/cert.pem"; }
   std::string key_path() const { return config_.dir + "/key.pem"; }
+  std::string issuer_path() const { return config_.dir + "/issuer.txt"; }
 
  private:
   CertKeeper(CertKeeperConfig config, acme::Issuer& issuer, CertificateSink sink)

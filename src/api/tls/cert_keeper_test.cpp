@@ -43,6 +43,7 @@ class CertKeeperTest : public ::testing::Test {
     ca_ = std::move(*ca);
     config_.dir = dir_.path() + "/seedd-tls";
     config_.names = {"silo.seed.test", "hooks.seed.test"};
+    config_.issuer_id = "internal";
     config_.first_backoff = std::chrono::seconds(1);
     config_.min_renewal_interval = std::chrono::seconds(1);
   }
@@ -123,6 +124,21 @@ TEST_F(CertKeeperTest, AStoredPairWhoseKeyDoesNotMatchIsReplacedNotServed) {
   EXPECT_NE(chain(1), chain(0));
   EXPECT_THAT(openssl({"x509", "-noout", "-pubkey", "-in", keeper->cert_path()}),
               ::testing::Eq(openssl({"pkey", "-pubout", "-in", keeper->key_path()})));
+}
+
+TEST_F(CertKeeperTest, AStoredCertificateFromAnotherCaIsReplacedAtStart) {
+  {
+    auto keeper = start();
+    ASSERT_TRUE(keeper && wait_for(1));
+  }
+  // The owner switched acme.upstream (here: to another directory): the stored certificate is
+  // not served, a new one is ordered from the configured CA.
+  config_.issuer_id = "acme https://ca.example/dir";
+  auto keeper = start();
+  ASSERT_TRUE(keeper);
+  ASSERT_TRUE(wait_for(2));
+  EXPECT_NE(chain(1), chain(0)) << "the other CA's certificate was served at start";
+  EXPECT_EQ(*read_file(keeper->issuer_path()), "acme https://ca.example/dir\n");
 }
 
 TEST_F(CertKeeperTest, RenewsAtTwoThirdsOfItsLifetimeWithALaterNotBefore) {
