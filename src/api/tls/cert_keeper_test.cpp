@@ -161,5 +161,39 @@ TEST_F(CertKeeperTest, RenewsAtTwoThirdsOfItsLifetimeWithALaterNotBefore) {
   EXPECT_EQ(*read_file(keeper->cert_path()), chain(1));
 }
 
+// The real internal CA behind a wrapper that refuses the first `failures` orders, as an
+// unreachable or rate-limiting upstream would. The wrapper cannot show how a real upstream
+// fails (api-acme-upstream and seedd-public-tls use pebble); it shows the keeper's retry.
+class FailingFirst final : public acme::Issuer {
+ public:
+  FailingFirst(acme::Issuer& real, int failures) : real_(real), failures_(failures) {}
+  Result<std::string> start_order(const std::vector<std::string>& names) override {
+    if (calls_.fetch_add(1) < failures_) return make_error(Errc::unavailable, "the CA cannot be reached");
+    return real_.start_order(names);
+  }
+  acme::IssueState state(const std::string& h) override { return real_.state(h); }
+  Status finalize(const std::string& h, const acme::CsrInfo& csr) override { return real_.finalize(h, csr); }
+  void forget(const std::string& h) override { real_.forget(h); }
+  int calls() const { return calls_.load(); }
+
+ private:
+  acme::Issuer& real_;
+  const int failures_;
+  std::atomic<int> calls_{0};
+};
+
+TEST_F(CertKeeperTest, AFailedOrderIsRetriedAfterTheBackoff) {
+  FailingFirst issuer(*ca_, 2);
+  auto keeper = CertKeeper::start(config_, issuer, [this](const std::string& chain, const std::string& key) {
+    std::lock_guard lock(mu_);
+    chains_.push_back(chain);
+    keys_.push_back(key);
+  });
+  ASSERT_TRUE(keeper) << keeper.error().describe();
+  ASSERT_TRUE(wait_for(1));
+  EXPECT_EQ(issuer.calls(), 3);  // two refused, the third (after 1 s, then 2 s) issued
+  EXPECT_EQ(*read_file((*keeper)->cert_path()), chain(0));
+}
+
 }  // namespace
 }  // namespace seed::api::tls
