@@ -7,6 +7,7 @@
 #include <pty.h>
 #include <unistd.h>
 
+#include "common/fd.hpp"
 #include "common/unix_socket.hpp"
 #include "vmm/cloud_hypervisor/testing/ch_replay_server.hpp"
 #include "vmm/cloud_hypervisor/testing/ch_test_util.hpp"
@@ -56,6 +57,11 @@ class ChControlTest : public ::testing::Test {
   }
   VmPaths paths() const { return VmPaths::for_vm(tmp_.path(), tmp_.path(), "web"); }
   std::string snapshot_dir() const { return tmp_.path() + "/snap"; }
+  void write_snapshot(const nlohmann::json& config) const {
+    ASSERT_EQ(::mkdir(snapshot_dir().c_str(), 0700), 0);
+    ASSERT_TRUE(write_file_atomic(snapshot_dir() + "/config.json", config.dump(), 0600));
+    ASSERT_TRUE(write_file_atomic(snapshot_dir() + "/state.json", "{}", 0600));
+  }
   ExchangeFile file(const std::string& name) const {
     return load_exchanges(name, {{"VM_DIR", paths().dir}, {"CONSOLE_PTY", pty_}, {"SNAPSHOT_DIR", snapshot_dir()}});
   }
@@ -112,10 +118,16 @@ TEST_F(ChControlTest, BootStateTransitionsSnapshotAddFsAndQuit) {
 }
 
 TEST_F(ChControlTest, RestoreResumesAndServesTheAgentChannel) {
-  auto ch = control(pick(file("restore.json"), {"restore", "info paused", "resume", "info running"}));
+  auto script = pick(file("restore.json"), {"restore", "info paused", "resume", "info running"});
+  // The snapshot's config.json is the VmConfig vm.info reports (one serde type, see ch_restore).
+  write_snapshot(nlohmann::json::parse(script[1].body).at("config"));
+  auto ch = control(script);
   auto st = ch.restore(golden_spec(), paths(), snapshot_dir());
   ASSERT_TRUE(st) << st.error().describe();
   expect_agent_channel_works();
+  // CH was pointed at this VM's own copy, which names this VM's FIFO.
+  auto own = nlohmann::json::parse(*read_file(paths().dir + "/ch-restore/config.json"));
+  EXPECT_EQ(own["serial"]["file"], paths().serial_fifo());
 }
 
 TEST_F(ChControlTest, FailedBootKeepsTheChainAndReportsTheRealState) {
