@@ -130,6 +130,36 @@ TEST_F(ChControlTest, RestoreResumesAndServesTheAgentChannel) {
   EXPECT_EQ(own["serial"]["file"], paths().serial_fifo());
 }
 
+// A shoot clone gets its mounts after the restore: vm.add-fs must reach the restored VM (CH
+// hot-plugs it, answering with the PCI address) and vm.info then lists the device. The replay
+// cannot catch whether the guest sees the device; the shoot VM tests do that under QEMU.
+TEST_F(ChControlTest, RestoredVmTakesAHotPluggedShare) {
+  auto script = pick(file("restore.json"), {"restore", "info paused", "resume", "info running",
+                                            "add-fs hotplug", "info running with added fs"});
+  write_snapshot(nlohmann::json::parse(script[1].body).at("config"));
+  auto ch = control(script);
+  auto st = ch.restore(golden_spec(), paths(), snapshot_dir());
+  ASSERT_TRUE(st) << st.error().describe();
+  st = ch.add_fs({"work", "/srv/work", false}, paths().fs_socket("work"));
+  ASSERT_TRUE(st) << st.error().describe();
+  ChApi api(ChHttpClient(paths().control_socket(), HttpTimeouts{1000ms, 5000ms}));
+  auto info = api.vm_info();
+  ASSERT_TRUE(info) << info.error().describe();
+  EXPECT_EQ(info->config.at("fs").back().at("tag"), "work");
+  EXPECT_TRUE(server_->mismatches().empty());
+}
+
+// A clone of a snapshot taken with private memory cannot take a share: CH's reason is kept.
+TEST_F(ChControlTest, AddFsIntoPrivateMemoryKeepsTheReason) {
+  auto script = pick(file("restore.json"), {"add-fs without shared memory"});
+  auto ch = control(script);
+  auto st = ch.add_fs({"work", "/srv/work", false}, paths().fs_socket("work"));
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("Using vhost-user requires using shared memory"), std::string::npos)
+      << st.error().describe();
+  EXPECT_EQ(st.error().get("share"), "work");
+}
+
 TEST_F(ChControlTest, FailedBootKeepsTheChainAndReportsTheRealState) {
   auto lifecycle = file("lifecycle.json");
   auto errors = file("errors.json");
