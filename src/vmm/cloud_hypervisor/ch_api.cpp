@@ -213,9 +213,8 @@ Status ChApi::snapshot_vm(const std::string& destination_url) {
                         timeouts_.snapshot));
 }
 
-Status ChApi::restore_vm(const std::string& source_url) {
-  return status_of(
-      call(HttpMethod::put, "vm.restore", json{{"source_url", source_url}}, timeouts_.restore));
+Status ChApi::restore_vm(const json& restore_config) {
+  return status_of(call(HttpMethod::put, "vm.restore", restore_config, timeouts_.restore));
 }
 
 Result<std::optional<json>> ChApi::add_fs(const json& fs_config) {

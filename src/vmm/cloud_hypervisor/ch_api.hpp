@@ -80,7 +80,7 @@ class ChApi {
   Status pause_vm();                                        // PUT vm.pause
   Status resume_vm();                                       // PUT vm.resume
   Status snapshot_vm(const std::string& destination_url);  // PUT vm.snapshot
-  Status restore_vm(const std::string& source_url);        // PUT vm.restore
+  Status restore_vm(const nlohmann::json& restore_config);  // PUT vm.restore (ch_restore)
   // PUT vm.add-fs. CH answers 200 with {"id","bdf"} when it hot-plugged the device into a
   // running VM and 204 when it only added it to the config of a VM not booted yet (nullopt).
   Result<std::optional<nlohmann::json>> add_fs(const nlohmann::json& fs_config);

@@ -16,7 +16,10 @@ json cpus_config(const VmSpec& spec) {
 }
 
 json memory_config(const VmSpec& spec) {
-  return {{"size", spec.memory_mib * 1024 * 1024}, {"shared", !spec.shares.empty()}};
+  // hotplug_slots: the VM gets its shares by vm.add-fs later (a shoot template and so its
+  // clones), and memory cannot become shared after boot.
+  const bool shared = !spec.shares.empty() || spec.hotplug_slots > 0;
+  return {{"size", spec.memory_mib * 1024 * 1024}, {"shared", shared}};
 }
 
 json fs_device_config(const FsShare& share, const std::string& socket) {

@@ -22,9 +22,14 @@ nlohmann::json payload_config(const VmSpec& spec);
 // A fixed number of vCPUs (no CPU hotplug: boot_vcpus == max_vcpus).
 nlohmann::json cpus_config(const VmSpec& spec);
 
-// Size in bytes. shared=true exactly when the VM has virtio-fs shares: a vhost-user backend
-// (virtiofsd) must map guest memory, and CH refuses to boot vhost-user devices otherwise
-// ("Using vhost-user requires using shared memory or huge pages").
+// Size in bytes. shared=true exactly when the VM has virtio-fs shares or asks for hot-plug
+// slots (VmSpec::hotplug_slots: its shares come by vm.add-fs after boot or restore): a
+// vhost-user backend (virtiofsd) must map guest memory, and CH refuses vhost-user devices
+// otherwise ("Using vhost-user requires using shared memory or huge pages"). CH needs no
+// spare ports for hot-plug: vm.add-fs puts the device on PCI segment 0, which has 32 slots
+// (vmm/src/pci_segment.rs at v53.0), far more than a shoot's mounts.
+// A snapshot keeps the setting (config.json), so a template booted with it gives clones that
+// accept vm.add-fs.
 nlohmann::json memory_config(const VmSpec& spec);
 
 // The vhost-user-fs device for one share, served by virtiofsd on `socket`; also the body of

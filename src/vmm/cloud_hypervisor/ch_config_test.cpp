@@ -44,6 +44,15 @@ TEST(ChConfig, MemoryIsPrivateWithoutShares) {
   EXPECT_TRUE(matches_golden("memory_no_shares.json", memory_config(spec)));
 }
 
+// A shoot template boots without shares and gets them by vm.add-fs in each clone, which CH
+// refuses unless guest memory is shared.
+TEST(ChConfig, MemoryIsSharedForHotplugWithoutShares) {
+  VmSpec spec = golden_spec();
+  spec.shares.clear();
+  spec.hotplug_slots = 4;
+  EXPECT_TRUE(memory_config(spec).at("shared").get<bool>());
+}
+
 TEST(ChConfig, FsGolden) {
   auto fs = fs_config(golden_spec(), golden_paths());
   ASSERT_TRUE(fs.has_value());

@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "vmm/cloud_hypervisor/ch_config.hpp"
+#include "vmm/cloud_hypervisor/ch_restore.hpp"
 
 namespace seed::vmm::ch {
 
@@ -69,10 +70,14 @@ Status ChControl::boot(const VmSpec& spec, const VmPaths& paths) {
   return ok();
 }
 
-Status ChControl::restore(const VmSpec& /*spec*/, const VmPaths& paths,
+Status ChControl::restore(const VmSpec& spec, const VmPaths& paths,
                           const std::string& snapshot_dir) {
   paths_ = paths;
-  if (auto st = confirm_state("vm.restore", api_.restore_vm(file_url(snapshot_dir)),
+  // This VM's own copy of the snapshot (config.json naming its FIFO and sockets), so any
+  // number of clones can restore one template side by side.
+  auto own = prepare_restore_dir(snapshot_dir, spec, paths);
+  if (!own) return tagged(std::move(own).error(), "restore");
+  if (auto st = confirm_state("vm.restore", api_.restore_vm(restore_config(*own, version_)),
                               VmState::paused);
       !st) {
     return tagged(std::move(st).error().with("snapshot", snapshot_dir), "boot");

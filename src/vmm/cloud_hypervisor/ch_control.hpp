@@ -25,9 +25,10 @@ class ChControl : public VmmControl {
 
   // create with vm_config(), boot, confirm Running, then serve the agent channel.
   Status boot(const VmSpec& spec, const VmPaths& paths) override;
-  // vm.restore from file://<dir> (the VM comes back paused), resume, confirm Running, serve
-  // the agent channel. The snapshot's own config is used, so every path it names (serial
-  // FIFO, virtiofsd sockets, swtpm) must exist again, at the same place, before this runs.
+  // vm.restore (the VM comes back paused), resume, confirm Running, serve the agent channel.
+  // Restores from this VM's own copy of `snapshot_dir` (ch_restore: config.json rewritten for
+  // `paths` and `spec`, the rest symlinked), so the serial FIFO, virtiofsd sockets, taps and
+  // swtpm are this VM's, and must exist before this runs; the snapshot itself is only read.
   Status restore(const VmSpec& spec, const VmPaths& paths, const std::string& snapshot_dir) override;
   Result<VmState> state() override;
   Status pause() override;

@@ -7,6 +7,7 @@
 #include <pty.h>
 #include <unistd.h>
 
+#include "common/fd.hpp"
 #include "common/unix_socket.hpp"
 #include "vmm/cloud_hypervisor/testing/ch_replay_server.hpp"
 #include "vmm/cloud_hypervisor/testing/ch_test_util.hpp"
@@ -56,6 +57,11 @@ class ChControlTest : public ::testing::Test {
   }
   VmPaths paths() const { return VmPaths::for_vm(tmp_.path(), tmp_.path(), "web"); }
   std::string snapshot_dir() const { return tmp_.path() + "/snap"; }
+  void write_snapshot(const nlohmann::json& config) const {
+    ASSERT_EQ(::mkdir(snapshot_dir().c_str(), 0700), 0);
+    ASSERT_TRUE(write_file_atomic(snapshot_dir() + "/config.json", config.dump(), 0600));
+    ASSERT_TRUE(write_file_atomic(snapshot_dir() + "/state.json", "{}", 0600));
+  }
   ExchangeFile file(const std::string& name) const {
     return load_exchanges(name, {{"VM_DIR", paths().dir}, {"CONSOLE_PTY", pty_}, {"SNAPSHOT_DIR", snapshot_dir()}});
   }
@@ -112,10 +118,46 @@ TEST_F(ChControlTest, BootStateTransitionsSnapshotAddFsAndQuit) {
 }
 
 TEST_F(ChControlTest, RestoreResumesAndServesTheAgentChannel) {
-  auto ch = control(pick(file("restore.json"), {"restore", "info paused", "resume", "info running"}));
+  auto script = pick(file("restore.json"), {"restore", "info paused", "resume", "info running"});
+  // The snapshot's config.json is the VmConfig vm.info reports (one serde type, see ch_restore).
+  write_snapshot(nlohmann::json::parse(script[1].body).at("config"));
+  auto ch = control(script);
   auto st = ch.restore(golden_spec(), paths(), snapshot_dir());
   ASSERT_TRUE(st) << st.error().describe();
   expect_agent_channel_works();
+  // CH was pointed at this VM's own copy, which names this VM's FIFO.
+  auto own = nlohmann::json::parse(*read_file(paths().dir + "/ch-restore/config.json"));
+  EXPECT_EQ(own["serial"]["file"], paths().serial_fifo());
+}
+
+// A shoot clone gets its mounts after the restore: vm.add-fs must reach the restored VM (CH
+// hot-plugs it, answering with the PCI address) and vm.info then lists the device. The replay
+// cannot catch whether the guest sees the device; the shoot VM tests do that under QEMU.
+TEST_F(ChControlTest, RestoredVmTakesAHotPluggedShare) {
+  auto script = pick(file("restore.json"), {"restore", "info paused", "resume", "info running",
+                                            "add-fs hotplug", "info running with added fs"});
+  write_snapshot(nlohmann::json::parse(script[1].body).at("config"));
+  auto ch = control(script);
+  auto st = ch.restore(golden_spec(), paths(), snapshot_dir());
+  ASSERT_TRUE(st) << st.error().describe();
+  st = ch.add_fs({"work", "/srv/work", false}, paths().fs_socket("work"));
+  ASSERT_TRUE(st) << st.error().describe();
+  ChApi api(ChHttpClient(paths().control_socket(), HttpTimeouts{1000ms, 5000ms}));
+  auto info = api.vm_info();
+  ASSERT_TRUE(info) << info.error().describe();
+  EXPECT_EQ(info->config.at("fs").back().at("tag"), "work");
+  EXPECT_TRUE(server_->mismatches().empty());
+}
+
+// A clone of a snapshot taken with private memory cannot take a share: CH's reason is kept.
+TEST_F(ChControlTest, AddFsIntoPrivateMemoryKeepsTheReason) {
+  auto script = pick(file("restore.json"), {"add-fs without shared memory"});
+  auto ch = control(script);
+  auto st = ch.add_fs({"work", "/srv/work", false}, paths().fs_socket("work"));
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("Using vhost-user requires using shared memory"), std::string::npos)
+      << st.error().describe();
+  EXPECT_EQ(st.error().get("share"), "work");
 }
 
 TEST_F(ChControlTest, FailedBootKeepsTheChainAndReportsTheRealState) {

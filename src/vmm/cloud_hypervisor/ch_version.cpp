@@ -21,7 +21,7 @@ std::optional<unsigned> read_number(std::string_view text, size_t& pos) {
 
 // Each entry names the CH release that introduced the behaviour and where that was read, so
 // the next person can re-check it against a newer CH instead of trusting folklore.
-constexpr std::array<ChFeatureGate, 7> kTable{{
+constexpr std::array<ChFeatureGate, 8> kTable{{
     {ChFeature::api_socket_fd, "api_socket_fd", ChVersion{15, 0, 0},
      "cloud-hypervisor/src/main.rs parse_api_socket(): path=<path> or fd=<fd>"},
     {ChFeature::ping_features, "ping_features", ChVersion{36, 0, 0},
@@ -36,6 +36,10 @@ constexpr std::array<ChFeatureGate, 7> kTable{{
      "either way (net_util/src/open_tap.rs)"},
     {ChFeature::restore_resume_flag, "restore_resume_flag", ChVersion{52, 0, 0},
      "vmm/src/config.rs RestoreConfig.resume; docs/snapshot_restore.md"},
+    {ChFeature::memory_restore_on_demand, "memory_restore_on_demand", ChVersion{52, 0, 0},
+     "vmm/src/config.rs RestoreConfig.memory_restore_mode (Copy|OnDemand, commit bf85af907, "
+     "first tagged v52.0); docs/snapshot_restore.md: OnDemand faults pages in with userfaultfd "
+     "and fails instead of falling back to Copy"},
     {ChFeature::console_socket, "console_socket", std::nullopt,
      "vmm/src/console_devices.rs: virtio-console Socket mode fails with "
      "NoSocketOptionSupportForConsoleDevice (serial only)"},

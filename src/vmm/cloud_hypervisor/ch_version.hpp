@@ -42,6 +42,7 @@ enum class ChFeature {
   not_created_is_404,   // requests against a VM that was never created answer 404, not 500
   net_ip_optional,      // NetConfig.ip has no default; older releases default to 192.168.249.1
   restore_resume_flag,  // vm.restore takes "resume": true
+  memory_restore_on_demand,  // vm.restore takes "memory_restore_mode": "OnDemand" (userfaultfd)
   console_socket,       // virtio-console in Socket mode (no release supports it yet)
 };
 

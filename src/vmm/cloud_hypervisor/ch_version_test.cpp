@@ -48,6 +48,8 @@ TEST(ChVersion, FeatureGatesFollowTheReleases) {
   EXPECT_TRUE(ch_supports({53, 0, 0}, ChFeature::not_created_is_404));
   EXPECT_FALSE(ch_supports({51, 0, 0}, ChFeature::restore_resume_flag));
   EXPECT_TRUE(ch_supports({52, 0, 0}, ChFeature::restore_resume_flag));
+  EXPECT_FALSE(ch_supports({51, 2, 0}, ChFeature::memory_restore_on_demand));
+  EXPECT_TRUE(ch_supports({52, 0, 0}, ChFeature::memory_restore_on_demand));
   EXPECT_FALSE(ch_supports({48, 0, 0}, ChFeature::net_ip_optional));
   EXPECT_TRUE(ch_supports({49, 0, 0}, ChFeature::net_ip_optional));
   // No release serves the virtio-console on a socket; console_config() relies on that.
@@ -71,7 +73,7 @@ TEST(ChVersion, EveryFeatureHasOneRowWithASource) {
     EXPECT_FALSE(gate.note.empty()) << gate.name;
     EXPECT_EQ(&ch_feature_gate(gate.feature), &gate);
   }
-  EXPECT_EQ(seen.size(), 7u);
+  EXPECT_EQ(seen.size(), 8u);
 }
 
 }  // namespace

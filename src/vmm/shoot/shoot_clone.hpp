@@ -1,5 +1,6 @@
-// One shoot clone: a fresh QEMU restored from a tier's template under its own name (own
-// runtime directory and sockets), then, per shoot: the parent's shares hot-plugged and
+// One shoot clone: a fresh VMM process (QEMU, or Cloud Hypervisor through its per-VM copy of
+// the snapshot, cloud_hypervisor/ch_restore.hpp) restored from a tier's template under its own
+// name (own runtime directory and sockets), then, per shoot: the parent's shares hot-plugged and
 // mounted, the RNG reseeded and the clock set, the command run, and everything destroyed.
 #pragma once
 
@@ -35,9 +36,9 @@ class ShootVm {
   // Runs the command (shoot_exec.hpp). At the deadline the result has timed_out (with the
   // output so far): destroy the VM then.
   Result<ShootResult> run(const ShootCommand& command);
-  // Ends QEMU and every helper, removes sockets and directories. Idempotent.
+  // Ends the VMM and every helper, removes sockets and directories. Idempotent.
   void destroy();
-  // SIGKILLs the clone's QEMU, from any thread (a caller that hung up): the agent call in
+  // SIGKILLs the clone's VMM, from any thread (a caller that hung up): the agent call in
   // flight fails at once; destroy() then removes the rest.
   void kill();
 
