@@ -14,6 +14,9 @@
 //                                            through git-http-backend (CGI); pushes refused
 //   GET  /-/silo.css                         the pages' style
 //
+// A <ref> may hold '/' ("feature/x"): where it ends is the longest match against the
+// repository's real refs (ref_path.hpp).
+//
 // Depends on common only: the repositories' directory and the programs come in the config.
 #pragma once
 

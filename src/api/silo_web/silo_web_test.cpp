@@ -194,6 +194,61 @@ TEST_F(SiloWebTest, TarballEqualsGitArchiveOfTheSameRef) {
   EXPECT_EQ(get("/app/archive/main.zip").status, 404);
 }
 
+// A ref may hold '/' ("feature/x"): the URL alone cannot tell ref from path, so the longest
+// run of leading segments naming a real ref wins, as on GitHub. feature/x is the first commit
+// (no src/extra.py); main is the second.
+TEST_F(SiloWebTest, RefsWithSlashesResolveByLongestMatchForEveryView) {
+  must_run({"git", "--git-dir=" + bare_, "branch", "feature/x", "v1"});
+  must_run({"git", "--git-dir=" + bare_, "tag", "rel/2024/q1", "main"});
+
+  Fetched tree = get("/app/tree/feature/x/src");
+  ASSERT_EQ(tree.status, 200) << tree.body;
+  EXPECT_THAT(tree.body, HasSubstr("main.cpp"));
+  EXPECT_THAT(tree.body, Not(HasSubstr("extra.py")));
+  EXPECT_THAT(tree.body, HasSubstr("href=\"/app/blob/feature/x/src/main.cpp\""));
+  Fetched root = get("/app/tree/feature/x");
+  ASSERT_EQ(root.status, 200) << root.body;
+  EXPECT_THAT(root.body, HasSubstr("README.md"));
+  Fetched tagged = get("/app/tree/rel/2024/q1/src");
+  ASSERT_EQ(tagged.status, 200) << tagged.body;
+  EXPECT_THAT(tagged.body, HasSubstr("extra.py"));
+
+  Fetched blob = get("/app/blob/feature/x/src/main.cpp");
+  ASSERT_EQ(blob.status, 200) << blob.body;
+  EXPECT_THAT(blob.body, HasSubstr("href=\"/app/raw/feature/x/src/main.cpp\""));
+  Fetched raw = get("/app/raw/feature/x/src/main.cpp");
+  ASSERT_EQ(raw.status, 200) << raw.body;
+  EXPECT_EQ(raw.body, "#include <cstdio>\nint main() { return 0; } // a < b\n");
+  EXPECT_EQ(get("/app/raw/feature/x/src/extra.py").status, 404);
+  EXPECT_EQ(get("/app/raw/main/src/extra.py").status, 200);  // a plain ref still works
+
+  Fetched commits = get("/app/commits/feature/x");
+  ASSERT_EQ(commits.status, 200) << commits.body;
+  EXPECT_THAT(commits.body, HasSubstr("first &lt;commit&gt;"));
+  EXPECT_THAT(commits.body, Not(HasSubstr("second &amp; last")));
+
+  const std::string got = tmp_.path() + "/feature-x.tar.gz";
+  Fetched archive = get("/app/archive/feature/x.tar.gz", got);
+  ASSERT_EQ(archive.status, 200);
+  EXPECT_THAT(archive.headers, HasSubstr("filename=\"app-feature-x.tar.gz\""));
+  auto list = must_run({"tar", "-tzf", got});
+  EXPECT_THAT(list.out, HasSubstr("app-feature-x/src/main.cpp"));
+  EXPECT_THAT(list.out, Not(HasSubstr("extra.py")));
+
+  // A ref that does not exist is a clear 404, traversal inside the ref or the path still refused.
+  for (const char* path : {"/app/tree/feature/y/src", "/app/blob/feature/main.cpp", "/app/commits/feature/y",
+                           "/app/commits/feature/x/src", "/app/archive/feature/y.tar.gz", "/app/tree/feature/../main/src",
+                           "/app/blob/feature/x/../../../config", "/app/blob/feature/x/src/%2e%2e/%2e%2e/config",
+                           "/app/tree/feature//x/src", "/app/archive/feature/..%2f..%2fx.tar.gz",
+                           "/app/archive/feature/-x.tar.gz", "/app/commits/"}) {
+    Fetched f = get(path);
+    EXPECT_EQ(f.status, 404) << path << ": " << f.body;
+    EXPECT_THAT(f.headers, HasSubstr("application/problem+json")) << path;
+    EXPECT_THAT(f.body, Not(HasSubstr(tmp_.path()))) << path;
+  }
+  EXPECT_THAT(get("/app/tree/feature/y/src").body, HasSubstr("no branch, tag or commit"));
+}
+
 TEST_F(SiloWebTest, TraversalAndOptionInjectionAreRefusedWithoutNodePaths) {
   write(tmp_.path() + "/secret", "do not serve\n");
   for (const char* path : {
