@@ -71,7 +71,7 @@ Response GitTransport::archive(const Request& r) const {
   o.argv = {config_.git, "--git-dir=" + config_.root + "/" + *name + ".git", "archive", "--format=tar.gz",
             "--prefix=" + flat + "/", *commit};
   isolate_git(o);
-  auto stream = ProcessStream::start(std::move(o), "", slots_, config_.stall);
+  auto stream = ProcessStream::start(std::move(o), "", slots_, config_.stall, r.source, min_rate());
   if (!stream) return error_response(stream.error());
   Response out;
   out.content_type = "application/gzip";
@@ -117,7 +117,7 @@ Response GitTransport::smart_http(const Request& r, const std::string& what) con
   if (const std::string enc = r.header("content-encoding"); enc == "gzip" || enc == "x-gzip") {
     o.env.push_back("HTTP_CONTENT_ENCODING=" + enc);
   }
-  auto stream = ProcessStream::start(std::move(o), r.body, slots_, config_.stall);
+  auto stream = ProcessStream::start(std::move(o), r.body, slots_, config_.stall, r.source, min_rate());
   if (!stream) return error_response(stream.error());
   auto head = (*stream)->read_cgi_head();
   if (!head) return error_response(head.error());

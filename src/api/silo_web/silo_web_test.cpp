@@ -8,7 +8,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstring>
+#include <random>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -75,14 +80,20 @@ class SiloWebTest : public ::testing::Test {
     must_run({"git", "clone", "-q", "--bare", work_, root_ + "/app.git"});
     bare_ = root_ + "/app.git";
 
+    SiloWebConfig config;
+    config.max_file_bytes = 1024;  // big.txt is cut
+    serve(config);
+  }
+
+  // (Re)starts the server on a new port with `config` (its root and clone_base filled in).
+  void serve(SiloWebConfig config) {
+    server_.reset();
     uint16_t port = 0;
     UniqueFd socket = api::testing::listen_loopback(&port);
     base_ = "http://127.0.0.1:" + std::to_string(port);
     Router routes;
-    SiloWebConfig config;
     config.root = root_;
     config.clone_base = base_;
-    config.max_file_bytes = 1024;  // big.txt is cut
     add_silo_web_routes(routes, config);
     std::vector<Listener> listeners;
     listeners.push_back({"public", std::move(socket), std::move(routes)});
@@ -91,6 +102,19 @@ class SiloWebTest : public ::testing::Test {
     auto server = HttpServer::start(std::move(listeners), limits);
     ASSERT_TRUE(server.ok()) << server.error().describe();
     server_ = std::move(*server);
+  }
+
+  // How many processes run with this test's bare repository in their command line (git archive).
+  int git_processes() const {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      const std::string pid = e.path().filename();
+      if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
+      std::string cmdline = read(e.path().string() + "/cmdline");
+      std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+      if (cmdline.find("--git-dir=" + bare_ + " ") != std::string::npos) ++n;
+    }
+    return n;
   }
 
   // The real curl, the path sent exactly as written (no dot-segment clean-up).
@@ -247,6 +271,67 @@ TEST_F(SiloWebTest, RefsWithSlashesResolveByLongestMatchForEveryView) {
     EXPECT_THAT(f.body, Not(HasSubstr(tmp_.path()))) << path;
   }
   EXPECT_THAT(get("/app/tree/feature/y/src").body, HasSubstr("no branch, tag or commit"));
+}
+
+// A client that takes a tarball slower than the minimum (100 KiB/s against 1 MiB/s) is cut off
+// and its git process ended and reaped, freeing its slot, while that client still reads (it
+// drains what the socket buffers already hold before it sees the end); meanwhile that address
+// has no second slot, and another address (127.0.0.2) is served. Before, the slow reader held
+// git and the slot for as long as it kept reading. The reader is a real socket with a 64 KiB
+// receive buffer reading 4 KiB every 40 ms: curl's buffer grows to 32 MiB here and would swallow
+// the whole tarball, and at 8 KiB/s libmicrohttpd's own 30 s inactivity timeout cuts it anyway,
+// so neither would tell the fix from the old code.
+TEST_F(SiloWebTest, ASlowReaderIsCutOffItsGitEndedAndOthersServed) {
+  // 24 MiB that gzip cannot shrink: far more than the loopback's socket buffers hold.
+  std::string noise(24 << 20, '\0');
+  std::mt19937_64 random(17);
+  for (size_t i = 0; i + 8 <= noise.size(); i += 8) {
+    const uint64_t v = random();
+    std::memcpy(noise.data() + i, &v, 8);
+  }
+  write(work_ + "/noise.bin", noise);
+  must_run({"git", "add", "-A"}, work_);
+  must_run({"git", "commit", "-qm", "noise"}, work_);
+  must_run({"git", "-C", work_, "push", "-q", bare_, "main"});
+  SiloWebConfig config;
+  config.max_processes = 2;
+  config.max_processes_per_source = 1;
+  config.min_client_bytes_per_second = 1024 * 1024;
+  config.client_rate_window = std::chrono::seconds(3);
+  serve(config);
+
+  SpawnOptions o;
+  const std::string port = base_.substr(base_.rfind(':') + 1);
+  o.argv = {"python3", "-c",
+            "import socket,sys,time\n"
+            "s=socket.socket()\n"
+            "s.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,65536)\n"
+            "s.connect(('127.0.0.1'," + port + "))\n"
+            "s.sendall(b'GET /app/archive/main.tar.gz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+            "end=time.time()+300\n"
+            "while time.time()<end and s.recv(4096):\n"
+            "  time.sleep(0.04)\n"};
+  o.stderr_mode = Output::capture;
+  auto slow = spawn(o);
+  ASSERT_TRUE(slow.ok()) << slow.error().describe();
+  for (int i = 0; i < 600 && git_processes() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_GT(git_processes(), 0) << "the slow download never started git archive";
+
+  // Its address has no second slot; another address is served meanwhile.
+  Fetched same = get("/app/archive/v1.tar.gz");
+  EXPECT_EQ(same.status, 503) << same.body;
+  EXPECT_THAT(same.body, HasSubstr("retry in a few seconds"));
+  auto other = must_run({"curl", "-sS", "--interface", "127.0.0.2", "-o", "/dev/null", "-w", "%{http_code}",
+                         base_ + "/app/archive/v1.tar.gz"});
+  EXPECT_EQ(other.out, "200");
+
+  // A bound on the wait, not on seedd's speed: the cut comes after the first full window.
+  for (int i = 0; i < 1200 && git_processes() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(git_processes(), 0) << "git archive still runs for a client taking 100 KiB/s";
+  EXPECT_TRUE(slow->running()) << "the slow curl ended before the check; the test proves nothing";
+  // Its slot is free again, though that curl still reads what the buffers hold.
+  EXPECT_EQ(get("/app/archive/v1.tar.gz").status, 200);
+  slow->terminate();
 }
 
 TEST_F(SiloWebTest, TraversalAndOptionInjectionAreRefusedWithoutNodePaths) {
