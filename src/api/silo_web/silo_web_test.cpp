@@ -86,7 +86,7 @@ class SiloWebTest : public ::testing::Test {
   }
 
   // (Re)starts the server on a new port with `config` (its root and clone_base filled in).
-  void serve(SiloWebConfig config) {
+  void serve(SiloWebConfig config, HttpLimits limits = {}) {
     server_.reset();
     uint16_t port = 0;
     UniqueFd socket = api::testing::listen_loopback(&port);
@@ -97,7 +97,6 @@ class SiloWebTest : public ::testing::Test {
     add_silo_web_routes(routes, config);
     std::vector<Listener> listeners;
     listeners.push_back({"public", std::move(socket), std::move(routes)});
-    HttpLimits limits;
     limits.requests_per_second = 0;
     auto server = HttpServer::start(std::move(listeners), limits);
     ASSERT_TRUE(server.ok()) << server.error().describe();
@@ -281,18 +280,43 @@ TEST_F(SiloWebTest, RefsWithSlashesResolveByLongestMatchForEveryView) {
 // receive buffer reading 4 KiB every 40 ms: curl's buffer grows to 32 MiB here and would swallow
 // the whole tarball, and at 8 KiB/s libmicrohttpd's own 30 s inactivity timeout cuts it anyway,
 // so neither would tell the fix from the old code.
-TEST_F(SiloWebTest, ASlowReaderIsCutOffItsGitEndedAndOthersServed) {
-  // 24 MiB that gzip cannot shrink: far more than the loopback's socket buffers hold.
+// Commits 24 MiB that gzip cannot shrink to main: far more than the socket buffers hold.
+void add_noise(const std::string& work, const std::string& bare) {
   std::string noise(24 << 20, '\0');
   std::mt19937_64 random(17);
   for (size_t i = 0; i + 8 <= noise.size(); i += 8) {
     const uint64_t v = random();
     std::memcpy(noise.data() + i, &v, 8);
   }
-  write(work_ + "/noise.bin", noise);
-  must_run({"git", "add", "-A"}, work_);
-  must_run({"git", "commit", "-qm", "noise"}, work_);
-  must_run({"git", "-C", work_, "push", "-q", bare_, "main"});
+  write(work + "/noise.bin", noise);
+  must_run({"git", "add", "-A"}, work);
+  must_run({"git", "commit", "-qm", "noise"}, work);
+  must_run({"git", "-C", work, "push", "-q", bare, "main"});
+}
+
+// A real client socket with a 64 KiB receive buffer asking for main's tarball, then reading
+// 4 KiB every `pause` seconds (none at all for a negative pause), for at most 300 s.
+Result<Child> tarball_reader(const std::string& base, const std::string& pause) {
+  SpawnOptions o;
+  const std::string port = base.substr(base.rfind(':') + 1);
+  o.argv = {"python3", "-c",
+            "import socket,sys,time\n"
+            "s=socket.socket()\n"
+            "s.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,65536)\n"
+            "s.connect(('127.0.0.1'," + port + "))\n"
+            "s.sendall(b'GET /app/archive/main.tar.gz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+            "pause=" + pause + "\n"
+            "end=time.time()+300\n"
+            "while pause<0 and time.time()<end:\n"
+            "  time.sleep(1)\n"
+            "while time.time()<end and s.recv(4096):\n"
+            "  time.sleep(pause)\n"};
+  o.stderr_mode = Output::capture;
+  return spawn(o);
+}
+
+TEST_F(SiloWebTest, ASlowReaderIsCutOffItsGitEndedAndOthersServed) {
+  add_noise(work_, bare_);
   SiloWebConfig config;
   config.max_processes = 2;
   config.max_processes_per_source = 1;
@@ -300,19 +324,7 @@ TEST_F(SiloWebTest, ASlowReaderIsCutOffItsGitEndedAndOthersServed) {
   config.client_rate_window = std::chrono::seconds(5);  // room for the checks below before the cut
   serve(config);
 
-  SpawnOptions o;
-  const std::string port = base_.substr(base_.rfind(':') + 1);
-  o.argv = {"python3", "-c",
-            "import socket,sys,time\n"
-            "s=socket.socket()\n"
-            "s.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,65536)\n"
-            "s.connect(('127.0.0.1'," + port + "))\n"
-            "s.sendall(b'GET /app/archive/main.tar.gz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
-            "end=time.time()+300\n"
-            "while time.time()<end and s.recv(4096):\n"
-            "  time.sleep(0.04)\n"};
-  o.stderr_mode = Output::capture;
-  auto slow = spawn(o);
+  auto slow = tarball_reader(base_, "0.04");
   ASSERT_TRUE(slow.ok()) << slow.error().describe();
   for (int i = 0; i < 600 && git_processes() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_GT(git_processes(), 0) << "the slow download never started git archive";
@@ -332,6 +344,30 @@ TEST_F(SiloWebTest, ASlowReaderIsCutOffItsGitEndedAndOthersServed) {
   // Its slot is free again, though that curl still reads what the buffers hold.
   EXPECT_EQ(get("/app/archive/v1.tar.gz").status, 200);
   slow->terminate();
+}
+
+// A client that stops reading altogether: libmicrohttpd then stops asking for output, so the
+// rate check never runs; the listener's own bounds (its inactivity timeout and request
+// deadline, 3 s here, 30 s and 60 s in seedd) close the connection, which ends and reaps git
+// and frees the slot all the same.
+TEST_F(SiloWebTest, AReaderThatStopsIsCutByTheDeadlineAndItsGitEnded) {
+  add_noise(work_, bare_);
+  SiloWebConfig config;
+  config.max_processes = 1;
+  config.min_client_bytes_per_second = 0;  // only the deadline is at work here
+  HttpLimits limits;
+  limits.request_timeout_s = 3;
+  limits.idle_timeout_s = 3;
+  serve(config, limits);
+  auto stopped = tarball_reader(base_, "-1");
+  ASSERT_TRUE(stopped.ok()) << stopped.error().describe();
+  for (int i = 0; i < 600 && git_processes() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_GT(git_processes(), 0) << "the download never started git archive";
+  for (int i = 0; i < 1200 && git_processes() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(git_processes(), 0) << "git archive still runs for a client that stopped reading";
+  EXPECT_TRUE(stopped->running()) << "the client ended before the check; the test proves nothing";
+  EXPECT_EQ(get("/app/archive/v1.tar.gz").status, 200);  // the only slot is free again
+  stopped->terminate();
 }
 
 TEST_F(SiloWebTest, TraversalAndOptionInjectionAreRefusedWithoutNodePaths) {
