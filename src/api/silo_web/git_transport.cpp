@@ -62,18 +62,21 @@ Response GitTransport::archive(const Request& r) const {
   if (!repo) return error_response(repo.error());
   auto commit = repo->resolve(*ref);
   if (!commit) return error_response(commit.error());
+  // "feature/x" is unpacked into app-feature-x/ and saved as app-feature-x.tar.gz, as GitHub does.
+  std::string flat = *name + "-" + *ref;
+  std::replace(flat.begin(), flat.end(), '/', '-');
   SpawnOptions o;
   // Only checked values reach the argv: the commit id libgit2 resolved, and the prefix from the
   // valid repository name and ref.
   o.argv = {config_.git, "--git-dir=" + config_.root + "/" + *name + ".git", "archive", "--format=tar.gz",
-            "--prefix=" + *name + "-" + *ref + "/", *commit};
+            "--prefix=" + flat + "/", *commit};
   isolate_git(o);
-  auto stream = ProcessStream::start(std::move(o), "", slots_, config_.stall);
+  auto stream = ProcessStream::start(std::move(o), "", slots_, config_.stall, r.source, min_rate());
   if (!stream) return error_response(stream.error());
   Response out;
   out.content_type = "application/gzip";
   out.stream = std::move(*stream);
-  out.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + *name + "-" + *ref + ".tar.gz\"");
+  out.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + flat + ".tar.gz\"");
   return out;
 }
 
@@ -114,7 +117,7 @@ Response GitTransport::smart_http(const Request& r, const std::string& what) con
   if (const std::string enc = r.header("content-encoding"); enc == "gzip" || enc == "x-gzip") {
     o.env.push_back("HTTP_CONTENT_ENCODING=" + enc);
   }
-  auto stream = ProcessStream::start(std::move(o), r.body, slots_, config_.stall);
+  auto stream = ProcessStream::start(std::move(o), r.body, slots_, config_.stall, r.source, min_rate());
   if (!stream) return error_response(stream.error());
   auto head = (*stream)->read_cgi_head();
   if (!head) return error_response(head.error());

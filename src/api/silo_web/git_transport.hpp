@@ -16,7 +16,7 @@ namespace seed::api::silo_web {
 class GitTransport {
  public:
   explicit GitTransport(const SiloWebConfig& config)
-      : config_(config), slots_(std::make_shared<StreamSlots>(config.max_processes)) {}
+      : config_(config), slots_(std::make_shared<StreamSlots>(config.max_processes, config.max_processes_per_source)) {}
 
   // GET /<repo>/archive/<ref>.tar.gz: `git archive --format=tar.gz --prefix=<repo>-<ref>/ <commit>`.
   Response archive(const Request& r) const;
@@ -28,6 +28,7 @@ class GitTransport {
  private:
   const SiloWebConfig& config_;
   std::shared_ptr<StreamSlots> slots_;
+  MinClientRate min_rate() const { return {config_.min_client_bytes_per_second, config_.client_rate_window}; }
 };
 
 }  // namespace seed::api::silo_web

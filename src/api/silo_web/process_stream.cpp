@@ -13,24 +13,42 @@
 
 namespace seed::api::silo_web {
 
-bool StreamSlots::acquire() {
-  unsigned now = live_.load();
-  while (now < max_) {
-    if (live_.compare_exchange_weak(now, now + 1)) return true;
-  }
-  return false;
+bool StreamSlots::acquire(const std::string& source) {
+  std::lock_guard lock(mu_);
+  if (live_ >= max_) return false;
+  unsigned& mine = per_source_[source];
+  if (max_per_source_ > 0 && mine >= max_per_source_) return false;
+  ++mine;
+  ++live_;
+  return true;
+}
+
+void StreamSlots::release(const std::string& source) {
+  std::lock_guard lock(mu_);
+  --live_;
+  if (auto it = per_source_.find(source); it != per_source_.end() && --it->second == 0) per_source_.erase(it);
+}
+
+unsigned StreamSlots::live() const {
+  std::lock_guard lock(mu_);
+  return live_;
 }
 
 Result<std::shared_ptr<ProcessStream>> ProcessStream::start(SpawnOptions options, const std::string& input,
                                                             std::shared_ptr<StreamSlots> slots,
-                                                            std::chrono::milliseconds stall) {
-  if (!slots->acquire()) {
-    return make_error(Errc::unavailable, "too many downloads are running on this node; retry in a few seconds")
+                                                            std::chrono::milliseconds stall,
+                                                            const std::string& source, MinClientRate min_rate) {
+  if (!slots->acquire(source)) {
+    return make_error(Errc::unavailable,
+                      "too many downloads are running on this node or from your address; retry in a few seconds")
         .with("stage", "silo-web");
   }
   std::shared_ptr<ProcessStream> s(new ProcessStream());
   s->slots_ = std::move(slots);  // released by the destructor from here on
+  s->source_ = source;
   s->stall_ = stall;
+  s->min_rate_ = min_rate;
+  s->window_start_ = std::chrono::steady_clock::now();
   // The request body goes in through a memfd: a pipe could fill before the program reads it.
   UniqueFd body(::memfd_create("silo-web-input", MFD_CLOEXEC));
   if (!body) return errno_error("memfd_create", errno);
@@ -63,7 +81,7 @@ ProcessStream::~ProcessStream() {
                                         {"stderr", stderr_text()}});
     }
   }
-  if (slots_) slots_->release();
+  if (slots_) slots_->release(source_);
 }
 
 std::string ProcessStream::stderr_text() {
@@ -80,21 +98,43 @@ std::string ProcessStream::stderr_text() {
 
 bool ProcessStream::wait_readable() {
   pollfd p{child_.stdout_pipe().get(), POLLIN, 0};
+  const auto began = std::chrono::steady_clock::now();
   while (true) {
     const int rc = ::poll(&p, 1, static_cast<int>(stall_.count()));
     if (rc < 0 && errno == EINTR) continue;
+    window_start_ += std::chrono::steady_clock::now() - began;  // the program's time, not the client's
     return rc > 0;
   }
 }
 
+bool ProcessStream::client_too_slow() {
+  if (min_rate_.bytes_per_second == 0) return false;
+  // read() is called when the client has made room for more, so the time between calls is
+  // the client's pace.
+  const auto now = std::chrono::steady_clock::now();
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - window_start_);
+  if (elapsed < min_rate_.window) return false;
+  if (window_bytes_ * 1000 < min_rate_.bytes_per_second * static_cast<uint64_t>(elapsed.count())) {
+    log::warn("api.silo_web.slow_client", {{"program", child_.record().argv.at(0)}, {"source", source_},
+                                           {"bytes", static_cast<int64_t>(window_bytes_)}, {"in_ms", elapsed.count()}});
+    return true;
+  }
+  window_start_ = now;
+  window_bytes_ = 0;
+  return false;
+}
+
 ssize_t ProcessStream::read(char* buf, size_t max) {
+  if (!failed_ && client_too_slow()) failed_ = true;  // the destructor ends the program
+  if (failed_) return -1;
   if (!pending_.empty()) {
     const size_t n = std::min(max, pending_.size());
     std::memcpy(buf, pending_.data(), n);
     pending_.erase(0, n);
+    window_bytes_ += n;
     return static_cast<ssize_t>(n);
   }
-  if (failed_ || !child_.stdout_pipe()) return failed_ ? -1 : 0;
+  if (!child_.stdout_pipe()) return 0;
   if (!wait_readable()) {
     failed_ = true;
     log::warn("api.silo_web.stalled", {{"program", child_.record().argv.at(0)}, {"after_ms", stall_.count()}});
@@ -103,7 +143,10 @@ ssize_t ProcessStream::read(char* buf, size_t max) {
   ssize_t n;
   do n = ::read(child_.stdout_pipe().get(), buf, max);
   while (n < 0 && errno == EINTR);
-  if (n > 0) return n;
+  if (n > 0) {
+    window_bytes_ += static_cast<uint64_t>(n);
+    return n;
+  }
   if (n < 0) {
     failed_ = true;
     return -1;

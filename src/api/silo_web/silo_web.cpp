@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "api/silo_web/answers.hpp"
+#include "api/silo_web/ref_path.hpp"
 #include "api/silo_web/git_transport.hpp"
 #include "api/silo_web/render.hpp"
 #include "api/silo_web/repo_reader.hpp"
@@ -97,13 +98,15 @@ class SiloWeb {
   explicit SiloWeb(SiloWebConfig config)
       : config_(std::move(config)), git_(config_), highlighter_(config_.source_highlight_dir) {}
 
-  // The repository and the commit a URL names, or the answer refusing it.
+  // The repository and the commit a URL names, or the answer refusing it. `ref_then_path` is
+  // what follows "/<repo>/tree/" ("feature/x/src"), split by split_ref; "" is the default branch.
   struct At {
     std::string name, ref, commit;
+    std::string path;  // checked by tree_path_from_url
     std::optional<Repo> repo;
   };
   const GitTransport& git() const { return git_; }
-  std::variant<At, Response> open_at(const std::string& repo_segment, const std::string& ref_segment) const;
+  std::variant<At, Response> open_at(const std::string& repo_segment, const std::string& ref_then_path) const;
 
   Response index() const;
   Response summary(const Request& r) const;
@@ -120,26 +123,27 @@ class SiloWeb {
 };
 
 std::variant<SiloWeb::At, Response> SiloWeb::open_at(const std::string& repo_segment,
-                                                      const std::string& ref_segment) const {
+                                                      const std::string& ref_then_path) const {
   At at;
   auto name = repo_from_url(repo_segment);
   if (!name) return error_response(name.error());
   at.name = *name;
   auto repo = Repo::open(config_.root, at.name);
   if (!repo) return error_response(repo.error());
-  if (ref_segment.empty()) {  // the default branch
+  if (ref_then_path.empty()) {  // the default branch
     at.ref = repo->head_branch();
     auto commit = repo->resolve("HEAD");
     if (!commit) return error_response(commit.error());
     at.commit = *commit;
-    if (!ref_from_url(at.ref)) at.ref = at.commit;  // a branch with '/' in its name
+    if (!ref_from_url(at.ref)) at.ref = at.commit;  // a branch name this view cannot put in a URL
   } else {
-    auto ref = ref_from_url(ref_segment);
-    if (!ref) return error_response(ref.error());
-    auto commit = repo->resolve(*ref);
-    if (!commit) return error_response(commit.error());
-    at.ref = *ref;
-    at.commit = *commit;
+    auto split = split_ref(*repo, ref_then_path);
+    if (!split) return error_response(split.error());
+    auto path = tree_path_from_url(split->rest);
+    if (!path) return error_response(path.error());
+    at.ref = std::move(split->ref);
+    at.commit = std::move(split->commit);
+    at.path = std::move(*path);
   }
   at.repo.emplace(std::move(*repo));
   return at;
@@ -240,23 +244,21 @@ Response SiloWeb::tree(const Request& r) const {
   auto opened = open_at(r.params.at(0), r.params.at(1));
   if (auto* refusal = std::get_if<Response>(&opened)) return std::move(*refusal);
   const At& at = std::get<At>(opened);
-  auto path = tree_path_from_url(r.params.at(2));
-  if (!path) return error_response(path.error());
-  auto entries = at.repo->tree(at.commit, *path);
+  const std::string& path = at.path;
+  auto entries = at.repo->tree(at.commit, path);
   if (!entries) return error_response(entries.error());
-  std::string body = tree_table(at, *path, *entries) + readme_html(at, *path, *entries);
-  return html({at.name + "/" + *path, breadcrumbs(at.name, at.ref, *path), body});
+  std::string body = tree_table(at, path, *entries) + readme_html(at, path, *entries);
+  return html({at.name + "/" + path, breadcrumbs(at.name, at.ref, path), body});
 }
 
 Response SiloWeb::blob(const Request& r) const {
   auto opened = open_at(r.params.at(0), r.params.at(1));
   if (auto* refusal = std::get_if<Response>(&opened)) return std::move(*refusal);
   const At& at = std::get<At>(opened);
-  auto path = tree_path_from_url(r.params.at(2));
-  if (!path) return error_response(path.error());
-  auto blob = at.repo->blob(at.commit, *path, config_.max_file_bytes);
+  const std::string& path = at.path;
+  auto blob = at.repo->blob(at.commit, path, config_.max_file_bytes);
   if (!blob) return error_response(blob.error());
-  const std::string raw = "/" + at.name + "/raw/" + at.ref + "/" + encode_path(*path);
+  const std::string raw = "/" + at.name + "/raw/" + at.ref + "/" + encode_path(path);
   std::string body = "<p class=\"muted\">" + size_of(blob->size) + " · " + link(raw, "raw") + "</p>\n";
   if (blob->binary) {
     body += "<p>A binary file: not shown.</p>";
@@ -266,21 +268,20 @@ Response SiloWeb::blob(const Request& r) const {
               size_of(config_.max_file_bytes) + " are shown. Get it whole with " + link(raw, "raw") +
               " or <code>git clone</code>.</p>\n";
     }
-    const std::string_view name = std::string_view(*path).substr(path->rfind('/') == std::string::npos ? 0 : path->rfind('/') + 1);
+    const std::string_view name = std::string_view(path).substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
     body += blob->head.size() <= config_.max_highlight_bytes
                 ? highlighter_.highlight(name, blob->head)
                 : "<pre class=\"plain\">" + escape_html(blob->head) + "</pre>";
   }
-  return html({at.name + "/" + *path, breadcrumbs(at.name, at.ref, *path), body});
+  return html({at.name + "/" + path, breadcrumbs(at.name, at.ref, path), body});
 }
 
 Response SiloWeb::raw(const Request& r) const {
   auto opened = open_at(r.params.at(0), r.params.at(1));
   if (auto* refusal = std::get_if<Response>(&opened)) return std::move(*refusal);
   const At& at = std::get<At>(opened);
-  auto path = tree_path_from_url(r.params.at(2));
-  if (!path) return error_response(path.error());
-  auto blob = at.repo->blob(at.commit, *path, config_.max_raw_bytes);
+  const std::string& path = at.path;
+  auto blob = at.repo->blob(at.commit, path, config_.max_raw_bytes);
   if (!blob) return error_response(blob.error());
   if (blob->truncated) {
     return problem(404, "about:blank", "the file is larger than " + size_of(config_.max_raw_bytes) +
@@ -296,9 +297,11 @@ Response SiloWeb::raw(const Request& r) const {
 }
 
 Response SiloWeb::commits(const Request& r) const {
+  if (r.params.at(1).empty()) return problem(404, "about:blank", "name a branch, tag or commit: /<repo>/commits/<ref>");
   auto opened = open_at(r.params.at(0), r.params.at(1));
   if (auto* refusal = std::get_if<Response>(&opened)) return std::move(*refusal);
   const At& at = std::get<At>(opened);
+  if (!at.path.empty()) return problem(404, "about:blank", "no branch, tag or commit '" + r.params.at(1) + "'");
   auto list = at.repo->log(at.commit, config_.commits);
   if (!list) return error_response(list.error());
   std::string body = "<h2>Commits</h2>\n<table><tr><th>commit</th><th>message</th><th>author</th><th>when (UTC)</th></tr>\n";
@@ -325,11 +328,13 @@ void add_silo_web_routes(Router& router, SiloWebConfig config) {
     return r;
   });
   router.add("GET", "/*", [web](const Request& r) { return web->summary(r); });
-  router.add("GET", "/*/tree/*/**", [web](const Request& r) { return web->tree(r); });
-  router.add("GET", "/*/blob/*/**", [web](const Request& r) { return web->blob(r); });
-  router.add("GET", "/*/raw/*/**", [web](const Request& r) { return web->raw(r); });
-  router.add("GET", "/*/commits/*", [web](const Request& r) { return web->commits(r); });
-  router.add("GET", "/*/archive/*", [web](const Request& r) { return web->git().archive(r); });
+  // The ref and the path are one parameter: refs may hold '/', and only the repository's real
+  // refs tell where the ref ends (ref_path.hpp).
+  router.add("GET", "/*/tree/**", [web](const Request& r) { return web->tree(r); });
+  router.add("GET", "/*/blob/**", [web](const Request& r) { return web->blob(r); });
+  router.add("GET", "/*/raw/**", [web](const Request& r) { return web->raw(r); });
+  router.add("GET", "/*/commits/**", [web](const Request& r) { return web->commits(r); });
+  router.add("GET", "/*/archive/**", [web](const Request& r) { return web->git().archive(r); });
   router.add("GET", "/*/info/refs", [web](const Request& r) { return web->git().smart_http(r, "info/refs"); });
   router.add(
       "POST", "/*/git-upload-pack", [web](const Request& r) { return web->git().smart_http(r, "git-upload-pack"); },

@@ -14,6 +14,9 @@
 //                                            through git-http-backend (CGI); pushes refused
 //   GET  /-/silo.css                         the pages' style
 //
+// A <ref> may hold '/' ("feature/x"): where it ends is the longest match against the
+// repository's real refs (ref_path.hpp).
+//
 // Depends on common only: the repositories' directory and the programs come in the config.
 #pragma once
 
@@ -36,7 +39,12 @@ struct SiloWebConfig {
   uint64_t max_raw_bytes = 16 << 20;          // /raw/ of a larger file points at clone/archive
   size_t commits = 50;                        // on the commits page
   unsigned max_processes = 8;                 // archives and clones running at once
+  unsigned max_processes_per_source = 2;      // … of them for one client address
   std::chrono::milliseconds stall{30000};     // a git process silent this long is cut off
+  // A client taking a tarball or a pack slower than this (averaged over each window) is cut
+  // off and its git process ended: a reader that stops would otherwise hold both for good.
+  uint64_t min_client_bytes_per_second = 4096;
+  std::chrono::milliseconds client_rate_window{30000};
   // A fetch's negotiation (POST git-upload-pack) carries one 50-byte `have` line per commit the
   // client offers, so a clone with many refs outgrows the listener's 64 KiB body limit; the
   // body is held in memory until git-http-backend takes it, so this is also what one such

@@ -8,7 +8,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstring>
+#include <random>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -75,22 +80,40 @@ class SiloWebTest : public ::testing::Test {
     must_run({"git", "clone", "-q", "--bare", work_, root_ + "/app.git"});
     bare_ = root_ + "/app.git";
 
+    SiloWebConfig config;
+    config.max_file_bytes = 1024;  // big.txt is cut
+    serve(config);
+  }
+
+  // (Re)starts the server on a new port with `config` (its root and clone_base filled in).
+  void serve(SiloWebConfig config, HttpLimits limits = {}) {
+    server_.reset();
     uint16_t port = 0;
     UniqueFd socket = api::testing::listen_loopback(&port);
     base_ = "http://127.0.0.1:" + std::to_string(port);
     Router routes;
-    SiloWebConfig config;
     config.root = root_;
     config.clone_base = base_;
-    config.max_file_bytes = 1024;  // big.txt is cut
     add_silo_web_routes(routes, config);
     std::vector<Listener> listeners;
     listeners.push_back({"public", std::move(socket), std::move(routes)});
-    HttpLimits limits;
     limits.requests_per_second = 0;
     auto server = HttpServer::start(std::move(listeners), limits);
     ASSERT_TRUE(server.ok()) << server.error().describe();
     server_ = std::move(*server);
+  }
+
+  // How many processes run with this test's bare repository in their command line (git archive).
+  int git_processes() const {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      const std::string pid = e.path().filename();
+      if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
+      std::string cmdline = read(e.path().string() + "/cmdline");
+      std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+      if (cmdline.find("--git-dir=" + bare_ + " ") != std::string::npos) ++n;
+    }
+    return n;
   }
 
   // The real curl, the path sent exactly as written (no dot-segment clean-up).
@@ -192,6 +215,159 @@ TEST_F(SiloWebTest, TarballEqualsGitArchiveOfTheSameRef) {
   EXPECT_FALSE(std::filesystem::exists(tmp_.path() + "/a-v1/app-v1/src/extra.py"));
   EXPECT_EQ(get("/app/archive/nope.tar.gz").status, 404);
   EXPECT_EQ(get("/app/archive/main.zip").status, 404);
+}
+
+// A ref may hold '/' ("feature/x"): the URL alone cannot tell ref from path, so the longest
+// run of leading segments naming a real ref wins, as on GitHub. feature/x is the first commit
+// (no src/extra.py); main is the second.
+TEST_F(SiloWebTest, RefsWithSlashesResolveByLongestMatchForEveryView) {
+  must_run({"git", "--git-dir=" + bare_, "branch", "feature/x", "v1"});
+  must_run({"git", "--git-dir=" + bare_, "tag", "rel/2024/q1", "main"});
+
+  Fetched tree = get("/app/tree/feature/x/src");
+  ASSERT_EQ(tree.status, 200) << tree.body;
+  EXPECT_THAT(tree.body, HasSubstr("main.cpp"));
+  EXPECT_THAT(tree.body, Not(HasSubstr("extra.py")));
+  EXPECT_THAT(tree.body, HasSubstr("href=\"/app/blob/feature/x/src/main.cpp\""));
+  Fetched root = get("/app/tree/feature/x");
+  ASSERT_EQ(root.status, 200) << root.body;
+  EXPECT_THAT(root.body, HasSubstr("README.md"));
+  Fetched tagged = get("/app/tree/rel/2024/q1/src");
+  ASSERT_EQ(tagged.status, 200) << tagged.body;
+  EXPECT_THAT(tagged.body, HasSubstr("extra.py"));
+
+  Fetched blob = get("/app/blob/feature/x/src/main.cpp");
+  ASSERT_EQ(blob.status, 200) << blob.body;
+  EXPECT_THAT(blob.body, HasSubstr("href=\"/app/raw/feature/x/src/main.cpp\""));
+  Fetched raw = get("/app/raw/feature/x/src/main.cpp");
+  ASSERT_EQ(raw.status, 200) << raw.body;
+  EXPECT_EQ(raw.body, "#include <cstdio>\nint main() { return 0; } // a < b\n");
+  EXPECT_EQ(get("/app/raw/feature/x/src/extra.py").status, 404);
+  EXPECT_EQ(get("/app/raw/main/src/extra.py").status, 200);  // a plain ref still works
+
+  Fetched commits = get("/app/commits/feature/x");
+  ASSERT_EQ(commits.status, 200) << commits.body;
+  EXPECT_THAT(commits.body, HasSubstr("first &lt;commit&gt;"));
+  EXPECT_THAT(commits.body, Not(HasSubstr("second &amp; last")));
+
+  const std::string got = tmp_.path() + "/feature-x.tar.gz";
+  Fetched archive = get("/app/archive/feature/x.tar.gz", got);
+  ASSERT_EQ(archive.status, 200);
+  EXPECT_THAT(archive.headers, HasSubstr("filename=\"app-feature-x.tar.gz\""));
+  auto list = must_run({"tar", "-tzf", got});
+  EXPECT_THAT(list.out, HasSubstr("app-feature-x/src/main.cpp"));
+  EXPECT_THAT(list.out, Not(HasSubstr("extra.py")));
+
+  // A ref that does not exist is a clear 404, traversal inside the ref or the path still refused.
+  for (const char* path : {"/app/tree/feature/y/src", "/app/blob/feature/main.cpp", "/app/commits/feature/y",
+                           "/app/commits/feature/x/src", "/app/archive/feature/y.tar.gz", "/app/tree/feature/../main/src",
+                           "/app/blob/feature/x/../../../config", "/app/blob/feature/x/src/%2e%2e/%2e%2e/config",
+                           "/app/tree/feature//x/src", "/app/archive/feature/..%2f..%2fx.tar.gz",
+                           "/app/archive/feature/-x.tar.gz", "/app/commits/"}) {
+    Fetched f = get(path);
+    EXPECT_EQ(f.status, 404) << path << ": " << f.body;
+    EXPECT_THAT(f.headers, HasSubstr("application/problem+json")) << path;
+    EXPECT_THAT(f.body, Not(HasSubstr(tmp_.path()))) << path;
+  }
+  EXPECT_THAT(get("/app/tree/feature/y/src").body, HasSubstr("no branch, tag or commit"));
+}
+
+// A client that takes a tarball slower than the minimum (100 KiB/s against 1 MiB/s) is cut off
+// and its git process ended and reaped, freeing its slot, while that client still reads (it
+// drains what the socket buffers already hold before it sees the end); meanwhile that address
+// has no second slot, and another address (127.0.0.2) is served. Before, the slow reader held
+// git and the slot for as long as it kept reading. The reader is a real socket with a 64 KiB
+// receive buffer reading 4 KiB every 40 ms: curl's buffer grows to 32 MiB here and would swallow
+// the whole tarball, and at 8 KiB/s libmicrohttpd's own 30 s inactivity timeout cuts it anyway,
+// so neither would tell the fix from the old code.
+// Commits 24 MiB that gzip cannot shrink to main: far more than the socket buffers hold.
+void add_noise(const std::string& work, const std::string& bare) {
+  std::string noise(24 << 20, '\0');
+  std::mt19937_64 random(17);
+  for (size_t i = 0; i + 8 <= noise.size(); i += 8) {
+    const uint64_t v = random();
+    std::memcpy(noise.data() + i, &v, 8);
+  }
+  write(work + "/noise.bin", noise);
+  must_run({"git", "add", "-A"}, work);
+  must_run({"git", "commit", "-qm", "noise"}, work);
+  must_run({"git", "-C", work, "push", "-q", bare, "main"});
+}
+
+// A real client socket with a 64 KiB receive buffer asking for main's tarball, then reading
+// 4 KiB every `pause` seconds (none at all for a negative pause), for at most 300 s.
+Result<Child> tarball_reader(const std::string& base, const std::string& pause) {
+  SpawnOptions o;
+  const std::string port = base.substr(base.rfind(':') + 1);
+  o.argv = {"python3", "-c",
+            "import socket,sys,time\n"
+            "s=socket.socket()\n"
+            "s.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,65536)\n"
+            "s.connect(('127.0.0.1'," + port + "))\n"
+            "s.sendall(b'GET /app/archive/main.tar.gz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+            "pause=" + pause + "\n"
+            "end=time.time()+300\n"
+            "while pause<0 and time.time()<end:\n"
+            "  time.sleep(1)\n"
+            "while time.time()<end and s.recv(4096):\n"
+            "  time.sleep(pause)\n"};
+  o.stderr_mode = Output::capture;
+  return spawn(o);
+}
+
+TEST_F(SiloWebTest, ASlowReaderIsCutOffItsGitEndedAndOthersServed) {
+  add_noise(work_, bare_);
+  SiloWebConfig config;
+  config.max_processes = 2;
+  config.max_processes_per_source = 1;
+  config.min_client_bytes_per_second = 1024 * 1024;
+  config.client_rate_window = std::chrono::seconds(5);  // room for the checks below before the cut
+  serve(config);
+
+  auto slow = tarball_reader(base_, "0.04");
+  ASSERT_TRUE(slow.ok()) << slow.error().describe();
+  for (int i = 0; i < 600 && git_processes() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_GT(git_processes(), 0) << "the slow download never started git archive";
+
+  // Its address has no second slot; another address is served meanwhile.
+  Fetched same = get("/app/archive/v1.tar.gz");
+  EXPECT_EQ(same.status, 503) << same.body;
+  EXPECT_THAT(same.body, HasSubstr("retry in a few seconds"));
+  auto other = must_run({"curl", "-sS", "--interface", "127.0.0.2", "-o", "/dev/null", "-w", "%{http_code}",
+                         base_ + "/app/archive/v1.tar.gz"});
+  EXPECT_EQ(other.out, "200");
+
+  // A bound on the wait, not on seedd's speed: the cut comes after the first full window.
+  for (int i = 0; i < 1200 && git_processes() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(git_processes(), 0) << "git archive still runs for a client taking 100 KiB/s";
+  EXPECT_TRUE(slow->running()) << "the slow curl ended before the check; the test proves nothing";
+  // Its slot is free again, though that curl still reads what the buffers hold.
+  EXPECT_EQ(get("/app/archive/v1.tar.gz").status, 200);
+  slow->terminate();
+}
+
+// A client that stops reading altogether: libmicrohttpd then stops asking for output, so the
+// rate check never runs; the listener's own bounds (its inactivity timeout and request
+// deadline, 3 s here, 30 s and 60 s in seedd) close the connection, which ends and reaps git
+// and frees the slot all the same.
+TEST_F(SiloWebTest, AReaderThatStopsIsCutByTheDeadlineAndItsGitEnded) {
+  add_noise(work_, bare_);
+  SiloWebConfig config;
+  config.max_processes = 1;
+  config.min_client_bytes_per_second = 0;  // only the deadline is at work here
+  HttpLimits limits;
+  limits.request_timeout_s = 3;
+  limits.idle_timeout_s = 3;
+  serve(config, limits);
+  auto stopped = tarball_reader(base_, "-1");
+  ASSERT_TRUE(stopped.ok()) << stopped.error().describe();
+  for (int i = 0; i < 600 && git_processes() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_GT(git_processes(), 0) << "the download never started git archive";
+  for (int i = 0; i < 1200 && git_processes() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(git_processes(), 0) << "git archive still runs for a client that stopped reading";
+  EXPECT_TRUE(stopped->running()) << "the client ended before the check; the test proves nothing";
+  EXPECT_EQ(get("/app/archive/v1.tar.gz").status, 200);  // the only slot is free again
+  stopped->terminate();
 }
 
 TEST_F(SiloWebTest, TraversalAndOptionInjectionAreRefusedWithoutNodePaths) {

@@ -25,13 +25,25 @@ Result<std::string> repo_from_url(const std::string& segment, bool git_url) {
 }
 
 Result<std::string> ref_from_url(const std::string& segment) {
-  const bool chars_ok = std::all_of(segment.begin(), segment.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
-  });
-  if (segment.empty() || segment.size() > 200 || !chars_ok || segment.front() == '.' || segment.front() == '-' ||
-      segment.find("..") != std::string::npos || segment.ends_with(".lock") || segment.ends_with(".")) {
-    return refused("'" + segment + "' is not a branch, tag or commit id this view can show (letters, digits, '.', "
-                   "'_' and '-'; a ref with '/' in its name by its commit id)");
+  // git's own ref-name rules (git check-ref-format), narrowed to characters that need no
+  // quoting anywhere: each '/'-separated part is letters, digits, '.', '_' and '-', and can
+  // never be read as an option or a path step.
+  auto part_ok = [](std::string_view part) {
+    return !part.empty() && part.front() != '.' && part.front() != '-' && !part.ends_with(".lock") &&
+           std::all_of(part.begin(), part.end(), [](char c) {
+             return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
+           });
+  };
+  bool parts_ok = !segment.empty();
+  for (size_t start = 0; parts_ok && start <= segment.size();) {
+    size_t slash = segment.find('/', start);
+    if (slash == std::string::npos) slash = segment.size();
+    parts_ok = part_ok(std::string_view(segment).substr(start, slash - start));
+    start = slash + 1;
+  }
+  if (!parts_ok || segment.size() > kMaxRefBytes || segment.find("..") != std::string::npos || segment.ends_with(".")) {
+    return refused("'" + segment + "' is not a branch, tag or commit id this view can show (parts of letters, digits, "
+                   "'.', '_' and '-' joined by '/', none starting with '.' or '-')");
   }
   return segment;
 }

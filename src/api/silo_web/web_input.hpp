@@ -5,6 +5,7 @@
 // answer every refusal with one 404 problem (nothing is served there), never a node path.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "common/error.hpp"
@@ -14,9 +15,12 @@ namespace seed::api::silo_web {
 // A repository named in a URL segment; with `git_url`, "name.git" is accepted too (clone URLs).
 Result<std::string> repo_from_url(const std::string& segment, bool git_url = false);
 
-// A branch, tag or commit id as one URL segment: letters, digits, '.', '_', '-', at most 200,
-// not starting with '.' or '-' (never an option to git), no "..", not ending in ".lock" or
-// ".". Refs whose names hold '/' are reached by commit id.
+// The longest ref a URL may name.
+inline constexpr size_t kMaxRefBytes = 200;
+
+// A branch, tag or commit id: '/'-separated parts ("feature/x") of letters, digits, '.', '_',
+// '-', at most kMaxRefBytes, no part empty or starting with '.' or '-' (never an option to git,
+// never a path step), no "..", no part ending in ".lock", not ending in ".".
 Result<std::string> ref_from_url(const std::string& segment);
 
 // A path inside a tree: "" (the root) or segments joined by '/', none empty, "." or "..",

@@ -16,10 +16,12 @@ TEST(SiloWebInput, RepositoryNamesFollowSilosRule) {
   }
 }
 
-TEST(SiloWebInput, RefsAreOneSafeSegmentThatGitCannotTakeForAnOption) {
-  for (const char* good : {"main", "v1.0", "release_2", "0123abcd", "HEAD"}) EXPECT_TRUE(ref_from_url(good).ok()) << good;
+TEST(SiloWebInput, RefsAreSafePartsThatGitCannotTakeForAnOptionOrAPath) {
+  for (const char* good : {"main", "v1.0", "release_2", "0123abcd", "HEAD", "feature/x", "rel/2024/q1"}) {
+    EXPECT_TRUE(ref_from_url(good).ok()) << good;
+  }
   for (const char* bad : {"", "-ooutput", "--output=x", ".hidden", "a..b", "main.lock", "a.", "a:b", "a~1",
-                          "a^", "@{1}", "a b", "a/b"}) {
+                          "a^", "@{1}", "a b", "/a", "a/", "a//b", "a/-b", "a/.b", "a/../b", "a/b.lock/c", "a/./b"}) {
     EXPECT_FALSE(ref_from_url(bad).ok()) << bad;
   }
 }
