@@ -10,6 +10,8 @@ namespace seed::e2e {
 
 // The guest HTTP listener's port the firewall opens to guests on the bridge (10.77.0.1).
 inline constexpr uint16_t kGuestApiPort = 9876;
+// The bridge's address: the guests' gateway, where seedd's guest listener runs.
+inline constexpr const char* kBridgeAddress = "10.77.0.1";
 
 reconcile::EngineConfig node_config(const std::string& root);
 // Throws std::runtime_error naming the part that could not be made.
