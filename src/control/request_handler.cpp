@@ -207,14 +207,18 @@ Result<Reply> shoots(const HandlerContext& c) {
                      {"target", t.target},
                      {"template", t.template_state},
                      {"template_error", t.template_error},
+                     {"template_origin", t.template_origin},
                      {"ready", t.ready},
                      {"restoring", t.restoring},
                      {"running", t.running},
                      {"restores", t.restores},
                      {"served", t.served}});
+    // A ready template shows where it came from: built at this start, reused, or rebuilt.
+    const std::string& state = t.template_state == "ready" && !t.template_origin.empty() ? t.template_origin
+                                                                                           : t.template_state;
     char line[200];
     std::snprintf(line, sizeof line, "%-11s %3u  %6llu  %-8s  %2u/%-2u  %9u  %7u  %8llu  %6llu\n", t.name.c_str(),
-                  t.vcpus, static_cast<unsigned long long>(t.memory_mib), t.template_state.c_str(), t.ready,
+                  t.vcpus, static_cast<unsigned long long>(t.memory_mib), state.c_str(), t.ready,
                   t.target, t.restoring, t.running, static_cast<unsigned long long>(t.restores),
                   static_cast<unsigned long long>(t.served));
     text << line;

@@ -51,6 +51,7 @@ Result<ShootPoolView> Engine::shoot_pool() {
     t.target = s.target;
     t.template_state = s.template_ready ? "ready" : s.template_error.empty() ? "building" : "failed";
     t.template_error = s.template_error;
+    t.template_origin = vs::to_string(s.template_origin);
     t.ready = s.ready;
     t.restoring = s.restoring;
     t.running = s.in_use;

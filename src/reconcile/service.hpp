@@ -209,6 +209,7 @@ struct ShootTierView {
   unsigned target = 0;          // ready clones the pool keeps
   std::string template_state;   // "building", "ready" or "failed"
   std::string template_error;   // why it failed ("" otherwise)
+  std::string template_origin;  // when ready: "built", "reused" (kept from an earlier start) or "rebuilt"
   unsigned ready = 0;
   unsigned restoring = 0;
   unsigned running = 0;         // handed out to a shoot

@@ -346,6 +346,7 @@ TEST_F(SeedctlCommands, ShootsShowsThePoolAndTemplateErrors) {
   small.memory_mib = 256;
   small.target = 2;
   small.template_state = "ready";
+  small.template_origin = "reused";
   small.ready = 1;
   small.restoring = 1;
   small.running = 1;
@@ -363,7 +364,7 @@ TEST_F(SeedctlCommands, ShootsShowsThePoolAndTemplateErrors) {
   auto r = seedctl({"shoots"});
   ASSERT_EQ(r.status.code, 0) << r.err;
   EXPECT_NE(r.out.find("shoot VMs 3/8, memory 768/2048 MiB, queued 1\n"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("small         1     256  ready      1/2           1        1         7       5\n"),
+  EXPECT_NE(r.out.find("small         1     256  reused     1/2           1        1         7       5\n"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("big           1    4096  failed"), std::string::npos) << r.out;
@@ -380,6 +381,7 @@ TEST_F(SeedctlCommands, ShootsShowsThePoolAndTemplateErrors) {
   ASSERT_EQ(j["tiers"].size(), 2u) << j.dump();
   EXPECT_EQ(j["tiers"][0]["name"], "small");
   EXPECT_EQ(j["tiers"][0]["template"], "ready");
+  EXPECT_EQ(j["tiers"][0]["template_origin"], "reused");
   EXPECT_EQ(j["tiers"][0]["ready"], 1);
   EXPECT_EQ(j["tiers"][0]["target"], 2);
   EXPECT_EQ(j["tiers"][0]["restoring"], 1);

@@ -161,7 +161,7 @@ Result<std::unique_ptr<Node>> start_node(const Config& config) {
   const auto& shoot = config.node.shoot;
   if (!shoot.kernel.empty()) {
     auto& sc = ec_.shoots;
-    sc.pool.dir = run + "/shoot";
+    sc.pool.dir = state + "/shoot-templates";  // kept across restarts (docs/shoots.md)
     sc.pool.image = {shoot.kernel, shoot.initrd, shoot.cmdline};
     for (const auto& t : shoot.tiers) {
       sc.pool.tiers.push_back({{t.name, static_cast<unsigned>(t.vcpus), t.memory_mib}, static_cast<unsigned>(t.pool)});

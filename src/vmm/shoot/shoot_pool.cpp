@@ -63,13 +63,63 @@ std::vector<std::string> ShootPool::remove_leftovers() {
     const std::string name = entry.path().filename();
     if (name.rfind(kShootVmPrefix, 0) == 0 && !fs::exists(entry.path() / "vm.json")) fs::remove_all(entry.path(), ec);
   }
-  fs::remove_all(config_.dir, ec);
   return ended;
+}
+
+void ShootPool::remove_stale_templates() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(config_.dir, ec)) {
+    const std::string name = entry.path().filename();
+    if (tiers_.count(name) != 0) continue;  // tiers_' keys never change: no lock needed
+    fs::remove_all(entry.path(), ec);
+    log::info("shoot.template.removed", {{"dir", entry.path().string()}});
+  }
+}
+
+void ShootPool::settle_template(const ShootTier& tier, bool rebuild) {
+  auto key = template_key(config_.image, tier, runner_.driver().info());
+  auto origin = key ? ensure_template(runner_, config_.image, tier, template_dir(tier.name), *key, rebuild)
+                    : Result<EnsuredTemplate>(std::move(key).error());
+  std::lock_guard lock(mu_);
+  Tier& t = tiers_[tier.name];
+  t.template_ready = origin.ok();
+  if (origin) {
+    t.origin = rebuild ? TemplateOrigin::rebuilt : origin->origin;
+    t.vmm_version = origin->vmm_version;
+    if (origin->origin != TemplateOrigin::reused) t.builds++;
+    t.template_error.clear();
+  } else {
+    t.origin = TemplateOrigin::none;
+    t.template_error = origin.error().message;
+    log::error("shoot.template.failed", {{"tier", tier.name}, {"error", origin.error().describe()}});
+  }
+  changed_.notify_all();
+}
+
+std::optional<Error> ShootPool::vmm_changed(const Tier& t) {
+  const std::string now = runner_.driver().info().version;
+  if (t.origin != TemplateOrigin::reused || now == t.vmm_version) return std::nullopt;
+  return make_error(Errc::unavailable, "the template was made by VMM version " + t.vmm_version + ", this is " + now);
+}
+
+void ShootPool::restore_failed(Tier& t, const Error& error) {
+  if (t.origin == TemplateOrigin::reused && !t.rebuild) {
+    log::warn("shoot.template.restore_failed", {{"tier", t.config.tier.name}, {"error", error.describe()}});
+    t.rebuild = true;
+    t.template_ready = false;  // nothing restores from it until it is rebuilt
+  } else if (t.origin == TemplateOrigin::rebuilt) {
+    t.template_ready = false;
+    t.origin = TemplateOrigin::none;
+    t.template_error = "a clone of the rebuilt template did not restore: " + error.message;
+    log::error("shoot.template.failed", {{"tier", t.config.tier.name}, {"error", error.describe()}});
+  }
+  changed_.notify_all();
 }
 
 void ShootPool::start() {
   std::error_code ec;
   fs::create_directories(config_.dir, ec);
+  remove_stale_templates();
   refill_ = std::thread([this] { refill_loop(); });
 }
 
@@ -148,7 +198,11 @@ Result<ShootLease> ShootPool::take(const std::string& tier) {
   auto vm = ShootVm::restore(runner_, template_dir(tier), name);
   lock.lock();
   t.restoring--;
+  if (vm) {
+    if (auto changed = vmm_changed(t)) vm = std::move(*changed);  // the clone goes with the Result
+  }
   if (!vm) {
+    restore_failed(t, vm.error());
     lock.unlock();
     changed_.notify_all();
     return std::move(vm).error();
@@ -162,28 +216,28 @@ Result<ShootLease> ShootPool::take(const std::string& tier) {
 }
 
 void ShootPool::refill_loop() {
-  // Templates first, one tier after the other.
+  // Templates first (kept ones reused), one tier after the other.
   for (auto& tc : config_.tiers) {
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
-    auto st = build_template(runner_, config_.image, tc.tier, template_dir(tc.tier.name));
-    std::lock_guard lock(mu_);
-    Tier& t = tiers_[tc.tier.name];
-    t.template_ready = st.ok();
-    if (!st) {
-      t.template_error = st.error().message;
-      log::error("shoot.template.failed", {{"tier", tc.tier.name}, {"error", st.error().describe()}});
-    }
-    changed_.notify_all();
+    settle_template(tc.tier, false);
   }
   std::unique_lock lock(mu_);
   for (;;) {
-    // The first tier below its ready count that fits the caps gets one clone.
+    // A suspect template is rebuilt first; else the first tier below its ready count that fits
+    // the caps gets one clone.
     Tier* want = nullptr;
+    Tier* suspect = nullptr;
     changed_.wait(lock, [&] {
       if (stopping_) return true;
+      for (auto& [name, t] : tiers_) {
+        if (t.rebuild && t.restoring == 0) {
+          suspect = &t;
+          return true;
+        }
+      }
       for (auto& [name, t] : tiers_) {
         if (t.template_ready && t.ready.size() + t.restoring < t.config.ready && fits(t)) {
           want = &t;
@@ -193,6 +247,15 @@ void ShootPool::refill_loop() {
       return false;
     });
     if (stopping_) return;
+    if (suspect != nullptr) {
+      const ShootTier tier = suspect->config.tier;
+      lock.unlock();
+      settle_template(tier, true);
+      lock.lock();
+      tiers_[tier.name].rebuild = false;
+      changed_.notify_all();
+      continue;
+    }
     const std::string tier = want->config.tier.name;
     const std::string name = next_name(tier);
     want->restoring++;
@@ -201,8 +264,13 @@ void ShootPool::refill_loop() {
     lock.lock();
     Tier& t = tiers_[tier];
     t.restoring--;
+    if (vm) {
+      if (auto changed = vmm_changed(t)) vm = std::move(*changed);
+    }
     if (!vm) {
       log::warn("shoot.refill.failed", {{"tier", tier}, {"error", vm.error().describe()}});
+      restore_failed(t, vm.error());
+      if (t.rebuild || !t.template_ready) continue;  // the template is the cause: no wait
       // Not in a tight loop: the next return or request wakes the refill again.
       changed_.wait_for(lock, std::chrono::seconds(5), [&] { return stopping_; });
       continue;
@@ -230,6 +298,8 @@ std::vector<ShootTierStats> ShootPool::stats() const {
     st.target = tc.ready;
     st.template_ready = t.template_ready;
     st.template_error = t.template_error;
+    st.template_origin = t.origin;
+    st.template_builds = t.builds;
     st.ready = static_cast<unsigned>(t.ready.size());
     st.restoring = t.restoring;
     st.in_use = t.in_use;

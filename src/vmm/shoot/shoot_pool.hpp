@@ -4,7 +4,9 @@
 // and on their memory (ready and in use counted alike). A request for a tier with none ready
 // restores one itself when the caps allow, first evicting ready clones of other tiers; beyond
 // the caps it gets Errc::unavailable. After a seedd crash, remove_leftovers() ends every shoot
-// VM and removes the templates: clones are never re-adopted (each ran one tenant's command).
+// VM: clones are never re-adopted (each ran one tenant's command). Templates are kept across
+// restarts in a state directory and reused while their key matches (shoot_template.hpp); one
+// that fails to restore is rebuilt once.
 #pragma once
 
 #include <condition_variable>
@@ -12,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -26,7 +29,9 @@ struct ShootPoolTier {
 };
 
 struct ShootPoolConfig {
-  std::string dir;  // templates live in <dir>/<tier>; removed and rebuilt at each start
+  // Templates live in <dir>/<tier> (a state directory: kept across restarts); anything else
+  // in <dir> (removed tiers, unfinished builds) is deleted at start.
+  std::string dir;
   ShootImage image;
   std::vector<ShootPoolTier> tiers;
   unsigned max_vms = 8;            // shoot VMs on the node, ready and in use
@@ -40,6 +45,8 @@ struct ShootTierStats {
   unsigned target = 0;         // ready clones the refill keeps (shoot.tiers[].pool)
   bool template_ready = false;
   std::string template_error;  // why the template could not be built ("" when fine)
+  TemplateOrigin template_origin = TemplateOrigin::none;
+  uint64_t template_builds = 0;  // templates booted for this tier since the pool started
   unsigned ready = 0;
   unsigned restoring = 0;
   unsigned in_use = 0;
@@ -85,7 +92,7 @@ class ShootPool {
   ~ShootPool();  // stops the refill, destroys the ready clones (leases must be gone first)
 
   // Ends every shoot VM an earlier seedd left behind (recorded VMs named shoot-*: their QEMU,
-  // virtiofsds and directories) and removes the template directory. Run before start(), after
+  // virtiofsds and directories). The kept templates stay (start() checks them). Run before start(), after
   // the runner's owners adopted their own VMs. Returns the names of the VMs ended.
   std::vector<std::string> remove_leftovers();
   // Starts the background thread: templates first, then the refill.
@@ -107,10 +114,24 @@ class ShootPool {
     unsigned restoring = 0;
     bool template_ready = false;
     std::string template_error;
+    TemplateOrigin origin = TemplateOrigin::none;
+    uint64_t builds = 0;
+    std::string vmm_version;  // of the VMM that made the template
+    bool rebuild = false;  // a restore from the reused template failed: the refill rebuilds it
     uint64_t restores = 0;
     uint64_t served = 0;
   };
   void refill_loop();
+  // Without mu_: reuses or builds the tier's template (rebuild: builds it whatever is kept).
+  void settle_template(const ShootTier& tier, bool rebuild);
+  // Under mu_: a restore of `t` failed. A reused template is then suspect: rebuilt once; a
+  // rebuilt one that fails too marks the tier failed with the error.
+  void restore_failed(Tier& t, const Error& error);
+  // Under mu_: an error when `t`'s template was reused and the VMM that just restored a clone
+  // of it (so its version is known now) is not the one that made it.
+  std::optional<Error> vmm_changed(const Tier& t);
+  // Deletes what is in config_.dir but no configured tier's template.
+  void remove_stale_templates();
   void returned(const std::string& tier);
   // Under mu_: whether one more clone of `t` fits the caps.
   bool fits(const Tier& t) const;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/crash_point.hpp"
 #include "vmm/shoot/shoot_pool.hpp"
 #include "vmm/testing/vm_fixture.hpp"
 
@@ -23,7 +24,7 @@ class ShootPoolTest : public VmTest {
   ShootPoolConfig config(unsigned ready, unsigned max_vms) const {
     auto spec = guest_spec("unused");
     ShootPoolConfig c;
-    c.dir = path("run/shoot");
+    c.dir = path("state/shoot-templates");
     c.image = {spec.kernel, spec.initrd, spec.cmdline};
     c.tiers = {{ShootTier{"small", 1, 256}, ready}};
     c.max_vms = max_vms;
@@ -160,16 +161,133 @@ TEST_F(ShootPoolTest, LeftoversOfAKilledSeeddAreRemovedAtStartup) {
   EXPECT_EQ(ended.size(), 2u);  // the clone in flight and the ready one
   EXPECT_TRUE(stray_processes().empty());
   EXPECT_TRUE(shoot_dirs().empty());
-  EXPECT_FALSE(fs::exists(path("run/shoot")));
 
-  // And shoots work again.
+  // And shoots work again, from the template the killed pool kept.
   pool.start();
   ASSERT_TRUE(pool.wait_filled(300s));
+  EXPECT_EQ(pool.stats()[0].template_origin, TemplateOrigin::reused);
   auto lease = pool.take("small");
   ASSERT_TRUE(lease.ok()) << lease.error().describe();
   auto r = lease->vm().run(sh("echo again"));
   ASSERT_TRUE(r.ok()) << r.error().describe();
   EXPECT_EQ(r->out, "again\n");
+}
+
+// A pool's template as the pool saw it, for the assertions below.
+::testing::AssertionResult template_is(const ShootPool& pool, TemplateOrigin origin, uint64_t builds) {
+  auto s = pool.stats().at(0);
+  if (s.template_ready && s.template_origin == origin && s.template_builds == builds) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "template ready " << s.template_ready << " origin '"
+                                       << to_string(s.template_origin) << "' builds " << s.template_builds
+                                       << " error '" << s.template_error << "'";
+}
+
+TEST_F(ShootPoolTest, TemplatesAreKeptAcrossStartsAndRebuiltWhenWhatMakesThemChanges) {
+  auto c = config(0, 2);  // no clones: only the templates matter here
+  // A template of a tier that is no longer configured, and a build a killed seedd left.
+  fs::create_directories(c.dir + "/gone");
+  fs::create_directories(c.dir + "/small.building");
+  {
+    ShootPool pool(*runner_, c);
+    pool.start();
+    ASSERT_TRUE(pool.wait_filled(300s));
+    EXPECT_TRUE(template_is(pool, TemplateOrigin::built, 1));
+  }
+  EXPECT_FALSE(fs::exists(c.dir + "/gone"));
+  EXPECT_FALSE(fs::exists(c.dir + "/small.building"));
+  ASSERT_TRUE(fs::exists(c.dir + "/small/" + kTemplateKeyFile));
+  {
+    // The same config: nothing is booted, and the kept template serves a ready clone.
+    auto warm = config(1, 2);
+    ShootPool pool(*runner_, warm);
+    pool.start();
+    ASSERT_TRUE(pool.wait_filled(300s));
+    EXPECT_TRUE(template_is(pool, TemplateOrigin::reused, 0));
+    auto lease = pool.take("small");
+    ASSERT_TRUE(lease.ok()) << lease.error().describe();
+    EXPECT_EQ(lease->restore_time().count(), 0);
+    auto r = lease->vm().run(sh("echo kept"));
+    ASSERT_TRUE(r.ok()) << r.error().describe();
+    EXPECT_EQ(r->out, "kept\n");
+  }
+  {
+    auto changed = c;
+    changed.image.cmdline += " seed.shoot-test=1";
+    ShootPool pool(*runner_, changed);
+    pool.start();
+    ASSERT_TRUE(pool.wait_filled(300s));
+    EXPECT_TRUE(template_is(pool, TemplateOrigin::built, 1)) << "a changed cmdline";
+  }
+  {
+    auto changed = c;
+    changed.image.cmdline += " seed.shoot-test=1";
+    changed.tiers[0].tier.memory_mib = 320;
+    ShootPool pool(*runner_, changed);
+    pool.start();
+    ASSERT_TRUE(pool.wait_filled(300s));
+    EXPECT_TRUE(template_is(pool, TemplateOrigin::built, 1)) << "a changed tier shape";
+  }
+}
+
+TEST_F(ShootPoolTest, ATruncatedTemplateIsRebuiltAfterOneFailedRestoreAndThePoolServes) {
+  {
+    ShootPool pool(*runner_, config(0, 2));
+    pool.start();
+    ASSERT_TRUE(pool.wait_filled(300s));
+    ASSERT_TRUE(template_is(pool, TemplateOrigin::built, 1));
+  }
+  // The key still matches: only a restore finds out.
+  const std::string state = path("state/shoot-templates/small/state");
+  ASSERT_GT(fs::file_size(state), 4096u);
+  fs::resize_file(state, fs::file_size(state) / 2);
+
+  ShootPool pool(*runner_, config(1, 2));
+  pool.start();
+  ASSERT_TRUE(pool.wait_filled(300s));
+  EXPECT_TRUE(template_is(pool, TemplateOrigin::rebuilt, 1));
+  EXPECT_EQ(pool.stats()[0].ready, 1u);
+  auto lease = pool.take("small");
+  ASSERT_TRUE(lease.ok()) << lease.error().describe();
+  auto r = lease->vm().run(sh("echo rebuilt"));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->out, "rebuilt\n");
+}
+
+TEST_F(ShootPoolTest, AKillDuringTheTemplateBuildLeavesNoValidLookingTemplate) {
+  auto c = config(0, 2);
+  size_t threads = 0;
+  for (const auto& t : fs::directory_iterator("/proc/self/task")) (void)t, ++threads;
+  ASSERT_EQ(threads, 1u) << "a thread of an earlier test still runs: forking now is unsafe";
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Dies like kill -9 once the snapshot is on disk but before it is keyed (crash_point.hpp).
+    ::setenv("SEED_CRASH_AT", "shoot-template-unkeyed", 1);
+    auto key = template_key(c.image, c.tiers[0].tier, runner_->driver().info());
+    if (!key) ::_exit(2);
+    (void)ensure_template(*runner_, c.image, c.tiers[0].tier, c.dir + "/small", *key, false);
+    ::_exit(3);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == kCrashPointExit) << "wait status " << status;
+  // The snapshot was written, so the kill came mid-build; nothing claims to be a template.
+  ASSERT_TRUE(fs::exists(c.dir + "/small.building/state"));
+  EXPECT_FALSE(fs::exists(c.dir + "/small"));
+  EXPECT_FALSE(fs::exists(c.dir + "/small.building/" + kTemplateKeyFile));
+
+  ShootPool pool(*runner_, config(1, 2));
+  pool.start();
+  ASSERT_TRUE(pool.wait_filled(300s));
+  EXPECT_TRUE(template_is(pool, TemplateOrigin::built, 1));
+  EXPECT_FALSE(fs::exists(c.dir + "/small.building"));
+  auto lease = pool.take("small");
+  ASSERT_TRUE(lease.ok()) << lease.error().describe();
+  auto r = lease->vm().run(sh("echo built"));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->out, "built\n");
 }
 
 }  // namespace
