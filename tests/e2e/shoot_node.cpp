@@ -11,7 +11,7 @@ void enable_shoots(reconcile::EngineConfig& config, const std::string& root) {
   std::string cmdline = params ? *params : "console=ttyS0";
   while (!cmdline.empty() && cmdline.back() == '\n') cmdline.pop_back();
   auto& sc = config.shoots;
-  sc.pool.dir = root + "/run/shoot";
+  sc.pool.dir = root + "/state/shoot-templates";  // as seedd keeps them (node.cpp)
   sc.pool.image = {guest + "/kernel", guest + "/initrd", cmdline};
   sc.pool.tiers = {{vmm::shoot::ShootTier{"small", 1, 256}, 1}};
   sc.pool.max_vms = 2;
