@@ -214,6 +214,8 @@ class Engine final : public Service {
   std::set<std::string> queued_replan_;  // namespaces to re-plan without eval (supervision)
   bool stopping_ = false;
   unsigned actions_done_ = 0;
+  // Deploys kept per source for the owner's views (StateStore::record_deploy).
+  static constexpr unsigned kDeployHistory = 10;
   std::thread supervisor_;
   std::thread worker_;
 };

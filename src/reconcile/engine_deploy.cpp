@@ -135,6 +135,7 @@ Result<std::vector<DesiredFull>> Engine::evaluate(const SourceRecord& source, co
 
 Status Engine::deploy(const SourceRecord& source, const std::string& because, const ProgressFn& progress) {
   const auto started = std::chrono::steady_clock::now();
+  const int64_t started_at = unix_now();
   {
     std::lock_guard db(store_mu_);
     if (auto s = store_->record_fetch(source.canonical, because, unix_now()); !s) {
@@ -162,6 +163,26 @@ Status Engine::deploy(const SourceRecord& source, const std::string& because, co
       .histogram("seed_deploy_duration_seconds", "Duration of a source's deploy (fetch to healthy).",
                  {{"outcome", outcome}})
       .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  // The owner's history (seedctl status, the admin page and JSON): a shutdown's cut-off deploy
+  // is no outcome of the source, so it is left out.
+  bool cut_off = false;
+  {
+    std::lock_guard lock(state_mu_);
+    cut_off = stopping_;
+  }
+  if (result || !cut_off) {
+    DeployRecord d;
+    d.because = because;
+    d.started_at = started_at;
+    d.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    d.outcome = outcome;
+    d.stage = stage;
+    if (!result) d.error = result.error().message;
+    std::lock_guard db(store_mu_);
+    if (auto s = store_->record_deploy(source.canonical, d, kDeployHistory); !s) {
+      log::warn("deploy.record_failed", {{"source", source.canonical}, {"error", s.error().describe()}});
+    }
+  }
   return result;
 }
 

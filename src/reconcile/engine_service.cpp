@@ -188,6 +188,7 @@ Result<std::vector<SourceView>> Engine::status(std::optional<std::string_view> o
     {
       std::lock_guard db(store_mu_);
       sv.failure = SEED_TRY(store_->failure(rec.canonical));
+      sv.deploys = SEED_TRY(store_->deploys(rec.canonical));
       failures = SEED_TRY(store_->instance_failures(rec.ns));
     }
     std::set<InstanceId> listed;

@@ -67,6 +67,7 @@ struct InstanceUsage {
 struct SourceView {
   SourceRecord record;
   std::optional<Failure> failure;  // eval/build of the whole flake
+  std::vector<DeployRecord> deploys;  // its recent deploys, newest first
   std::vector<InstanceView> instances;
 };
 

@@ -21,6 +21,18 @@ std::string to_string(InstanceState state) {
 nlohmann::json to_json(const Failure& f) { return {{"stage", f.stage}, {"message", f.message}, {"at", f.at}}; }
 
 namespace {
+// Deploy lines `status` prints per source; --json has every kept one.
+constexpr size_t kDeploysShown = 3;
+
+// Unix seconds as RFC 3339 without fractions (the µs formatter is the one RFC 3339 writer).
+std::string seconds_text(int64_t unix_seconds) {
+  std::string at = format_rfc3339_us(unix_seconds * 1000000);
+  if (auto dot = at.find('.'); dot != std::string::npos) at = at.substr(0, dot) + "Z";
+  return at;
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 nlohmann::json optional_failure(const std::optional<Failure>& f) { return f ? to_json(*f) : nlohmann::json(nullptr); }
 }  // namespace
 
@@ -41,13 +53,21 @@ nlohmann::json to_json(const InstanceView& i) {
           {"failure", optional_failure(i.failure)}};
 }
 
+nlohmann::json to_json(const DeployRecord& d) {
+  return {{"because", d.because}, {"started_at", d.started_at}, {"duration_ms", d.duration_ms},
+          {"outcome", d.outcome}, {"stage", d.stage},      {"error", d.error}};
+}
+
 nlohmann::json to_json(const SourceView& s) {
   nlohmann::json instances = nlohmann::json::array();
   for (const auto& i : s.instances) instances.push_back(to_json(i));
+  nlohmann::json deploys = nlohmann::json::array();
+  for (const auto& d : s.deploys) deploys.push_back(to_json(d));
   return {{"source", s.record.canonical},   {"namespace", s.record.ns},
           {"planted_by", s.record.planted_by}, {"planted_at", s.record.planted_at},
           {"fetched_at", s.record.fetched_at}, {"fetched_because", s.record.fetched_because},
-          {"failure", optional_failure(s.failure)}, {"instances", std::move(instances)}};
+          {"failure", optional_failure(s.failure)}, {"instances", std::move(instances)},
+          {"deploys", std::move(deploys)}};
 }
 
 nlohmann::json status_json(const std::vector<SourceView>& sources) {
@@ -61,14 +81,18 @@ std::string status_text(const std::vector<SourceView>& sources) {
   if (sources.empty()) out << "nothing planted\n";
   for (const auto& s : sources) {
     out << s.record.canonical << "  (namespace " << s.record.ns << ")";
-    if (s.record.fetched_at != 0) {
-      // Seconds are enough here; the µs formatter is the one RFC 3339 writer.
-      std::string at = format_rfc3339_us(s.record.fetched_at * 1000000);
-      if (auto dot = at.find('.'); dot != std::string::npos) at = at.substr(0, dot) + "Z";
-      out << "  fetched " << at << " (" << s.record.fetched_because << ")";
-    }
+    if (s.record.fetched_at != 0) out << "  fetched " << seconds_text(s.record.fetched_at) << " (" << s.record.fetched_because << ")";
     out << "\n";
     if (s.failure) out << "  error [" << s.failure->stage << "]: " << s.failure->message << "\n";
+    // The last few deploys, newest first (all of them are in --json).
+    for (size_t n = 0; n < s.deploys.size() && n < kDeploysShown; ++n) {
+      const auto& d = s.deploys[n];
+      out << "  deploy " << seconds_text(d.started_at) << " " << d.because << ": " << d.outcome;
+      if (d.outcome != "ok") out << " at " << d.stage;
+      out << " in " << d.duration_ms << " ms";
+      if (!d.error.empty()) out << ": " << first_line(d.error);
+      out << "\n";
+    }
     if (s.instances.empty()) out << "  no instances\n";
     for (const auto& i : s.instances) {
       out << "  " << i.id.name << "  " << to_string(i.state);

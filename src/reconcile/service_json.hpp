@@ -16,6 +16,7 @@ namespace seed::reconcile {
 
 nlohmann::json to_json(const Failure& failure);
 nlohmann::json to_json(const InstanceView& instance);
+nlohmann::json to_json(const DeployRecord& deploy);
 nlohmann::json to_json(const SourceView& source);
 // {"schema": 1, "sources": [...]}
 nlohmann::json status_json(const std::vector<SourceView>& sources);

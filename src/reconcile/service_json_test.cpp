@@ -22,6 +22,8 @@ SourceView sample() {
   i.shoots_ran = 5;
   i.shoots_running = 2;
   s.instances.push_back(i);
+  s.deploys = {{"webhook", 1700000300, 2500, "failed", "build", "builder for web failed\nwith 40 lines"},
+               {"plant", 1700000000, 9000, "ok", "done", ""}};
   return s;
 }
 
@@ -38,6 +40,10 @@ TEST(ServiceJson, StatusHasTheDocumentedStableFields) {
   EXPECT_EQ(web["dns_names"][0], "web.s-abcdefghijkl.seed.example.org");
   EXPECT_EQ(web["failure"]["stage"], "quarantine");
   EXPECT_EQ(web["shoots"], (nlohmann::json{{"ran", 5}, {"running", 2}}));
+  ASSERT_EQ(src["deploys"].size(), 2u);
+  EXPECT_EQ(src["deploys"][0], (nlohmann::json{{"because", "webhook"}, {"started_at", 1700000300}, {"duration_ms", 2500},
+                                               {"outcome", "failed"}, {"stage", "build"},
+                                               {"error", "builder for web failed\nwith 40 lines"}}));
   for (const char* key : {"name", "namespace", "source", "desired_generation", "toplevel", "ipv4", "ipv6", "restarts",
                           "started_at"}) {
     EXPECT_TRUE(web.contains(key)) << key;
@@ -49,6 +55,9 @@ TEST(ServiceJson, TextShowsStateAndErrorsWithTheirStage) {
   EXPECT_THAT(text, HasSubstr("silo:app"));
   EXPECT_THAT(text, HasSubstr("web  running  gen g1  web.s-abcdefghijkl.seed.example.org  10.88.0.5  shoots 5 ran, 2 running\n"));
   EXPECT_THAT(text, HasSubstr("error [quarantine]: generation g2 failed its health check"));
+  // The recent deploys, newest first, a failure with its stage and the error's first line.
+  EXPECT_THAT(text, HasSubstr("  deploy 2023-11-14T22:18:20Z webhook: failed at build in 2500 ms: builder for web failed\n"
+                              "  deploy 2023-11-14T22:13:20Z plant: ok in 9000 ms\n"));
   EXPECT_EQ(status_text({}), "nothing planted\n");
 }
 

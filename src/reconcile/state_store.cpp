@@ -8,7 +8,7 @@ namespace {
 // The schema: version 1, then one step per later version (each applied once, in order); the
 // version lives in PRAGMA user_version so an older seedd refuses a newer database instead of
 // misreading it.
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE sources (
   canonical  TEXT PRIMARY KEY,
@@ -69,6 +69,22 @@ CREATE TABLE webhooks (
   secret    TEXT NOT NULL,
   created   INTEGER NOT NULL
 );
+)sql";
+
+// 4: each source's recent deploys (trigger, time, outcome, the failing stage and its error) for
+// the node owner's views; unplant removes them with the source.
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE deploys (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  canonical   TEXT NOT NULL REFERENCES sources(canonical) ON DELETE CASCADE,
+  because     TEXT NOT NULL,
+  started_at  INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  outcome     TEXT NOT NULL,
+  stage       TEXT NOT NULL,
+  error       TEXT NOT NULL
+);
+CREATE INDEX deploys_by_source ON deploys(canonical, id);
 )sql";
 
 constexpr const char* kSourceColumns = "canonical, ns, nix_ref, planted_by, planted_at, fetched_at, fetched_because";
@@ -132,6 +148,7 @@ Status StateStore::migrate() {
   if (version < 1) SEED_TRY(db_->exec(kSchemaV1));
   if (version < 2) SEED_TRY(db_->exec(kSchemaV2));
   if (version < 3) SEED_TRY(db_->exec(kSchemaV3));
+  if (version < 4) SEED_TRY(db_->exec(kSchemaV4));
   SEED_TRY(db_->exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
   return tx.commit();
 }
@@ -155,6 +172,8 @@ Status StateStore::plant(const FlakeSource& source, const std::string& planted_b
 Status StateStore::unplant(const std::string& canonical) {
   auto hooks = SEED_TRY(db_->prepare("DELETE FROM webhooks WHERE canonical = ?"));
   SEED_TRY(hooks.bind(1, canonical).run());
+  auto deploys = SEED_TRY(db_->prepare("DELETE FROM deploys WHERE canonical = ?"));
+  SEED_TRY(deploys.bind(1, canonical).run());
   auto st = SEED_TRY(db_->prepare("DELETE FROM sources WHERE canonical = ?"));
   SEED_TRY(st.bind(1, canonical).run());
   if (db_->changes() == 0) {
@@ -180,6 +199,38 @@ Result<std::optional<SourceRecord>> StateStore::source_by_namespace(const std::s
 Status StateStore::record_fetch(const std::string& canonical, const std::string& because, int64_t now) {
   auto st = SEED_TRY(db_->prepare("UPDATE sources SET fetched_at = ?, fetched_because = ? WHERE canonical = ?"));
   return st.bind(1, now).bind(2, because).bind(3, canonical).run();
+}
+
+Status StateStore::record_deploy(const std::string& canonical, const DeployRecord& d, unsigned keep) {
+  auto tx = SEED_TRY(sql::Transaction::begin(*db_));
+  auto add = SEED_TRY(db_->prepare(
+      "INSERT INTO deploys (canonical, because, started_at, duration_ms, outcome, stage, error) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  SEED_TRY(add.bind(1, canonical)
+               .bind(2, d.because)
+               .bind(3, d.started_at)
+               .bind(4, d.duration_ms)
+               .bind(5, d.outcome)
+               .bind(6, d.stage)
+               .bind(7, d.error)
+               .run());
+  auto prune = SEED_TRY(db_->prepare(
+      "DELETE FROM deploys WHERE canonical = ? AND id NOT IN "
+      "(SELECT id FROM deploys WHERE canonical = ? ORDER BY id DESC LIMIT ?)"));
+  SEED_TRY(prune.bind(1, canonical).bind(2, canonical).bind(3, static_cast<int64_t>(keep)).run());
+  return tx.commit();
+}
+
+Result<std::vector<DeployRecord>> StateStore::deploys(const std::string& canonical) {
+  auto st = SEED_TRY(db_->prepare(
+      "SELECT because, started_at, duration_ms, outcome, stage, error FROM deploys WHERE canonical = ? "
+      "ORDER BY id DESC"));
+  st.bind(1, canonical);
+  std::vector<DeployRecord> out;
+  while (SEED_TRY(st.step())) {
+    out.push_back({st.text(0), st.integer(1), st.integer(2), st.text(3), st.text(4), st.text(5)});
+  }
+  return out;
 }
 
 Status StateStore::set_webhook(const std::string& canonical, const Webhook& hook, int64_t now) {

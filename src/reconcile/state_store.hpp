@@ -43,6 +43,16 @@ struct Failure {
   int64_t at = 0;
 };
 
+// One deploy of a source as the node owner's views list it (newest first, a few per source).
+struct DeployRecord {
+  std::string because;      // what started it: plant, push, webhook, poll, seedctl, ...
+  int64_t started_at = 0;   // unix seconds
+  int64_t duration_ms = 0;
+  std::string outcome;      // "ok" or "failed"
+  std::string stage;        // "done", or the stage it failed in (eval, build, boot, ...)
+  std::string error;        // the failure's message ("" when ok)
+};
+
 // A public port of the node: what an exposed tcp/udp/dns entry takes (docs/reconcile.md).
 struct PublicPort {
   std::string transport;  // "tcp" or "udp"
@@ -78,6 +88,10 @@ class StateStore {
   Status unplant(const std::string& canonical);  // Errc::not_found when not planted
   Result<std::vector<SourceRecord>> sources();
   Status record_fetch(const std::string& canonical, const std::string& because, int64_t now);
+  // Adds a finished deploy and keeps only the source's newest `keep`.
+  Status record_deploy(const std::string& canonical, const DeployRecord& deploy, unsigned keep);
+  // The source's kept deploys, newest first.
+  Result<std::vector<DeployRecord>> deploys(const std::string& canonical);
   // Creates or replaces (rotation) the source's webhook.
   Status set_webhook(const std::string& canonical, const Webhook& hook, int64_t now);
   Result<std::optional<Webhook>> webhook_of(const std::string& canonical);

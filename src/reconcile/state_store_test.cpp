@@ -202,7 +202,7 @@ TEST_F(StateStoreTest, VersionOneDatabaseIsUpgraded) {
     auto db = sql::Database::open(db_path());
     ASSERT_TRUE(db);
     ASSERT_TRUE((*db)->exec(
-        "DROP TABLE port_holders; DROP TABLE webhooks; ALTER TABLE sources DROP COLUMN fetched_at; "
+        "DROP TABLE deploys; DROP TABLE port_holders; DROP TABLE webhooks; ALTER TABLE sources DROP COLUMN fetched_at; "
         "ALTER TABLE sources DROP COLUMN fetched_because; PRAGMA user_version = 1"));
   }
   auto s = open();
@@ -221,7 +221,7 @@ TEST_F(StateStoreTest, VersionTwoDatabaseGetsFetchReasonsAndWebhooks) {
     auto db = sql::Database::open(db_path());
     ASSERT_TRUE(db);
     ASSERT_TRUE((*db)->exec(
-        "DROP TABLE webhooks; ALTER TABLE sources DROP COLUMN fetched_at; "
+        "DROP TABLE deploys; DROP TABLE webhooks; ALTER TABLE sources DROP COLUMN fetched_at; "
         "ALTER TABLE sources DROP COLUMN fetched_because; PRAGMA user_version = 2"));
   }
   auto s = open();
@@ -232,6 +232,56 @@ TEST_F(StateStoreTest, VersionTwoDatabaseGetsFetchReasonsAndWebhooks) {
   EXPECT_EQ((*all)[0].fetched_at, 0);
   EXPECT_EQ((*all)[0].fetched_because, "");
   EXPECT_TRUE(s->set_webhook("github:a/b", {"github:a/b", "h", "s"}, 5));
+}
+
+// Version 3 (before the deploy history): upgraded in place, every source with none yet.
+TEST_F(StateStoreTest, VersionThreeDatabaseGetsADeployHistory) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->plant(source("github:a/b"), "k", 1));
+  }
+  {
+    auto db = sql::Database::open(db_path());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->exec("DROP TABLE deploys; PRAGMA user_version = 3"));
+  }
+  auto s = open();
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->deploys("github:a/b")->empty());
+  EXPECT_TRUE(s->record_deploy("github:a/b", {"poll", 5, 1, "ok", "done", ""}, 10));
+  EXPECT_EQ(s->deploys("github:a/b")->size(), 1u);
+}
+
+// The owner's deploy history: newest first, the newest `keep` per source (other sources'
+// untouched), kept across a reopen, gone with an unplant (a replant starts empty).
+TEST_F(StateStoreTest, DeployHistoryIsNewestFirstBoundedPerSourceAndGoesWithTheSource) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->plant(source("github:a/b"), "k", 1));
+    ASSERT_TRUE(s->plant(source("github:c/d"), "k", 1));
+    ASSERT_TRUE(s->record_deploy("github:c/d", {"plant", 1, 900, "ok", "done", ""}, 3));
+    for (int n = 0; n < 5; ++n) {
+      const bool ok = n % 2 == 0;
+      ASSERT_TRUE(s->record_deploy("github:a/b", {"webhook", 100 + n, 10 * n, ok ? "ok" : "failed",
+                                                  ok ? "done" : "build", ok ? "" : "build " + std::to_string(n) + " failed"},
+                                   3));
+    }
+  }
+  auto s = open();
+  auto kept = s->deploys("github:a/b");
+  ASSERT_TRUE(kept);
+  ASSERT_EQ(kept->size(), 3u);
+  EXPECT_EQ((*kept)[0].started_at, 104);
+  EXPECT_EQ((*kept)[0].outcome, "ok");
+  EXPECT_EQ((*kept)[1].started_at, 103);
+  EXPECT_EQ((*kept)[1].stage, "build");
+  EXPECT_EQ((*kept)[1].error, "build 3 failed");
+  EXPECT_EQ((*kept)[1].duration_ms, 30);
+  EXPECT_EQ((*kept)[2].started_at, 102);
+  EXPECT_EQ(s->deploys("github:c/d")->size(), 1u);
+  ASSERT_TRUE(s->unplant("github:a/b"));
+  ASSERT_TRUE(s->plant(source("github:a/b"), "k", 2));
+  EXPECT_TRUE(s->deploys("github:a/b")->empty());
 }
 
 TEST_F(StateStoreTest, FetchReasonsAndWebhooksAreKeptAndGoWithTheSource) {

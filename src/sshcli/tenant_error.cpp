@@ -68,6 +68,7 @@ reconcile::SourceView for_tenant(reconcile::SourceView view) {
   };
   hide(view.failure);
   for (auto& i : view.instances) hide(i.failure);
+  for (auto& d : view.deploys) d.error = hide_node_paths(d.error);
   return view;
 }
 

@@ -57,9 +57,11 @@ TEST(TenantError, StatusFailuresHideNodePaths) {
   reconcile::InstanceView i;
   i.failure = reconcile::Failure{"boot", "virtiofsd exited; see /var/lib/seed/vms/web/virtiofsd.log", 1};
   v.instances.push_back(i);
+  v.deploys = {{"push", 1, 2, "failed", "boot", "web: virtiofsd exited; see /var/lib/seed/vms/web/virtiofsd.log"}};
   auto shown = for_tenant(v);
   EXPECT_EQ(shown.failure->message, "error: at /nix/store/abc-source/web.nix:3:5");
   EXPECT_EQ(shown.instances[0].failure->message, "virtiofsd exited; see <node path>");
+  EXPECT_EQ(shown.deploys[0].error, "web: virtiofsd exited; see <node path>");
 }
 
 }  // namespace

@@ -95,6 +95,9 @@ TEST_F(AdminPageTest, StatusLogsMetricsAndThePageShowAPlantedInstance) {
   const std::string uri = write_flake(web_flake(""));
   in_ns([&] { ASSERT_TRUE(engine_->plant(uri, "test", nullptr)); });
   EXPECT_EQ(deploys_ok.value(), deploys_before + 1);
+  // A second deploy fails at eval: the history keeps both, with the failure's stage and error.
+  write_flake("{ outputs = { self }: { seeds = ; }; }");
+  in_ns([&] { ASSERT_FALSE(engine_->plant(uri, "test", nullptr)); });
   start_admin();
 
   // The JSON API is what `seedctl status --json` prints.
@@ -103,6 +106,14 @@ TEST_F(AdminPageTest, StatusLogsMetricsAndThePageShowAPlantedInstance) {
   ASSERT_EQ(status["sources"].size(), 1u);
   EXPECT_EQ(status["sources"][0]["instances"][0]["name"], "web");
   EXPECT_EQ(status["sources"][0]["instances"][0]["state"], "running");
+  const auto& history = status["sources"][0]["deploys"];
+  ASSERT_EQ(history.size(), 2u) << status.dump();
+  EXPECT_EQ(history[0]["outcome"], "failed");
+  EXPECT_EQ(history[0]["stage"], "eval");
+  EXPECT_THAT(history[0]["error"].get<std::string>(), HasSubstr("syntax error"));
+  EXPECT_EQ(history[1]["outcome"], "ok");
+  EXPECT_EQ(history[1]["stage"], "done");
+  EXPECT_EQ(history[1]["because"], "plant");
 
   auto logs = nlohmann::json::parse(curl(base_ + "/api/v1/logs?instance=web&lines=50"), nullptr, false);
   ASSERT_TRUE(logs.is_object());
@@ -176,6 +187,10 @@ TEST_F(AdminPageTest, StatusLogsMetricsAndThePageShowAPlantedInstance) {
   EXPECT_THAT(dom.out, HasSubstr("state-running"));
   EXPECT_THAT(dom.out, HasSubstr("<td>data</td>"));  // the volumes table
   EXPECT_THAT(dom.out, HasSubstr("<canvas"));  // Chart.js drew the instance's plot
+  // The deploy history: the failed eval with its error, then the plant that worked.
+  EXPECT_THAT(dom.out, HasSubstr("<td class=\"outcome-failed\">failed</td><td>eval</td>"));
+  EXPECT_THAT(dom.out, HasSubstr("syntax error"));
+  EXPECT_THAT(dom.out, HasSubstr("<td class=\"outcome-ok\">ok</td>"));
   // Any console message (an exception, a CSP violation, a failed fetch) is a defect: the page
   // logs nothing on purpose.
   std::string console;

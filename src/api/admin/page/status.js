@@ -42,9 +42,13 @@ async function getJson(path) {
 }
 
 function renderStatus(status) {
-  const instances = [], failures = [];
+  const instances = [], failures = [], deploys = [];
   let running = 0;
   for (const s of status.sources) {
+    for (const d of s.deploys || []) {
+      deploys.push([s.source, time(d.started_at), d.because, el("td", d.outcome, "outcome-" + d.outcome),
+                    d.outcome === "ok" ? "" : d.stage, (d.duration_ms / 1000).toFixed(1) + " s", d.error]);
+    }
     if (s.failure) failures.push([s.canonical || s.source || "", s.failure.stage, s.failure.message, time(s.failure.at)]);
     for (const i of s.instances) {
       if (i.state === "running") running++;
@@ -56,6 +60,9 @@ function renderStatus(status) {
   }
   fillTable("instances", instances, "no instances are planted", 9);
   fillTable("failures", failures, "no failures", 4);
+  // Newest first across sources.
+  deploys.sort((a, b) => (a[1] < b[1]) - (a[1] > b[1]));
+  fillTable("deploys", deploys, "no deploys yet", 7);
   document.getElementById("summary").textContent =
       status.sources.length + " sources, " + instances.length + " instances, " + running + " running";
 }
