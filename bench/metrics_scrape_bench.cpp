@@ -19,7 +19,7 @@
 
 #include "api/admin/admin_routes.hpp"
 #include "api/http_server.hpp"
-#include "api/testing/listen.hpp"
+#include "bench_listener.hpp"
 #include "seedd/node_metrics.hpp"
 
 using namespace seed;
@@ -126,19 +126,8 @@ int main() {
   api::admin::AdminRoutes admin(service, registry, usage);
   api::Router routes;
   admin.add_routes(routes);
-  routes.add("GET", "/bench/trivial", [](const api::Request&) {
-    api::Response r;
-    r.content_type = "text/plain";
-    r.body = "ok\n";
-    return r;
-  });
   uint16_t port = 0;
-  UniqueFd socket = api::testing::listen_loopback(&port);
-  std::vector<api::Listener> listeners;
-  listeners.push_back({"admin", std::move(socket), std::move(routes)});
-  api::HttpLimits limits;
-  limits.requests_per_second = 0;
-  auto server = api::HttpServer::start(std::move(listeners), limits);
+  auto server = bench::start_bench_listener("admin", std::move(routes), "GET", "/bench/trivial", &port);
   if (!server) return std::fprintf(stderr, "%s\n", server.error().describe().c_str()), 1;
 
   size_t metrics_bytes = 0, status_bytes = 0, trivial_bytes = 0;

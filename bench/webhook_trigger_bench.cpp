@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "api/http_server.hpp"
-#include "api/testing/listen.hpp"
+#include "bench_listener.hpp"
 #include "api/webhook/delivery.hpp"
 #include "api/webhook/webhook_routes.hpp"
 
@@ -77,19 +77,8 @@ int main() {
   });
   api::Router routes;
   hooks.add_routes(routes);
-  routes.add("POST", "/bench/trivial", [](const api::Request&) {
-    api::Response r;
-    r.content_type = "text/plain";
-    r.body = "ok\n";
-    return r;
-  });
   uint16_t port = 0;
-  UniqueFd socket = api::testing::listen_loopback(&port);
-  std::vector<api::Listener> listeners;
-  listeners.push_back({"public", std::move(socket), std::move(routes)});
-  api::HttpLimits limits;
-  limits.requests_per_second = 0;
-  auto server = api::HttpServer::start(std::move(listeners), limits);
+  auto server = bench::start_bench_listener("public", std::move(routes), "POST", "/bench/trivial", &port);
   if (!server) return std::fprintf(stderr, "%s\n", server.error().describe().c_str()), 1;
 
   const std::string body = R"({"ref":"refs/heads/main","repository":{"default_branch":"main"}})";
