@@ -17,13 +17,9 @@ int main(int argc, char** argv) {
   const std::string root = argv[1];
   auto config = seed::e2e::node_config(root);
   config.fault_after_actions = static_cast<unsigned>(std::strtoul(argv[3], nullptr, 10));
-  auto engine = seed::reconcile::Engine::open(config, seed::e2e::node_parts(root, nullptr, nullptr));
+  auto engine = seed::e2e::start_child_engine(config, root);
   if (!engine) {
     std::fprintf(stderr, "%s\n", engine.error().describe().c_str());
-    return 1;
-  }
-  if (auto s = (*engine)->start(); !s) {
-    std::fprintf(stderr, "%s\n", s.error().describe().c_str());
     return 1;
   }
   auto planted = (*engine)->plant(argv[2], "crash-test", nullptr);

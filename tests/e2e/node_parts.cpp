@@ -54,4 +54,11 @@ reconcile::EngineParts node_parts(const std::string& root, net::dns::ZoneStore* 
   return parts;
 }
 
+Result<std::unique_ptr<reconcile::Engine>> start_child_engine(const reconcile::EngineConfig& config,
+                                                              const std::string& root) {
+  auto engine = SEED_TRY(reconcile::Engine::open(config, node_parts(root, nullptr, nullptr)));
+  SEED_TRY(engine->start());
+  return engine;
+}
+
 }  // namespace seed::e2e

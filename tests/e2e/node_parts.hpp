@@ -17,5 +17,8 @@ reconcile::EngineConfig node_config(const std::string& root);
 // Throws std::runtime_error naming the part that could not be made.
 reconcile::EngineParts node_parts(const std::string& root, net::dns::ZoneStore* zone, net::ingress::Server* ingress);
 std::unique_ptr<storage::VolumeDriver> node_volumes(const std::string& root);
+// A crash child's engine: opened on the node's parts (no DNS zone, no ingress) and started.
+Result<std::unique_ptr<reconcile::Engine>> start_child_engine(const reconcile::EngineConfig& config,
+                                                              const std::string& root);
 
 }  // namespace seed::e2e

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -74,7 +75,15 @@ class ShootE2eTest : public EngineTest {
     wait_for_pool();
   }
   void TearDown() override {
+    // A test that stopped half-way through the kill -9 test leaves its child running or no
+    // engine open: end the child and let an engine clean up its clones before the node goes.
+    if (child_) {
+      (void)child_->signal(SIGKILL);
+      (void)child_->wait(std::chrono::seconds(30));
+      child_.reset();
+    }
     api_.reset();
+    if (engine_closed_) open_engine();
     EngineTest::TearDown();
   }
   void start_listener() {
@@ -169,6 +178,8 @@ class ShootE2eTest : public EngineTest {
   std::string uri_;
   reconcile::InstanceView web_;
   std::unique_ptr<Api> api_;
+  std::optional<Child> child_;  // the kill -9 test's engine process
+  bool engine_closed_ = false;  // the kill -9 test closed the fixture's engine
 };
 
 TEST_F(ShootE2eTest, TheInstanceShootsAndTheShootWritesItsVolume) {
@@ -295,14 +306,17 @@ TEST_F(ShootCapsE2eTest, BeyondTheCapsTheNextShootGets429WithRetryAfter) {
 TEST_F(ShootE2eTest, KillMinus9OfSeeddMidShootLeavesNothingAndShootsWorkAfter) {
   api_.reset();
   close_engine();  // the instance keeps running, as across a seedd restart
+  engine_closed_ = true;
   const std::string ready = root() + "/child.ready";
   SpawnOptions o;
   o.argv = {"nsenter", "--net=/run/netns/" + netns_->name(), vmm::testing::build_dir() + "/tests/e2e/shoot_crash_child",
             root(), ready};
   o.stderr_mode = Output::file;
   o.stderr_file = root() + "/child.log";
-  auto child = spawn(o);
-  ASSERT_TRUE(child) << child.error().describe();
+  auto spawned = spawn(o);
+  ASSERT_TRUE(spawned) << spawned.error().describe();
+  child_.emplace(std::move(*spawned));
+  auto& child = child_;
   for (int i = 0; i < 2400 && !fs::exists(ready); ++i) {  // bounded: adoption, template, a ready clone
     if (child->wait(std::chrono::milliseconds(250))) break;
   }
@@ -335,6 +349,7 @@ TEST_F(ShootE2eTest, KillMinus9OfSeeddMidShootLeavesNothingAndShootsWorkAfter) {
   ASSERT_GE(clones_running.size(), 2u) << "two clones run the two shoots";
   ASSERT_TRUE(child->signal(SIGKILL));
   ASSERT_TRUE(child->wait(std::chrono::seconds(30)));
+  child_.reset();
   unsigned outlived = 0;
   for (const auto& [pid, cmdline] : processes_naming(clone_prefix())) outlived += before.count(pid);
   std::cerr << "[ kill -9 ] " << before.size() << " clone processes ran, " << outlived << " outlived seedd\n";
@@ -343,6 +358,7 @@ TEST_F(ShootE2eTest, KillMinus9OfSeeddMidShootLeavesNothingAndShootsWorkAfter) {
     EXPECT_THAT(guest_sh(agent(), "cat /tmp/" + tag + ".out").out, Not(HasSubstr("\"exitCode\"")));
   }
   open_engine();
+  engine_closed_ = false;
   start_listener();
   wait_for_pool();
   EXPECT_EQ(instance(uri_, "web").state, reconcile::InstanceState::running);
