@@ -16,6 +16,13 @@ using Clock = std::chrono::steady_clock;
 
 // The agent's answer to `ping` (tests/guest/README.md, "Agent protocol").
 constexpr std::string_view kPong = "pong\n.\n";
+// A request line no agent knows, and every agent's answer to it (tests/guest/init.sh,
+// nixos-module/guest/runtime.nix): the resync marker.
+constexpr std::string_view kSyncLine = "seed-resync\n";
+constexpr std::string_view kSyncAnswer = "err unknown command\n.\n";
+// How long a pong may take before the ping is taken for lost: a loaded TCG guest answers within
+// a second; a late pong is harmless (it comes before the marker's answer).
+constexpr std::chrono::milliseconds kResyncAfter{2000};
 
 Error no_agent(const std::string& path, std::string why) {
   return make_error(Errc::unavailable, "the instance's agent does not answer: " + std::move(why))
@@ -46,21 +53,39 @@ Result<std::unique_ptr<ExecChannel>> ExecChannel::open(const std::string& socket
   c->ended_ = true;  // nothing runs yet: nothing to kill
   SEED_TRY(c->send("ping\n"));
   const auto deadline = Clock::now() + timeout;
+  // A guest agent loop that found no host closes its port and opens it again (the named
+  // port's read ends at once while no host is connected), and the kernel drops what reached a
+  // port as it is closed: a ping arriving in that instant is lost, about one fresh session in
+  // 250 (VmTest.ManyFreshExecSessionsOnEveryPortAllRunTheirCommand). Past kResyncAfter without a pong the channel asks once more,
+  // with a line no agent knows: whatever the agent answered before (the pong, or nothing when
+  // the ping was dropped), its answer to that line comes last, so the stream is in step again.
+  auto resync_at = Clock::now() + std::min(kResyncAfter, timeout);
+  bool resynced = false;
   std::string seen;
   char buf[256];
-  while (seen.find(kPong) == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) {
+  auto in_step = [&] {
+    if (!resynced) return seen.find(kPong) != std::string::npos;
+    return seen.size() >= kSyncAnswer.size() && seen.compare(seen.size() - kSyncAnswer.size(), kSyncAnswer.size(), kSyncAnswer) == 0;
+  };
+  while (!in_step()) {
+    const auto now = Clock::now();
+    if (now >= deadline) {
       return no_agent(socket_path, "no answer within " + std::to_string(timeout.count() / 1000) + " s");
     }
+    if (!resynced && now >= resync_at) {
+      SEED_TRY(c->send(std::string(kSyncLine)));
+      resynced = true;
+    }
+    const auto wake = resynced ? deadline : std::min(deadline, resync_at);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now);
     pollfd p{c->fd(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(1, left.count()))) <= 0) continue;
     ssize_t n = ::recv(c->fd(), buf, sizeof buf, 0);
     if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
       return no_agent(socket_path, "the channel closed before the agent answered");
     }
     if (n > 0) seen.append(buf, static_cast<size_t>(n));
-    if (seen.size() > 4096) seen.erase(0, seen.size() - 16);  // only the tail can hold the answer
+    if (seen.size() > 4096) seen.erase(0, seen.size() - 64);  // only the tail can hold the answer
   }
   // The answer came after the request and nothing else was asked: the next bytes are frames.
   SEED_TRY(c->send(start));

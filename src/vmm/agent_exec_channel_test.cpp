@@ -1,0 +1,131 @@
+// ExecChannel's start (ping, resync, then frames) against a scripted agent on a Unix socket.
+// The fake stands in for a guest agent loop (tests/guest/init.sh agent_serve): it answers
+// `ping` and unknown lines as that loop does, and answers `exec` with frames of its own. What
+// it cannot catch: the virtio port's real timing (how a ping gets dropped as the guest closes
+// its port); VmTest.ManyFreshExecSessionsOnEveryPortAllRunTheirCommand runs many sessions against the real guest for that.
+#include "vmm/agent_exec_channel.hpp"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <thread>
+
+#include "common/testing/temp_dir.hpp"
+#include "common/unix_socket.hpp"
+
+namespace seed::vmm {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ScriptedAgent {
+ public:
+  // drop_first: the first request line is lost (a guest port closed as it arrived).
+  // pong_delay: how long the answer to `ping` takes.
+  ScriptedAgent(const std::string& path, bool drop_first, std::chrono::milliseconds pong_delay)
+      : listener_(listen_unix(path).value()) {
+    thread_ = std::thread([this, drop_first, pong_delay] { serve(drop_first, pong_delay); });
+  }
+  ~ScriptedAgent() { thread_.join(); }
+  std::vector<std::string> lines_seen;
+
+ private:
+  void serve(bool drop_first, std::chrono::milliseconds pong_delay) {
+    int fd = ::accept(listener_.get(), nullptr, nullptr);
+    ASSERT_GE(fd, 0);
+    UniqueFd conn(fd);
+    std::string buffer;
+    bool first = true;
+    for (;;) {
+      auto nl = buffer.find('\n');
+      if (nl == std::string::npos) {
+        char b[256];
+        ssize_t n = ::recv(conn.get(), b, sizeof b, 0);
+        if (n <= 0) return;
+        buffer.append(b, static_cast<size_t>(n));
+        continue;
+      }
+      std::string line = buffer.substr(0, nl);
+      buffer.erase(0, nl + 1);
+      lines_seen.push_back(line);
+      if (std::exchange(first, false) && drop_first) continue;
+      std::string answer;
+      if (line == "ping") {
+        std::this_thread::sleep_for(pong_delay);
+        answer = "pong\n.\n";
+      } else if (line == "exec") {
+        // The argv frame follows; the command "runs" and exits 7.
+        answer = encode_exec_data(ExecFrameType::stdout_data, "ran\n") + encode_exec_exit(7);
+      } else {
+        answer = "err unknown command\n.\n";
+      }
+      ASSERT_EQ(::send(conn.get(), answer.data(), answer.size(), MSG_NOSIGNAL), static_cast<ssize_t>(answer.size()));
+      if (line == "exec") return;
+    }
+  }
+  UniqueFd listener_;
+  std::thread thread_;
+};
+
+ExecChannel::Output run_to_end(ExecChannel& c) {
+  ExecChannel::Output all;
+  while (!all.ended) {
+    pollfd p{c.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 10000) <= 0) break;
+    auto out = c.read();
+    EXPECT_TRUE(out.ok()) << out.error().describe();
+    if (!out.ok()) break;
+    all.out += out->out;
+    all.ended = out->ended;
+    all.exit_code = out->exit_code;
+    all.lost = out->lost;
+  }
+  return all;
+}
+
+TEST(ExecChannelStart, APingTheGuestDroppedIsFollowedByAResyncAndTheCommandRuns) {
+  seed::testing::TempDir dir;
+  const std::string sock = dir.path() + "/exec.sock";
+  std::optional<ScriptedAgent> agent;
+  agent.emplace(sock, /*drop_first=*/true, 0ms);
+  auto c = ExecChannel::open(sock, {"true"}, 10s);
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  auto out = run_to_end(**c);
+  EXPECT_TRUE(out.ended);
+  EXPECT_FALSE(out.lost);
+  EXPECT_EQ(out.exit_code, 7);
+  EXPECT_EQ(out.out, "ran\n");
+  agent.reset();
+}
+
+TEST(ExecChannelStart, APongThatComesLateIsNotTakenForTheCommandsFrames) {
+  seed::testing::TempDir dir;
+  const std::string sock = dir.path() + "/exec.sock";
+  std::optional<ScriptedAgent> agent;
+  // Later than the resync: the pong and then the marker's answer come before any frame.
+  agent.emplace(sock, /*drop_first=*/false, 2500ms);
+  auto c = ExecChannel::open(sock, {"true"}, 10s);
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  auto out = run_to_end(**c);
+  EXPECT_TRUE(out.ended);
+  EXPECT_FALSE(out.lost);
+  EXPECT_EQ(out.exit_code, 7);
+  EXPECT_EQ(out.out, "ran\n");
+  agent.reset();
+}
+
+TEST(ExecChannelStart, AGuestThatNeverAnswersIsUnavailableAfterTheTimeout) {
+  seed::testing::TempDir dir;
+  const std::string sock = dir.path() + "/exec.sock";
+  auto listener = listen_unix(sock);
+  ASSERT_TRUE(listener.ok());
+  // Nobody accepts: the connection sits in the backlog, as a port whose agent is gone.
+  auto c = ExecChannel::open(sock, {"true"}, 3s);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, Errc::unavailable) << c.error().describe();
+  EXPECT_NE(c.error().describe().find("no answer within 3 s"), std::string::npos) << c.error().describe();
+}
+
+}  // namespace
+}  // namespace seed::vmm
