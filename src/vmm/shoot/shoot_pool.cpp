@@ -1,6 +1,7 @@
 #include "vmm/shoot/shoot_pool.hpp"
 
 #include <filesystem>
+#include <utility>
 
 #include "common/log.hpp"
 
@@ -129,6 +130,12 @@ unsigned ShootPool::vms_locked() const {
   return n;
 }
 
+unsigned ShootPool::restores_in_flight() const {
+  unsigned n = 0;
+  for (const auto& [name, t] : tiers_) n += t.restoring;
+  return n;
+}
+
 uint64_t ShootPool::memory_locked() const {
   uint64_t mib = 0;
   for (const auto& [name, t] : tiers_) {
@@ -167,35 +174,55 @@ Result<ShootLease> ShootPool::take(const std::string& tier) {
                                              : "the shoot template of tier '" + tier + "' failed: " + t.template_error)
         .with("stage", "shoot");
   }
-  if (!t.ready.empty()) {
-    auto vm = std::move(t.ready.front());
-    t.ready.pop_front();
-    t.in_use++;
-    t.served++;
-    lock.unlock();
-    changed_.notify_all();  // refill
-    return ShootLease(this, tier, std::move(vm), std::chrono::microseconds(0));
-  }
-  // None ready: make room by evicting ready clones of other tiers, then restore here.
-  std::vector<std::unique_ptr<ShootVm>> evicted;
-  for (auto& [name, other] : tiers_) {
-    while (!fits(t) && !other.ready.empty()) {
-      evicted.push_back(std::move(other.ready.back()));
-      other.ready.pop_back();
+  // At the caps with restores in flight (the refill's, or other requests'), a clone is about
+  // to be ready or a slot about to be free: wait for it rather than refuse. Only when no
+  // restore is left to wait for are the caps really reached. Restores are bounded by their
+  // own timeouts; kTakeWait is a backstop.
+  const auto give_up = Clock::now() + kTakeWait;
+  std::string clone_name;
+  bool counted_wait = false;
+  for (;;) {
+    if (!t.ready.empty()) {
+      auto vm = std::move(t.ready.front());
+      t.ready.pop_front();
+      t.in_use++;
+      t.served++;
+      lock.unlock();
+      changed_.notify_all();  // refill
+      return ShootLease(this, tier, std::move(vm), std::chrono::microseconds(0));
     }
+    // None ready: make room by evicting ready clones of other tiers, then restore here.
+    std::vector<std::unique_ptr<ShootVm>> evicted;
+    for (auto& [name, other] : tiers_) {
+      while (!fits(t) && !other.ready.empty()) {
+        evicted.push_back(std::move(other.ready.back()));
+        other.ready.pop_back();
+      }
+    }
+    if (fits(t)) {
+      t.restoring++;
+      clone_name = next_name(tier);
+      lock.unlock();
+      evicted.clear();  // destroyed outside the lock
+      break;
+    }
+    if (!evicted.empty()) {
+      lock.unlock();
+      evicted.clear();
+      lock.lock();
+      continue;
+    }
+    if (restores_in_flight() == 0 || stopping_ || Clock::now() >= give_up) {
+      return make_error(Errc::unavailable, "the node runs as many shoots as it may (" +
+                                               std::to_string(config_.max_vms) + " VMs, " +
+                                               std::to_string(config_.max_memory_mib) + " MiB)")
+          .with("stage", "shoot");
+    }
+    if (!std::exchange(counted_wait, true)) t.waits++;
+    changed_.wait_until(lock, give_up);
   }
-  if (!fits(t)) {
-    return make_error(Errc::unavailable, "the node runs as many shoots as it may (" +
-                                             std::to_string(config_.max_vms) + " VMs, " +
-                                             std::to_string(config_.max_memory_mib) + " MiB)")
-        .with("stage", "shoot");
-  }
-  t.restoring++;
-  const std::string name = next_name(tier);
-  lock.unlock();
-  evicted.clear();  // destroyed outside the lock
   auto started = Clock::now();
-  auto vm = ShootVm::restore(runner_, template_dir(tier), name);
+  auto vm = ShootVm::restore(runner_, template_dir(tier), clone_name);
   lock.lock();
   t.restoring--;
   if (vm) {
@@ -264,6 +291,7 @@ void ShootPool::refill_loop() {
     lock.lock();
     Tier& t = tiers_[tier];
     t.restoring--;
+    changed_.notify_all();  // a take waiting at the caps looks again, whatever the outcome
     if (vm) {
       if (auto changed = vmm_changed(t)) vm = std::move(*changed);
     }
@@ -302,6 +330,7 @@ std::vector<ShootTierStats> ShootPool::stats() const {
     st.template_builds = t.builds;
     st.ready = static_cast<unsigned>(t.ready.size());
     st.restoring = t.restoring;
+    st.waits = t.waits;
     st.in_use = t.in_use;
     st.restores = t.restores;
     st.served = t.served;

@@ -2,11 +2,12 @@
 // shoot's restore happens off the request path. A background thread builds the templates, then
 // keeps each tier at its configured number of ready clones, within a node-wide cap on shoot VMs
 // and on their memory (ready and in use counted alike). A request for a tier with none ready
-// restores one itself when the caps allow, first evicting ready clones of other tiers; beyond
-// the caps it gets Errc::unavailable. After a seedd crash, remove_leftovers() ends every shoot
-// VM: clones are never re-adopted (each ran one tenant's command). Templates are kept across
-// restarts in a state directory and reused while their key matches (shoot_template.hpp); one
-// that fails to restore is rebuilt once.
+// restores one itself when the caps allow, first evicting ready clones of other tiers; at the
+// caps it waits for restores in flight (the refill's clone, or a slot it frees), and only
+// beyond the caps with none in flight does it get Errc::unavailable. After a seedd crash,
+// remove_leftovers() ends every shoot VM: clones are never re-adopted (each ran one tenant's
+// command). Templates are kept across restarts in a state directory and reused while their key
+// matches (shoot_template.hpp); one that fails to restore is rebuilt once.
 #pragma once
 
 #include <condition_variable>
@@ -52,6 +53,7 @@ struct ShootTierStats {
   unsigned in_use = 0;
   uint64_t restores = 0;  // clones restored so far
   uint64_t served = 0;    // clones handed out
+  uint64_t waits = 0;     // times a request at the caps waited for a restore in flight
 };
 
 // The node-wide counts the caps apply to: ready, restoring and in-use clones alike.
@@ -88,6 +90,7 @@ class ShootLease {
 
 class ShootPool {
  public:
+  static constexpr std::chrono::seconds kTakeWait{120};
   ShootPool(VmRunner& runner, ShootPoolConfig config);
   ~ShootPool();  // stops the refill, destroys the ready clones (leases must be gone first)
 
@@ -98,7 +101,8 @@ class ShootPool {
   // Starts the background thread: templates first, then the refill.
   void start();
   // A clone of `tier`. Errc::not_found: no such tier; Errc::unavailable: its template is not
-  // ready (yet, or it failed: the error says), or the node's shoot caps are reached.
+  // ready (yet, or it failed: the error says), or the node's shoot caps are reached by clones
+  // in use (at the caps with restores in flight, it waits for them, up to kTakeWait).
   Result<ShootLease> take(const std::string& tier);
   std::vector<ShootTierStats> stats() const;
   ShootPoolTotals totals() const;
@@ -120,6 +124,7 @@ class ShootPool {
     bool rebuild = false;  // a restore from the reused template failed: the refill rebuilds it
     uint64_t restores = 0;
     uint64_t served = 0;
+    uint64_t waits = 0;
   };
   void refill_loop();
   // Without mu_: reuses or builds the tier's template (rebuild: builds it whatever is kept).
@@ -136,6 +141,7 @@ class ShootPool {
   // Under mu_: whether one more clone of `t` fits the caps.
   bool fits(const Tier& t) const;
   unsigned vms_locked() const;
+  unsigned restores_in_flight() const;  // under mu_
   uint64_t memory_locked() const;
   std::string next_name(const std::string& tier);
   std::string template_dir(const std::string& tier) const { return config_.dir + "/" + tier; }

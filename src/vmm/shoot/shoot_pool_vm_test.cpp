@@ -95,6 +95,33 @@ TEST_F(ShootPoolTest, WarmClonesRefillWithinTheCapsAndNothingLeaks) {
   EXPECT_TRUE(shoot_dirs().empty()) << shoot_dirs()[0];
 }
 
+// At the VM cap with the refill's restore in flight, a request waits for that clone instead of
+// being refused (before, it got Errc::unavailable, a 429, with a clone a second away).
+TEST_F(ShootPoolTest, ARequestAtTheCapsWaitsForTheRefillsRestoreInFlight) {
+  ShootPool pool(*runner_, config(1, 2));
+  pool.start();
+  ASSERT_TRUE(pool.wait_filled(300s));
+  auto first = pool.take("small");
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  ASSERT_TRUE(pool.wait_filled(120s));
+  auto second = pool.take("small");  // both VMs in use: the refill has no room
+  ASSERT_TRUE(second.ok()) << second.error().describe();
+  first->release();
+  // The refill restores into the freed slot: one in use, one restoring, the cap reached.
+  const auto until = std::chrono::steady_clock::now() + 60s;
+  while (pool.stats()[0].restoring == 0 && pool.stats()[0].ready == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(pool.stats()[0].restoring, 1u) << "the refill's restore was not seen in flight";
+  auto third = pool.take("small");
+  ASSERT_TRUE(third.ok()) << third.error().describe();
+  EXPECT_EQ(third->restore_time().count(), 0) << "it took the refill's clone, not a restore of its own";
+  EXPECT_EQ(pool.stats()[0].waits, 1u);
+  auto ran = third->vm().run(sh("echo after-wait"));
+  ASSERT_TRUE(ran.ok()) << ran.error().describe();
+  EXPECT_EQ(ran->out, "after-wait\n");
+}
+
 TEST_F(ShootPoolTest, LeftoversOfAKilledSeeddAreRemovedAtStartup) {
   fs::create_directories(path("volume"));
   // The child below builds a pool (threads, malloc, spawns) after fork(): that is only sound
