@@ -31,6 +31,7 @@
           imports = [ ./nixos-module/host ];
           services.seed.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.seedd;
           services.seed.flake = lib.mkDefault self;
+          services.seed.shoot.image = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.shoot-image;
         };
         # An instance: the seed.* options and the microVM boot profile (with sops-nix).
         guest = {
@@ -40,6 +41,8 @@
 
       packages.${system} = {
         seedd = pkgs.callPackage ./nix/seedd.nix { };
+        # The generic guest shoot templates boot (services.seed.shoot.image).
+        shoot-image = pkgs.callPackage ./nix/shoot-image.nix { };
         default = self.packages.${system}.seedd;
       };
 

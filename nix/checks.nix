@@ -3,7 +3,8 @@
 #   meta-<template>-<name>  the template instance's meta equals tests/nix/expected/template-*.json
 #   bad-<fixture>           each tests/nix/bad-modules.nix fixture fails evaluation
 #   pure-meta               lib/meta.nix's own cases (tests/nix/good.nix) against expected JSON
-#   vm-instance             a NixOS host with services.seed boots the `instance` template
+#   vm-instance             a NixOS host with services.seed boots the `instance` template and
+#                           runs a shoot from it (seed-shoot, the shoot image of nix/shoot-image.nix)
 { self, pkgs }:
 let
   inherit (pkgs) lib;

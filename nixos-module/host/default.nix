@@ -148,6 +148,38 @@ in
       };
     };
 
+    shoot = {
+      enable = mkEnableOption "shoots: instances with seed.shoot.enable run commands in ephemeral microVMs restored from a snapshot (`seed-shoot`, docs/shoots.md)";
+      image = mkOption {
+        type = types.nullOr types.package;
+        default = null;
+        defaultText = literalExpression "seed.packages.\${system}.shoot-image (set by seed's nixosModules.default)";
+        description = "The shoot image every shoot template boots: a directory with kernel and initrd, and a kernelParams attribute (the flake's packages.shoot-image, nix/shoot-image.nix).";
+      };
+      tiers = mkOption {
+        type = types.nullOr (types.listOf (types.submodule {
+          options = {
+            name = mkOption { type = types.strMatching "[a-z0-9]{1,16}"; description = "Tier name (a shoot request's `size`)."; };
+            vcpus = mkOption { type = types.ints.between 1 64; default = 1; description = "vCPUs of each clone."; };
+            memoryMiB = mkOption { type = types.ints.between 64 65536; default = 256; description = "Memory of each clone in MiB."; };
+            pool = mkOption { type = types.ints.unsigned; default = 1; description = "Clones kept restored and waiting, so a shoot's restore is off its request path."; };
+          };
+        }));
+        default = null;
+        example = literalExpression ''[ { name = "small"; } { name = "large"; vcpus = 4; memoryMiB = 4096; pool = 0; } ]'';
+        description = "Size tiers, smallest first (a shoot gets the smallest that its request and its parent allow); null keeps seedd's default: one `small` tier of 1 vCPU and 256 MiB with 1 clone ready.";
+      };
+      maxVms = mkOption { type = types.nullOr types.ints.positive; default = null; description = "Shoot VMs on the node, ready and running alike (null: seedd's default, 8)."; };
+      maxMemoryMiB = mkOption { type = types.nullOr types.ints.positive; default = null; description = "Their guest memory in MiB (null: 2048)."; };
+      perInstance = mkOption { type = types.nullOr types.ints.positive; default = null; description = "Shoots one instance runs at once (null: 4)."; };
+      node = mkOption { type = types.nullOr types.ints.positive; default = null; description = "Shoots the node runs at once (null: 8)."; };
+      queue = mkOption { type = types.nullOr types.ints.unsigned; default = null; description = "Requests waiting beyond those caps, first come first served; past it a 429 (null: 32)."; };
+      maxWaitMs = mkOption { type = types.nullOr types.ints.unsigned; default = null; description = "How long a request waits in that queue before its 429 (null: 10000)."; };
+      maxTimeoutMs = mkOption { type = types.nullOr types.ints.positive; default = null; description = "The longest `timeout` a shoot may ask for (null: 300000)."; };
+      outputCapBytes = mkOption { type = types.nullOr types.ints.positive; default = null; description = "Output kept per stream and shoot (null: 4 MiB)."; };
+      maxStdinBytes = mkOption { type = types.nullOr types.ints.unsigned; default = null; description = "Largest `stdin` of a request (null: 1 MiB)."; };
+    };
+
     openFirewall = mkOption {
       type = types.bool;
       default = true;
@@ -166,6 +198,8 @@ in
     assertions = [
       { assertion = cfg.storage.backend != "lvm" || cfg.storage.volumeGroup != null;
         message = "services.seed.storage.volumeGroup must be set when services.seed.storage.backend is \"lvm\" (or use backend = \"file\")"; }
+      { assertion = !cfg.shoot.enable || (cfg.shoot.image != null && cfg.shoot.image ? kernelParams);
+        message = "services.seed.shoot.image must be set to a shoot image with a kernelParams attribute when services.seed.shoot.enable is true (seed's nixosModules.default sets it to packages.shoot-image)"; }
       { assertion = !(config.services.openssh.enable && lib.elem cfg.ssh.port config.services.openssh.ports);
         message = "services.seed.ssh.port ${toString cfg.ssh.port} is also a port of services.openssh; move one of them (e.g. services.openssh.ports = [ 2222 ])"; }
     ];
@@ -205,6 +239,27 @@ in
         leaf_days = cfg.acme.leafDays;
       } // lib.optionalAttrs (cfg.acme.email != null) { email = cfg.acme.email; }
         // lib.optionalAttrs (cfg.acme.caFile != null) { ca_file = cfg.acme.caFile; };
+      # Only what the owner set: seedd's defaults (docs/shoots.md) stay in one place.
+      # (Without an image the assertion above stops the build; nothing is rendered for it.)
+      shoot = lib.mkIf (cfg.shoot.enable && cfg.shoot.image != null) ({
+        image = {
+          kernel = "${cfg.shoot.image}/kernel";
+          initrd = "${cfg.shoot.image}/initrd";
+          cmdline = cfg.shoot.image.kernelParams or "";
+        };
+      } // lib.optionalAttrs (cfg.shoot.tiers != null) {
+        tiers = map (t: { inherit (t) name vcpus pool; memory_mib = t.memoryMiB; }) cfg.shoot.tiers;
+      } // lib.filterAttrs (_: v: v != null) {
+        max_vms = cfg.shoot.maxVms;
+        max_memory_mib = cfg.shoot.maxMemoryMiB;
+        per_instance = cfg.shoot.perInstance;
+        node = cfg.shoot.node;
+        queue = cfg.shoot.queue;
+        max_wait_ms = cfg.shoot.maxWaitMs;
+        max_timeout_ms = cfg.shoot.maxTimeoutMs;
+        output_cap = cfg.shoot.outputCapBytes;
+        max_stdin = cfg.shoot.maxStdinBytes;
+      });
       eval = {
         user = evalUser;
       } // lib.optionalAttrs (cfg.flake != null) { flake_registry = "/etc/seed/flake-registry.json"; };

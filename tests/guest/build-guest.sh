@@ -14,6 +14,11 @@
 # build is skipped when OUTDIR/stamp equals the hash of the inputs; when the
 # packages cannot be resolved or downloaded but OUTDIR holds a complete build,
 # that build is reused (with a warning).
+#
+# Given parts instead of Debian's (how nix/shoot-image.nix builds the NixOS node's
+# shoot image from nixpkgs' kernel and static busybox; nothing is downloaded):
+#   SEED_GUEST_KERNEL=<bzImage> SEED_GUEST_MODULES=<lib/modules/RELEASE, with modules.dep>
+#   SEED_GUEST_BUSYBOX=<static busybox> build-guest.sh OUTDIR
 set -euo pipefail
 
 KERNEL_META=${SEED_GUEST_KERNEL_PACKAGE:-linux-image-cloud-amd64}
@@ -97,27 +102,23 @@ resolve_from_cache() {
 	BVER=$(dpkg-deb -f "$CACHE/debs/$b" Version)
 }
 
-if ! resolve_versions; then
-	if resolve_from_cache; then
-		msg "warning: apt-cache cannot resolve $KERNEL_META/$BUSYBOX_PKG; using cached $KPKG $KVER"
-	else
-		reuse_or_die "apt-cache cannot resolve $KERNEL_META and $BUSYBOX_PKG"
+# Hash of this directory's inputs plus the lines given as arguments (what else decides the build).
+input_stamp() {
+	{
+		cd "$HERE"
+		for f in "${INPUTS[@]}"; do
+			printf 'file %s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)"
+		done
+		printf '%s\n' "$@"
+	} | sha256sum | cut -d' ' -f1
+}
+
+exit_if_built() {
+	if have_build && [[ $(<"$OUTDIR/stamp") == "$STAMP" ]]; then
+		msg "reused cached guest in $OUTDIR ($WHAT, stamp $STAMP)"
+		exit 0
 	fi
-fi
-
-STAMP=$(
-	cd "$HERE"
-	for f in "${INPUTS[@]}"; do
-		printf 'file %s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)"
-	done
-	printf 'package %s %s\npackage %s %s\n' "$KPKG" "$KVER" "$BUSYBOX_PKG" "$BVER"
-) || die "cannot hash the inputs in $HERE"
-STAMP=$(sha256sum <<<"$STAMP" | cut -d' ' -f1)
-
-if have_build && [[ $(<"$OUTDIR/stamp") == "$STAMP" ]]; then
-	msg "reused cached guest in $OUTDIR ($KPKG $KVER, stamp $STAMP)"
-	exit 0
-fi
+}
 
 # ---------------------------------------------------------------- download
 
@@ -148,31 +149,61 @@ fetch_deb() { # PKG VER
 	echo "$CACHE/debs/${f##*/}"
 }
 
-msg "building guest: $KPKG $KVER, $BUSYBOX_PKG $BVER"
-KDEB=$(fetch_deb "$KPKG" "$KVER") || reuse_or_die "cannot download $KPKG=$KVER"
-BDEB=$(fetch_deb "$BUSYBOX_PKG" "$BVER") || reuse_or_die "cannot download $BUSYBOX_PKG=$BVER"
-
-# ---------------------------------------------------------------- build
-
 WORK=$(mktemp -d "$CACHE/build.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-dpkg-deb -x "$KDEB" "$WORK/k"
-dpkg-deb -x "$BDEB" "$WORK/bb"
-[[ -x $WORK/bb/bin/busybox ]] || die "$BDEB has no /bin/busybox"
+# Sets VMLINUZ, MODDIR (lib/modules/<release>, with modules.dep), KREL and BUSYBOX.
+if [[ -n ${SEED_GUEST_KERNEL:-} ]]; then
+	# Given parts (nix/shoot-image.nix: nixpkgs' kernel and static busybox, the NixOS
+	# node's shoot image): nothing is resolved or downloaded. The modules directory may be
+	# read-only, so it must come with its modules.dep.
+	VMLINUZ=$SEED_GUEST_KERNEL
+	MODDIR=${SEED_GUEST_MODULES:?SEED_GUEST_MODULES must name the lib/modules/RELEASE directory of that kernel}
+	BUSYBOX=${SEED_GUEST_BUSYBOX:?SEED_GUEST_BUSYBOX must name a static busybox binary}
+	[[ -s $VMLINUZ ]] || die "SEED_GUEST_KERNEL: no kernel at $VMLINUZ"
+	[[ -s $MODDIR/modules.dep ]] || die "SEED_GUEST_MODULES: no modules.dep in $MODDIR"
+	[[ -x $BUSYBOX ]] || die "SEED_GUEST_BUSYBOX: $BUSYBOX is not executable"
+	MODDIR=${MODDIR%/}
+	KREL=${MODDIR##*/}
+	WHAT="given kernel $KREL"
+	STAMP=$(input_stamp "kernel $(sha256sum <"$VMLINUZ" | cut -d' ' -f1)" \
+		"modules $(sha256sum <"$MODDIR/modules.dep" | cut -d' ' -f1)" \
+		"busybox $(sha256sum <"$BUSYBOX" | cut -d' ' -f1)") || die "cannot hash the inputs in $HERE"
+	exit_if_built
+else
+	if ! resolve_versions; then
+		if resolve_from_cache; then
+			msg "warning: apt-cache cannot resolve $KERNEL_META/$BUSYBOX_PKG; using cached $KPKG $KVER"
+		else
+			reuse_or_die "apt-cache cannot resolve $KERNEL_META and $BUSYBOX_PKG"
+		fi
+	fi
 
-kvers=("$WORK"/k/lib/modules/*)
-[[ ${#kvers[@]} -eq 1 && -d ${kvers[0]} ]] || die "expected exactly one lib/modules/<version> in $KDEB"
-KREL=${kvers[0]##*/}
-MODDIR=${kvers[0]}
-VMLINUZ=$WORK/k/boot/vmlinuz-$KREL
-[[ -s $VMLINUZ ]] || die "no boot/vmlinuz-$KREL in $KDEB"
+	WHAT="$KPKG $KVER"
+	STAMP=$(input_stamp "package $KPKG $KVER" "package $BUSYBOX_PKG $BVER") || die "cannot hash the inputs in $HERE"
+	exit_if_built
 
-# The package ships no modules.dep (its postinst runs depmod): generate it.
-if [[ ! -s $MODDIR/modules.dep ]]; then
-	DEPMOD=$(PATH=$PATH:/usr/sbin:/sbin command -v depmod) || die "depmod not found (install kmod)"
-	"$DEPMOD" -b "$WORK/k" "$KREL" || die "depmod failed"
+	msg "building guest: $KPKG $KVER, $BUSYBOX_PKG $BVER"
+	KDEB=$(fetch_deb "$KPKG" "$KVER") || reuse_or_die "cannot download $KPKG=$KVER"
+	BDEB=$(fetch_deb "$BUSYBOX_PKG" "$BVER") || reuse_or_die "cannot download $BUSYBOX_PKG=$BVER"
+	dpkg-deb -x "$KDEB" "$WORK/k"
+	dpkg-deb -x "$BDEB" "$WORK/bb"
+	BUSYBOX=$WORK/bb/bin/busybox
+	[[ -x $BUSYBOX ]] || die "$BDEB has no /bin/busybox"
+	kvers=("$WORK"/k/lib/modules/*)
+	[[ ${#kvers[@]} -eq 1 && -d ${kvers[0]} ]] || die "expected exactly one lib/modules/<version> in $KDEB"
+	KREL=${kvers[0]##*/}
+	MODDIR=${kvers[0]}
+	VMLINUZ=$WORK/k/boot/vmlinuz-$KREL
+	[[ -s $VMLINUZ ]] || die "no boot/vmlinuz-$KREL in $KDEB"
+	# The package ships no modules.dep (its postinst runs depmod): generate it.
+	if [[ ! -s $MODDIR/modules.dep ]]; then
+		DEPMOD=$(PATH=$PATH:/usr/sbin:/sbin command -v depmod) || die "depmod not found (install kmod)"
+		"$DEPMOD" -b "$WORK/k" "$KREL" || die "depmod failed"
+	fi
 fi
+
+# ---------------------------------------------------------------- build
 
 # name -> path (relative to MODDIR) of every loadable module; built-in names.
 declare -A MODPATH=() MODDEPS=() BUILTIN=()
@@ -221,7 +252,7 @@ ROOT=$WORK/root
 mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,run,tmp,mnt,root,srv,var,etc/acpi,lib/modules,lib/seed-guest}
 chmod 1777 "$ROOT/tmp"
 chmod 0700 "$ROOT/root"
-install -m 0755 "$WORK/bb/bin/busybox" "$ROOT/bin/busybox"
+install -m 0755 "$BUSYBOX" "$ROOT/bin/busybox"
 install -m 0755 "$HERE/init.sh" "$ROOT/init"
 install -m 0644 "$HERE/netjson.awk" "$ROOT/lib/seed-guest/netjson.awk"
 # The console relay (ssh -t <node> console): busybox has nothing that gives a pty its window
@@ -245,7 +276,7 @@ for name in "${ORDER[@]}"; do
 	src=$MODDIR/${MODPATH[$name]}
 	dst=$ROOT/lib/modules/$name.ko
 	case $src in
-	*.ko) cp "$src" "$dst" ;;
+	*.ko) install -m 0644 "$src" "$dst" ;;
 	*.ko.xz) xz -dc "$src" >"$dst" ;;
 	*.ko.zst) zstd -qdc "$src" >"$dst" ;;
 	*.ko.gz) gzip -dc "$src" >"$dst" ;;
@@ -302,4 +333,4 @@ echo "$KERNEL_PARAMS" >"$OUTDIR/kernel-params"
 echo /init >"$OUTDIR/init"
 echo "$STAMP" >"$OUTDIR/.stamp.tmp"
 mv -f "$OUTDIR/.stamp.tmp" "$OUTDIR/stamp"
-msg "built $OUTDIR ($KPKG $KVER, initrd $(stat -c %s "$OUTDIR/initrd") bytes, stamp $STAMP)"
+msg "built $OUTDIR ($WHAT, initrd $(stat -c %s "$OUTDIR/initrd") bytes, stamp $STAMP)"

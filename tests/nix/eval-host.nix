@@ -16,6 +16,8 @@ let
   };
   pkgs = lib.genAttrs [ "cloud-hypervisor" "virtiofsd" "swtpm" "qemu_kvm" "lvm2" "e2fsprogs"
     "util-linux" "iproute2" "nftables" "git" "kmod" "coreutils" "nix" "seedd" ] fakePackage // {
+    # As nix/shoot-image.nix's passthru has it.
+    seed-shoot-image = fakePackage "seed-shoot-image" // { kernelParams = "console=ttyS0 quiet"; };
     formats.json = { }: {
       type = types.attrsOf types.anything;
       # Keeps what was rendered, so tests can read generated files (the flake registry).
@@ -41,6 +43,8 @@ let
     modules = [
       stubs
       ../../nixos-module/host
+      # The shoot image as seed's nixosModules.default sets it (flake.nix).
+      { services.seed.shoot.image = lib.mkDefault pkgs.seed-shoot-image; }
       { services.seed = { enable = true; package = pkgs.seedd; } // config; }
     ];
   };

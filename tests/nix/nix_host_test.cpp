@@ -105,6 +105,52 @@ TEST_F(NixHost, EgressPolicyIsRenderedForSeedd) {
             (std::vector<net::EgressRule>{{"192.168.1.20/32", "tcp", 443}, {"fd00:1::/64", "", 0}}));
 }
 
+// services.seed.shoot: off by default (no shoot key: seedd's shoots are off without an image);
+// on, the image's kernel, initrd and kernel parameters and what the owner set reach seedd's
+// parser, and what was not set is left to seedd's defaults.
+TEST_F(NixHost, ShootOptionsAreRenderedForSeedd) {
+  auto off = eval("{ domain = \"seed.test\"; }");
+  ASSERT_TRUE(off.ok()) << off.error().describe();
+  EXPECT_FALSE(off->at("settings").contains("shoot")) << off->at("settings").dump(2);
+
+  auto host = eval(R"({ domain = "seed.test"; shoot = { enable = true; maxVms = 6; perInstance = 2; queue = 0;
+      tiers = [ { name = "small"; } { name = "large"; vcpus = 4; memoryMiB = 4096; pool = 0; } ]; }; })");
+  ASSERT_TRUE(host.ok()) << host.error().describe();
+  EXPECT_TRUE(host->at("assertions").empty()) << host->at("assertions").dump();
+  auto config = parse_config(host->at("settings").dump(), "/etc/seed/seedd.json");
+  ASSERT_TRUE(config.ok()) << config.error().describe() << "\n" << host->at("settings").dump(2);
+  const auto& shoot = config->node.shoot;
+  EXPECT_THAT(shoot.kernel, HasSubstr("-seed-shoot-image/kernel"));
+  EXPECT_THAT(shoot.initrd, HasSubstr("-seed-shoot-image/initrd"));
+  EXPECT_EQ(shoot.cmdline, "console=ttyS0 quiet");
+  ASSERT_EQ(shoot.tiers.size(), 2u);
+  EXPECT_EQ(shoot.tiers[0].name, "small");
+  EXPECT_EQ(shoot.tiers[0].vcpus, 1u);
+  EXPECT_EQ(shoot.tiers[0].memory_mib, 256u);
+  EXPECT_EQ(shoot.tiers[0].pool, 1u);
+  EXPECT_EQ(shoot.tiers[1].name, "large");
+  EXPECT_EQ(shoot.tiers[1].vcpus, 4u);
+  EXPECT_EQ(shoot.tiers[1].memory_mib, 4096u);
+  EXPECT_EQ(shoot.tiers[1].pool, 0u);
+  EXPECT_EQ(shoot.max_vms, 6u);
+  EXPECT_EQ(shoot.per_instance, 2u);
+  EXPECT_EQ(shoot.queue, 0u);
+  // Not set: seedd's own defaults, the same as with no shoot key at all.
+  Config defaults = default_config();
+  EXPECT_EQ(shoot.max_memory_mib, defaults.node.shoot.max_memory_mib);
+  EXPECT_EQ(shoot.node, defaults.node.shoot.node);
+  EXPECT_EQ(shoot.output_cap, defaults.node.shoot.output_cap);
+  EXPECT_FALSE(host->at("settings")["shoot"].contains("max_memory_mib"));
+
+  auto no_image = eval(R"({ domain = "seed.test"; shoot = { enable = true; image = null; }; })");
+  ASSERT_TRUE(no_image.ok()) << no_image.error().describe();
+  ASSERT_EQ(no_image->at("assertions").size(), 1u);
+  EXPECT_THAT(no_image->at("assertions")[0].get<std::string>(), HasSubstr("services.seed.shoot.image must be set"));
+  auto bad_tier = eval(R"({ domain = "seed.test"; shoot = { enable = true; tiers = [ { name = "Big!"; } ]; }; })");
+  ASSERT_FALSE(bad_tier.ok());
+  EXPECT_THAT(bad_tier.error().message, HasSubstr("services.seed.shoot.tiers"));
+}
+
 TEST_F(NixHost, TheUnitKeepsVmsAliveAcrossRestarts) {
   auto host = eval("{ domain = \"seed.test\"; }");
   ASSERT_TRUE(host.ok()) << host.error().describe();
