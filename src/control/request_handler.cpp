@@ -198,7 +198,7 @@ Result<Reply> shoots(const HandlerContext& c) {
   } else {
     text << "shoot VMs " << view.vms << "/" << view.max_vms << ", memory " << view.memory_mib << "/"
          << view.max_memory_mib << " MiB, queued " << view.queued << "\n";
-    text << "TIER        CPU  MEMORY  TEMPLATE  READY  RESTORING  RUNNING  RESTORES  SERVED\n";
+    text << "TIER        CPU  MEMORY  TEMPLATE  READY  RESTORING  RUNNING  RESTORES  SERVED  WAITS\n";
   }
   for (const auto& t : view.tiers) {
     tiers.push_back({{"name", t.name},
@@ -212,15 +212,16 @@ Result<Reply> shoots(const HandlerContext& c) {
                      {"restoring", t.restoring},
                      {"running", t.running},
                      {"restores", t.restores},
-                     {"served", t.served}});
+                     {"served", t.served},
+                     {"waits", t.waits}});
     // A ready template shows where it came from: built at this start, reused, or rebuilt.
     const std::string& state = t.template_state == "ready" && !t.template_origin.empty() ? t.template_origin
                                                                                            : t.template_state;
     char line[200];
-    std::snprintf(line, sizeof line, "%-11s %3u  %6llu  %-8s  %2u/%-2u  %9u  %7u  %8llu  %6llu\n", t.name.c_str(),
+    std::snprintf(line, sizeof line, "%-11s %3u  %6llu  %-8s  %2u/%-2u  %9u  %7u  %8llu  %6llu  %5llu\n", t.name.c_str(),
                   t.vcpus, static_cast<unsigned long long>(t.memory_mib), state.c_str(), t.ready,
                   t.target, t.restoring, t.running, static_cast<unsigned long long>(t.restores),
-                  static_cast<unsigned long long>(t.served));
+                  static_cast<unsigned long long>(t.served), static_cast<unsigned long long>(t.waits));
     text << line;
     if (!t.template_error.empty()) text << "  template of " << t.name << " failed: " << t.template_error << "\n";
   }

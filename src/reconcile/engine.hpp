@@ -188,6 +188,9 @@ class Engine final : public Service {
   void start_shoots();
   // engine_shoot.cpp: +1 when a shoot of `id` takes a clone, -1 when it ends (status counts).
   void count_shoot(const InstanceId& id, int delta);
+  // engine_shoot.cpp: one shoot from admission to teardown (shoot() counts its outcome).
+  Result<ShootReply> run_shoot(const InstanceId& caller, const ShootRequest& request,
+                               const std::atomic<bool>& cancelled);
 
   EngineConfig config_;
   UniqueFd cancel_;  // eventfd written by shutdown(): running nix evals and builds are killed

@@ -216,6 +216,7 @@ struct ShootTierView {
   unsigned running = 0;         // handed out to a shoot
   uint64_t restores = 0;
   uint64_t served = 0;
+  uint64_t waits = 0;           // requests that waited at the caps for a restore in flight
 };
 
 struct ShootPoolView {

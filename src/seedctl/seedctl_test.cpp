@@ -352,19 +352,20 @@ TEST_F(SeedctlCommands, ShootsShowsThePoolAndTemplateErrors) {
   small.running = 1;
   small.restores = 7;
   small.served = 5;
+  small.waits = 2;
   reconcile::ShootTierView big = small;
   big.name = "big";
   big.memory_mib = 4096;
   big.template_state = "failed";
   big.template_error = "the template did not answer on its agent channel";
   big.ready = big.restoring = big.running = 0;
-  big.restores = big.served = 0;
+  big.restores = big.served = big.waits = 0;
   v.tiers = {small, big};
 
   auto r = seedctl({"shoots"});
   ASSERT_EQ(r.status.code, 0) << r.err;
   EXPECT_NE(r.out.find("shoot VMs 3/8, memory 768/2048 MiB, queued 1\n"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("small         1     256  reused     1/2           1        1         7       5\n"),
+  EXPECT_NE(r.out.find("small         1     256  reused     1/2           1        1         7       5      2\n"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("big           1    4096  failed"), std::string::npos) << r.out;
@@ -387,6 +388,7 @@ TEST_F(SeedctlCommands, ShootsShowsThePoolAndTemplateErrors) {
   EXPECT_EQ(j["tiers"][0]["restoring"], 1);
   EXPECT_EQ(j["tiers"][0]["running"], 1);
   EXPECT_EQ(j["tiers"][0]["served"], 5);
+  EXPECT_EQ(j["tiers"][0]["waits"], 2);
   EXPECT_EQ(j["tiers"][1]["template"], "failed");
   EXPECT_EQ(j["tiers"][1]["template_error"], "the template did not answer on its agent channel");
 

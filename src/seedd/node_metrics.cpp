@@ -99,6 +99,46 @@ void register_dns(Tracking& r, const net::dns::Server& dns) {
   });
 }
 
+// The shoot pool (docs/shoots.md), as `seedctl shoots` shows it: declared on every node, with
+// samples only where shoots are on. Each family reads the pool's view (a copy of its counters).
+void register_shoot_pool(Tracking& r, reconcile::Service& service) {
+  auto view = [&service] {
+    auto v = service.shoot_pool();
+    return v ? *v : reconcile::ShootPoolView{};
+  };
+  r.collector("seed_shoot_vms", "Shoot clones per size tier: ready in the pool, restoring, running a shoot.",
+              Type::gauge, [view](Sink& s) {
+    for (const auto& t : view().tiers) {
+      s.sample("seed_shoot_vms", {{"tier", t.name}, {"state", "ready"}}, t.ready);
+      s.sample("seed_shoot_vms", {{"tier", t.name}, {"state", "restoring"}}, t.restoring);
+      s.sample("seed_shoot_vms", {{"tier", t.name}, {"state", "running"}}, t.running);
+    }
+  });
+  r.collector("seed_shoot_memory_bytes", "Memory of all shoot clones, counted against shoot.max_memory_mib.",
+              Type::gauge, [view](Sink& s) {
+    auto v = view();
+    if (v.enabled) s.sample("seed_shoot_memory_bytes", {}, static_cast<double>(v.memory_mib) * 1024 * 1024);
+  });
+  r.collector("seed_shoot_queued", "Shoot requests waiting at the admission gate.", Type::gauge, [view](Sink& s) {
+    auto v = view();
+    if (v.enabled) s.sample("seed_shoot_queued", {}, v.queued);
+  });
+  struct Count {
+    const char* name;
+    const char* help;
+    uint64_t reconcile::ShootTierView::*field;
+  };
+  for (Count c : {Count{"seed_shoot_restores_total", "Clones restored from a tier's template.",
+                        &reconcile::ShootTierView::restores},
+                  Count{"seed_shoot_served_total", "Clones handed out to shoots.", &reconcile::ShootTierView::served},
+                  Count{"seed_shoot_waits_total", "Shoot requests that waited at the caps for a restore in flight.",
+                        &reconcile::ShootTierView::waits}}) {
+    r.collector(c.name, c.help, Type::counter, [view, c](Sink& s) {
+      for (const auto& t : view().tiers) s.sample(c.name, {{"tier", t.name}}, static_cast<double>(t.*c.field));
+    });
+  }
+}
+
 void register_ingress(Tracking& r, const net::ingress::Server& ingress) {
   r.collector("seed_ingress_connections_total", "Ingress connections, by outcome.", Type::counter, [&ingress = ingress](Sink& s) {
     const auto st = ingress.stats();
@@ -140,7 +180,10 @@ void register_http(Tracking& r, const api::HttpServer& http) {
 NodeMetrics::NodeMetrics(metrics::Registry& registry, const MetricSources& sources) : registry_(registry) {
   // Names this object registers, so the destructor removes exactly them.
   Tracking r{registry, families_};
-  if (sources.service) register_service(r, *sources.service);
+  if (sources.service) {
+    register_service(r, *sources.service);
+    register_shoot_pool(r, *sources.service);
+  }
   if (sources.dns) register_dns(r, *sources.dns);
   if (sources.ingress) register_ingress(r, *sources.ingress);
   if (sources.http) register_http(r, *sources.http);

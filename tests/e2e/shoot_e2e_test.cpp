@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/fd.hpp"
+#include "common/metrics.hpp"
 #include "common/process.hpp"
 #include "engine_fixture.hpp"
 #include "reconcile/slot_names.hpp"
@@ -182,15 +183,33 @@ class ShootE2eTest : public EngineTest {
   bool engine_closed_ = false;  // the kill -9 test closed the fixture's engine
 };
 
+// The value of one series in this process's /metrics exposition (0 before its first sample).
+double sample_of(const std::string& series) {
+  const std::string text = "\n" + metrics::global().expose();
+  auto at = text.find("\n" + series + " ");
+  return at == std::string::npos ? 0 : std::stod(text.substr(at + series.size() + 2));
+}
+
 TEST_F(ShootE2eTest, TheInstanceShootsAndTheShootWritesItsVolume) {
   EXPECT_THAT(guest_sh(agent(), "cat /run/seed/host/env").out, HasSubstr("SEED_SHOOT_URL=http://10.77.0.1:9876\n"));
+  const std::string exited = R"(seed_shoots_total{outcome="exited"})";
+  const std::string invalid = R"(seed_shoots_total{outcome="invalid"})";
+  const std::string exec_phases = R"(seed_shoot_phase_seconds_count{tier="small",phase="exec"})";
+  const double exited_before = sample_of(exited), invalid_before = sample_of(invalid),
+               exec_before = sample_of(exec_phases);
   auto reply = shoot(R"({"command":["sh","-c","echo out; echo err >&2; echo from-shoot > /seed/storage/data/shot.txt; exit 7"]})");
   EXPECT_THAT(reply, HasSubstr("\"exitCode\":7")) << reply;
   EXPECT_THAT(reply, HasSubstr("\"stdout\":\"out\\n\"")) << reply;
   EXPECT_THAT(reply, HasSubstr("\"stderr\":\"err\\n\"")) << reply;
   EXPECT_THAT(guest_sh(agent(), "cat /seed/storage/data/shot.txt").out, HasSubstr("from-shoot"));
-  // A bad body is one clear 400 from the listener.
+  // A bad body is one clear 400 from the listener; so is a timeout beyond the node's cap, from
+  // the engine (only what reaches the engine is a shoot for the metrics).
   EXPECT_THAT(shoot(R"({"command":[]})"), HasSubstr(" 400 "));
+  EXPECT_THAT(shoot(R"({"command":["true"],"timeout":999999999})"), HasSubstr(" 400 "));
+  // Counted by outcome, and the shoot's phases timed (docs/shoots.md, "Metrics").
+  EXPECT_EQ(sample_of(exited), exited_before + 1) << metrics::global().expose();
+  EXPECT_EQ(sample_of(exec_phases), exec_before + 1) << metrics::global().expose();
+  EXPECT_EQ(sample_of(invalid), invalid_before + 1) << metrics::global().expose();
 }
 
 // A client that hangs up cancels its shoot: the reply streams while the command runs (a

@@ -161,7 +161,7 @@ void ShootPool::returned(const std::string& tier) {
   changed_.notify_all();
 }
 
-Result<ShootLease> ShootPool::take(const std::string& tier) {
+Result<ShootLease> ShootPool::take(const std::string& tier, const std::atomic<bool>* cancelled) {
   std::unique_lock lock(mu_);
   auto it = tiers_.find(tier);
   if (it == tiers_.end()) {
@@ -218,8 +218,13 @@ Result<ShootLease> ShootPool::take(const std::string& tier) {
                                                std::to_string(config_.max_memory_mib) + " MiB)")
           .with("stage", "shoot");
     }
+    if (cancelled != nullptr && cancelled->load()) {
+      return make_error(Errc::unavailable, "the shoot was cancelled while it waited for a clone (its caller hung up)")
+          .with("stage", "shoot");
+    }
     if (!std::exchange(counted_wait, true)) t.waits++;
-    changed_.wait_until(lock, give_up);
+    // Cancellation is polled, as at the admission gate: a waiter looks at it every 100 ms.
+    changed_.wait_until(lock, std::min(give_up, Clock::now() + std::chrono::milliseconds(100)));
   }
   auto started = Clock::now();
   auto vm = ShootVm::restore(runner_, template_dir(tier), clone_name);

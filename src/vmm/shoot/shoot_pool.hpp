@@ -10,6 +10,7 @@
 // matches (shoot_template.hpp); one that fails to restore is rebuilt once.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -102,8 +103,9 @@ class ShootPool {
   void start();
   // A clone of `tier`. Errc::not_found: no such tier; Errc::unavailable: its template is not
   // ready (yet, or it failed: the error says), or the node's shoot caps are reached by clones
-  // in use (at the caps with restores in flight, it waits for them, up to kTakeWait).
-  Result<ShootLease> take(const std::string& tier);
+  // in use (at the caps with restores in flight, it waits for them, up to kTakeWait, or until
+  // `cancelled` turns true: its caller hung up, nothing is taken).
+  Result<ShootLease> take(const std::string& tier, const std::atomic<bool>* cancelled = nullptr);
   std::vector<ShootTierStats> stats() const;
   ShootPoolTotals totals() const;
   // Blocks until every tier with a template has its ready count (or `timeout` passes).

@@ -113,6 +113,12 @@ TEST_F(ShootPoolTest, ARequestAtTheCapsWaitsForTheRefillsRestoreInFlight) {
     std::this_thread::sleep_for(5ms);
   }
   ASSERT_EQ(pool.stats()[0].restoring, 1u) << "the refill's restore was not seen in flight";
+  // A request whose caller already hung up gives up instead of waiting, and takes nothing.
+  // (The restore in flight takes far longer than these two calls, so it is still the one to wait for.)
+  const std::atomic<bool> hung_up{true};
+  auto cancelled = pool.take("small", &hung_up);
+  ASSERT_FALSE(cancelled.ok()) << "a cancelled request got a clone";
+  EXPECT_NE(cancelled.error().message.find("cancelled"), std::string::npos) << cancelled.error().describe();
   auto third = pool.take("small");
   ASSERT_TRUE(third.ok()) << third.error().describe();
   EXPECT_EQ(third->restore_time().count(), 0) << "it took the refill's clone, not a restore of its own";
