@@ -36,6 +36,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::Not;
 using vmm::testing::guest_sh;
 
@@ -311,6 +312,23 @@ TEST_F(SeeddShootCrashTest, KillMinus9OfSeeddMidShootLeavesNothingAndShootsWorkA
   EXPECT_THAT(reply, HasSubstr("\"exitCode\":0")) << reply << seedd_log();
   EXPECT_THAT(reply, HasSubstr("\"stdout\":\"wrote\\n\"")) << reply;
   EXPECT_EQ(guest_sh(agent_, "cat /seed/storage/data/shot.txt").out, "after-kill\n");
+}
+
+// SIGTERM (systemctl stop or restart) while a shoot runs: seedd ends the shoot and its clone,
+// then the pool with its ready clones, and exits 0; the instance keeps running. (The pool used
+// to be destroyed by the engine's shutdown while the HTTP thread of the shoot still held its
+// clone, which it handed back to the freed pool when the API stopped.)
+TEST_F(SeeddShootCrashTest, SigtermOfSeeddMidShootEndsTheShootAndExitsCleanly) {
+  const pid_t parent = parent_qemu();
+  guest_shoot_in_background(agent_, R"({"command":["sleep","600"],"timeout":300000})", "a");
+  ASSERT_TRUE(wait_streaming(agent_, "a")) << guest_sh(agent_, "cat /tmp/a.out").out << seedd_log();
+  const auto stopped = stop_seedd(SIGTERM);
+  EXPECT_TRUE(stopped.success()) << "seedd on SIGTERM: " << stopped.describe() << "\n" << seedd_log();
+  EXPECT_THAT(processes_naming(clone_prefix()), IsEmpty());
+  for (const auto& e : fs::directory_iterator(root() + "/run/vm")) {
+    EXPECT_NE(e.path().filename().string().rfind("shoot-", 0), 0u) << e.path();
+  }
+  EXPECT_EQ(::kill(parent, 0), 0) << "the instance outlives seedd";
 }
 
 }  // namespace
