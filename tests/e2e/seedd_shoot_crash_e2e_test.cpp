@@ -228,6 +228,15 @@ class SeeddShootCrashTest : public EngineTest {
       for (const auto& [pid, cmdline] : processes_naming(clone_prefix())) {
         if (!of_a_ready_clone(cmdline)) left += "; process " + std::to_string(pid) + ": " + cmdline;
       }
+      // A clone's console log (<state>/console/<clone>) goes with the clone: it holds one
+      // tenant's shoot, and a later clone of the same name may be another tenant's.
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(root() + "/state/console", ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("shoot-", 0) == 0 && !of_a_ready_clone(root() + "/run/vm/" + name + "/")) {
+          left += "; console " + e.path().string();
+        }
+      }
       for (const auto& e : fs::recursive_directory_iterator(root() + "/run")) {
         const std::string p = e.path().string();
         if (e.is_socket() && p.find("/shoot-") != std::string::npos && !of_a_ready_clone(p)) left += "; socket " + p;
@@ -312,6 +321,8 @@ TEST_F(SeeddShootCrashTest, KillMinus9OfSeeddMidShootLeavesNothingAndShootsWorkA
   EXPECT_THAT(reply, HasSubstr("\"exitCode\":0")) << reply << seedd_log();
   EXPECT_THAT(reply, HasSubstr("\"stdout\":\"wrote\\n\"")) << reply;
   EXPECT_EQ(guest_sh(agent_, "cat /seed/storage/data/shot.txt").out, "after-kill\n");
+  // That shoot's clone went whole, its console log included.
+  EXPECT_EQ(left_beyond_ready_clones(), "");
 }
 
 // SIGTERM (systemctl stop or restart) while a shoot runs: seedd ends the shoot and its clone,

@@ -73,6 +73,12 @@ std::vector<std::string> ShootPool::remove_leftovers() {
     const std::string name = entry.path().filename();
     if (name.rfind(kShootVmPrefix, 0) == 0 && !fs::exists(entry.path() / "vm.json")) fs::remove_all(entry.path(), ec);
   }
+  // Their console logs, and the template builds' (<state>/console/shoot-*): no VM of this pool
+  // exists yet, so each is an earlier seedd's, and the next clone of its name must not
+  // append to it.
+  for (const auto& entry : fs::directory_iterator(runner_.settings().state_dir + "/console", ec)) {
+    if (entry.path().filename().string().rfind(kShootVmPrefix, 0) == 0) fs::remove_all(entry.path(), ec);
+  }
   return ended;
 }
 
