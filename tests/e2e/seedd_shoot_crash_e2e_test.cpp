@@ -5,8 +5,9 @@
 // busybox nc; SIGKILL ends seedd while both run. The next `seedd run` goes through seedd's own
 // start path (config parsing, start_node, the engine adopting the instance, ending strays, the
 // pool ending the old shoot VMs, the listener binding again): afterwards no process, directory,
-// socket or mount of the old clones is left, the instance is the same VM (adopted, not
-// restarted) and answers, and a new shoot writes the volume and the instance reads it back.
+// socket, console log or mount of the old clones is left, the instance is the same VM (adopted,
+// not restarted) and answers, and a new shoot writes the volume and the instance reads it back.
+// Also SIGTERM (systemctl stop/restart) with a shoot in flight: seedd exits 0 and ends the clone.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -306,8 +307,8 @@ TEST_F(SeeddShootCrashTest, KillMinus9OfSeeddMidShootLeavesNothingAndShootsWorkA
   wait_for_pool();
   // The template kept in the state directory served the new pool: nothing was booted again.
   EXPECT_EQ(tier().value("template_origin", ""), "reused");
-  // No process of the old clones, and every clone process, directory and socket now is one
-  // of the new pool's ready clones; no mount came or went.
+  // No process of the old clones, and every clone process, directory, socket and console log
+  // now is one of the new pool's ready clones; no mount came or went.
   for (const auto& [pid, cmdline] : processes_naming(clone_prefix())) {
     auto old = before.find(pid);
     EXPECT_TRUE(old == before.end() || old->second != cmdline) << "left over from before the kill: " << pid << " "
