@@ -25,7 +25,10 @@ Engine::Engine(EngineConfig config, EngineParts parts, std::unique_ptr<StateStor
   runner_ = std::make_unique<vmm::VmRunner>(*parts_.vm_driver, parts_.runner);
 }
 
-Engine::~Engine() { shutdown(); }
+Engine::~Engine() {
+  shutdown();
+  shoot_pool_.reset();  // its refill thread, its ready clones: every shoot has ended by now
+}
 
 Result<std::unique_ptr<Engine>> Engine::open(EngineConfig config, EngineParts parts) {
   if (!parts.network || !parts.volumes || !parts.tpms || !parts.vm_driver) {
@@ -79,7 +82,6 @@ void Engine::shutdown() {
   wake_.notify_all();
   if (supervisor_.joinable()) supervisor_.join();
   if (worker_.joinable()) worker_.join();
-  shoot_pool_.reset();  // its refill thread, its ready clones (the front ends are stopped first)
 }
 
 Status Engine::adopt_all() {

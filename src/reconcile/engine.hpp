@@ -106,7 +106,9 @@ class Engine final : public Service {
   // Adopts the VMs and swtpms of an earlier seedd, finishes the journal, starts the
   // supervisor and worker threads and queues a deploy of every planted source.
   Status start();
-  // Joins the threads; VMs keep running (shoot clones do not: they are destroyed).
+  // Joins the threads; VMs keep running. The shoot pool stays until the engine is destroyed:
+  // a front end stopped after shutdown() (seedd's Node) may still be ending a shoot, whose
+  // clone goes back to the pool; the destructor then destroys the pool and its clones.
   void shutdown();
 
   // Deploys every planted source now (the periodic resync does the same in the background).

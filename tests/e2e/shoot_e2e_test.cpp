@@ -6,21 +6,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <signal.h>
-
 #include <algorithm>
 #include <filesystem>
-#include <iostream>
-#include <map>
-#include <optional>
 #include <set>
 #include <thread>
 
-#include "common/fd.hpp"
 #include "common/metrics.hpp"
-#include "common/process.hpp"
 #include "engine_fixture.hpp"
 #include "reconcile/slot_names.hpp"
+#include "shoot_guest.hpp"
 #include "shoot_node.hpp"
 #include "vmm/testing/vm_fixture.hpp"
 
@@ -31,28 +25,6 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using vmm::testing::guest_sh;
-
-// The guest's printf text of a POST /shoot carrying `body` (busybox nc wants HOST PORT, and its
-// wget misbehaves in this guest, so the instance speaks HTTP/1.0 through nc).
-std::string shoot_request(const std::string& body) {
-  return "POST /shoot HTTP/1.0\\r\\nContent-Type: application/json\\r\\nContent-Length: " +
-         std::to_string(body.size()) + "\\r\\n\\r\\n" + body;
-}
-
-// Each QEMU, virtiofsd and console logger of a shoot clone names the clone's directory
-// (<run>/vm/shoot-<tier>-<n>/) on its command line: pid -> command line.
-std::map<pid_t, std::string> processes_naming(const std::string& prefix) {
-  std::map<pid_t, std::string> out;
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    auto cmdline = read_file(e.path().string() + "/cmdline");
-    if (!cmdline) continue;
-    std::replace(cmdline->begin(), cmdline->end(), '\0', ' ');
-    if (cmdline->find(prefix) != std::string::npos) out[std::stoi(name)] = *cmdline;
-  }
-  return out;
-}
 
 class ShootE2eTest : public EngineTest {
  protected:
@@ -76,15 +48,7 @@ class ShootE2eTest : public EngineTest {
     wait_for_pool();
   }
   void TearDown() override {
-    // A test that stopped half-way through the kill -9 test leaves its child running or no
-    // engine open: end the child and let an engine clean up its clones before the node goes.
-    if (child_) {
-      (void)child_->signal(SIGKILL);
-      (void)child_->wait(std::chrono::seconds(30));
-      child_.reset();
-    }
     api_.reset();
-    if (engine_closed_) open_engine();
     EngineTest::TearDown();
   }
   void start_listener() {
@@ -109,31 +73,11 @@ class ShootE2eTest : public EngineTest {
   std::string agent() { return root() + "/run/vm/" + reconcile::slot_vm_name(web_.id, 'a') + "/agent.sock"; }
   std::string clone_prefix() { return root() + "/run/vm/shoot-"; }
 
-  // The instance POSTs `body` and waits up to `wait_s` for the whole reply (head and body).
-  std::string shoot(const std::string& body, int wait_s = 60) {
-    return guest_sh(agent(), "printf '" + shoot_request(body) + "' | nc -w " + std::to_string(wait_s) + " " +
-                                 kBridgeAddress + " " + std::to_string(kGuestApiPort) + " 2>&1")
-        .out;
-  }
-  // Starts a shoot of `body` in the background inside the instance; its reply goes to
-  // /tmp/<tag>.out. stdin stays open (sleep), so nc never half-closes: only its kill or the
-  // server's end closes the connection.
+  std::string shoot(const std::string& body, int wait_s = 60) { return guest_shoot(agent(), body, wait_s); }
   void shoot_in_background(const std::string& body, const std::string& tag) {
-    guest_sh(agent(), "((printf '" + shoot_request(body) + "'; sleep 600) | nc " + kBridgeAddress + " " +
-                          std::to_string(kGuestApiPort) + " >/tmp/" + tag + ".out 2>&1 & echo $! >/tmp/" + tag +
-                          ".pid) </dev/null >/dev/null 2>&1");
+    guest_shoot_in_background(agent(), body, tag);
   }
-  // Waits (bounded) until the background shoot `tag` holds a clone: its streamed reply's head
-  // arrived.
-  bool wait_streaming(const std::string& tag) {
-    for (int i = 0; i < 240; ++i) {
-      const auto out = guest_sh(agent(), "cat /tmp/" + tag + ".out").out;
-      if (out.find(" 200 ") != std::string::npos) return true;
-      if (out.find(" 429 ") != std::string::npos) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    return false;
-  }
+  bool wait_streaming(const std::string& tag) { return e2e::wait_streaming(agent(), tag); }
   // Waits (bounded) until no clone runs and no process of one is left but the ready clones'.
   bool wait_idle() {
     for (int i = 0; i < 240; ++i) {
@@ -179,8 +123,6 @@ class ShootE2eTest : public EngineTest {
   std::string uri_;
   reconcile::InstanceView web_;
   std::unique_ptr<Api> api_;
-  std::optional<Child> child_;  // the kill -9 test's engine process
-  bool engine_closed_ = false;  // the kill -9 test closed the fixture's engine
 };
 
 // The value of one series in this process's /metrics exposition (0 before its first sample).
@@ -316,79 +258,6 @@ TEST_F(ShootCapsE2eTest, BeyondTheCapsTheNextShootGets429WithRetryAfter) {
   guest_sh(agent(), "kill $(cat /tmp/first.pid)");
   ASSERT_TRUE(wait_idle());
   expect_a_shoot_works("then");
-}
-
-// kill -9 of seedd with shoots in flight: a real engine and guest listener in a process of
-// their own (shoot_crash_child) run two shoots for the instance when SIGKILL ends them. The
-// clones' QEMU, virtiofsds and loggers outlive it; the next engine on the node adopts the
-// instance, ends every one of them and removes their directories and sockets, and shoots work.
-TEST_F(ShootE2eTest, KillMinus9OfSeeddMidShootLeavesNothingAndShootsWorkAfter) {
-  api_.reset();
-  close_engine();  // the instance keeps running, as across a seedd restart
-  engine_closed_ = true;
-  const std::string ready = root() + "/child.ready";
-  SpawnOptions o;
-  o.argv = {"nsenter", "--net=/run/netns/" + netns_->name(), vmm::testing::build_dir() + "/tests/e2e/shoot_crash_child",
-            root(), ready};
-  o.stderr_mode = Output::file;
-  o.stderr_file = root() + "/child.log";
-  auto spawned = spawn(o);
-  ASSERT_TRUE(spawned) << spawned.error().describe();
-  child_.emplace(std::move(*spawned));
-  auto& child = child_;
-  for (int i = 0; i < 2400 && !fs::exists(ready); ++i) {  // bounded: adoption, template, a ready clone
-    if (child->wait(std::chrono::milliseconds(250))) break;
-  }
-  auto log = read_file(root() + "/child.log");
-  ASSERT_TRUE(fs::exists(ready)) << (log ? *log : "(no log)");
-  shoot_in_background(R"({"command":["sleep","600"],"timeout":300000})", "a");
-  ASSERT_TRUE(wait_streaming("a")) << guest_sh(agent(), "cat /tmp/a.out").out;
-  // The pool (room for two VMs) is refilling behind the first shoot: until that restore is
-  // done the second is refused with 429 and Retry-After, and the instance tries again as a
-  // client should (bounded).
-  bool second = false;
-  for (int i = 0; i < 60 && !second; ++i) {
-    guest_sh(agent(), "kill $(cat /tmp/b.pid 2>/dev/null) 2>/dev/null");
-    shoot_in_background(R"({"command":["sleep","600"],"timeout":300000})", "b");
-    second = wait_streaming("b");
-    if (!second) std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
-  ASSERT_TRUE(second) << guest_sh(agent(), "cat /tmp/b.out").out;
-  // What the two running clones are made of, as the kill leaves them.
-  const auto before = processes_naming(clone_prefix());
-  unsigned dirs_before = 0;
-  for (const auto& e : fs::directory_iterator(root() + "/run/vm")) {
-    dirs_before += e.path().filename().string().rfind("shoot-", 0) == 0;
-  }
-  ASSERT_GE(dirs_before, 2u);
-  std::set<std::string> clones_running;
-  for (const auto& [pid, cmdline] : before) {
-    if (cmdline.find("qemu-system") != std::string::npos) clones_running.insert(cmdline);
-  }
-  ASSERT_GE(clones_running.size(), 2u) << "two clones run the two shoots";
-  ASSERT_TRUE(child->signal(SIGKILL));
-  ASSERT_TRUE(child->wait(std::chrono::seconds(30)));
-  child_.reset();
-  unsigned outlived = 0;
-  for (const auto& [pid, cmdline] : processes_naming(clone_prefix())) outlived += before.count(pid);
-  std::cerr << "[ kill -9 ] " << before.size() << " clone processes ran, " << outlived << " outlived seedd\n";
-  // The instance's connections ended with the process that held them.
-  for (const std::string tag : {"a", "b"}) {
-    EXPECT_THAT(guest_sh(agent(), "cat /tmp/" + tag + ".out").out, Not(HasSubstr("\"exitCode\"")));
-  }
-  open_engine();
-  engine_closed_ = false;
-  start_listener();
-  wait_for_pool();
-  EXPECT_EQ(instance(uri_, "web").state, reconcile::InstanceState::running);
-  for (const auto& [pid, cmdline] : processes_naming(clone_prefix())) {
-    auto old = before.find(pid);
-    EXPECT_TRUE(old == before.end() || old->second != cmdline) << "left over from before the kill: " << pid << " "
-                                                               << cmdline;
-  }
-  // Every clone directory and process now is one of the new pool's ready clones.
-  EXPECT_EQ(wait_only_ready_clones(), "");
-  expect_a_shoot_works("after-kill");
 }
 
 }  // namespace

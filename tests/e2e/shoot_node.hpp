@@ -1,14 +1,17 @@
-// A test node with shoots on, shared by the shoot fixture and the shoot crash child (a real
-// engine and guest listener in a process the test kills with SIGKILL): both must configure the
-// pool and the listener the same way, or the restarted engine would not recognise the child's.
+// A test node with shoots on: the engine fixture's (shoot_e2e_test) and the seedd.json of the
+// test that runs the seedd binary (seedd_shoot_crash_e2e_test) use the same image and limits.
 #pragma once
 
 #include <string>
 
 #include "node_parts.hpp"
 #include "seedd/api_wiring.hpp"
+#include "vmm/shoot/shoot_template.hpp"
 
 namespace seed::e2e {
+
+// The hermetic guest as the shoot image (its kernel-params as the command line).
+vmm::shoot::ShootImage shoot_image();
 
 // Shoots on: the hermetic guest as the shoot image, one `small` tier (1 vCPU, 256 MiB, one
 // ready clone), room for two clones, SEED_SHOOT_URL on the bridge's guest listener.

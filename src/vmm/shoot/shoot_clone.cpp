@@ -3,6 +3,8 @@
 #include <openssl/rand.h>
 #include <signal.h>
 
+#include <filesystem>
+
 #include "common/log.hpp"
 #include "vmm/shoot/shoot_exec.hpp"
 #include "vmm/shoot/shoot_template.hpp"
@@ -120,6 +122,11 @@ void ShootVm::destroy() {
   agent_.reset();
   // No graceful shutdown: nothing in a clone outlives its command.
   (void)vm_->stop(0ms);
+  // Its console log (<state>/console/<clone>) too, once its logger is gone: it belongs to one
+  // tenant's shoot, and a later clone of the same name (names restart with each seedd) may
+  // serve another tenant.
+  std::error_code ec;
+  std::filesystem::remove_all(vm_->paths().console_dir, ec);
   vm_.reset();
 }
 

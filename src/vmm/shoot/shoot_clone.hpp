@@ -36,7 +36,7 @@ class ShootVm {
   // Runs the command (shoot_exec.hpp). At the deadline the result has timed_out (with the
   // output so far): destroy the VM then.
   Result<ShootResult> run(const ShootCommand& command);
-  // Ends the VMM and every helper, removes sockets and directories. Idempotent.
+  // Ends the VMM and every helper, removes sockets, directories and its console log. Idempotent.
   void destroy();
   // SIGKILLs the clone's VMM, from any thread (a caller that hung up): the agent call in
   // flight fails at once; destroy() then removes the rest.

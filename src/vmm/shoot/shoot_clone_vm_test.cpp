@@ -194,6 +194,8 @@ TEST_F(ShootCloneTest, TimeoutEndsTheCommandAndDestroyLeavesNothing) {
   EXPECT_TRUE(runner_->recorded().empty());
   std::error_code ec;
   EXPECT_TRUE(fs::is_empty(path("run/vm"), ec) || !fs::exists(path("run/vm")));
+  // Its console log too: a later clone of the same name must not append to it.
+  EXPECT_FALSE(fs::exists(runner_->settings().state_dir + "/console/shoot-small-t"));
 }
 
 // Output reaches on_output while the command still runs: the command waits for a file the

@@ -1,5 +1,6 @@
 #include "vmm/shoot/shoot_pool.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <utility>
 
@@ -45,7 +46,15 @@ ShootPool::~ShootPool() {
   changed_.notify_all();
   if (refill_.joinable()) refill_.join();
   std::lock_guard lock(mu_);
-  for (auto& [name, t] : tiers_) t.ready.clear();  // ShootVm's destructor destroys each
+  for (auto& [name, t] : tiers_) {
+    if (t.in_use != 0) {
+      // A lease outlives its pool: it would hand its clone back to freed memory when its
+      // shoot ends. Its owner must end every shoot first; stop loudly here instead.
+      log::error("shoot.pool.destroyed_in_use", {{"tier", name}, {"in_use", t.in_use}});
+      std::abort();
+    }
+    t.ready.clear();  // ShootVm's destructor destroys each
+  }
 }
 
 std::vector<std::string> ShootPool::remove_leftovers() {
@@ -63,6 +72,12 @@ std::vector<std::string> ShootPool::remove_leftovers() {
   for (const auto& entry : fs::directory_iterator(runner_.settings().runtime_dir + "/vm", ec)) {
     const std::string name = entry.path().filename();
     if (name.rfind(kShootVmPrefix, 0) == 0 && !fs::exists(entry.path() / "vm.json")) fs::remove_all(entry.path(), ec);
+  }
+  // Their console logs, and the template builds' (<state>/console/shoot-*): no VM of this pool
+  // exists yet, so each is an earlier seedd's, and the next clone of its name must not
+  // append to it.
+  for (const auto& entry : fs::directory_iterator(runner_.settings().state_dir + "/console", ec)) {
+    if (entry.path().filename().string().rfind(kShootVmPrefix, 0) == 0) fs::remove_all(entry.path(), ec);
   }
   return ended;
 }

@@ -96,7 +96,7 @@ class ShootPool {
   ~ShootPool();  // stops the refill, destroys the ready clones (leases must be gone first)
 
   // Ends every shoot VM an earlier seedd left behind (recorded VMs named shoot-*: their QEMU,
-  // virtiofsds and directories). The kept templates stay (start() checks them). Run before start(), after
+  // virtiofsds, directories and console logs). The kept templates stay (start() checks them). Run before start(), after
   // the runner's owners adopted their own VMs. Returns the names of the VMs ended.
   std::vector<std::string> remove_leftovers();
   // Starts the background thread: templates first, then the refill.
