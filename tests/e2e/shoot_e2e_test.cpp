@@ -31,13 +31,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using vmm::testing::guest_sh;
 
-// The guest's printf text of a POST /shoot carrying `body` (busybox nc wants HOST PORT, and its
-// wget misbehaves in this guest, so the instance speaks HTTP/1.0 through nc).
-std::string shoot_request(const std::string& body) {
-  return "POST /shoot HTTP/1.0\\r\\nContent-Type: application/json\\r\\nContent-Length: " +
-         std::to_string(body.size()) + "\\r\\n\\r\\n" + body;
-}
-
 // Each QEMU, virtiofsd and console logger of a shoot clone names the clone's directory
 // (<run>/vm/shoot-<tier>-<n>/) on its command line: pid -> command line.
 std::map<pid_t, std::string> processes_naming(const std::string& prefix) {

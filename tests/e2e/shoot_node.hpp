@@ -14,6 +14,13 @@ namespace seed::e2e {
 // ready clone), room for two clones, SEED_SHOOT_URL on the bridge's guest listener.
 void enable_shoots(reconcile::EngineConfig& config, const std::string& root);
 
+// The guest's printf text of a POST /shoot carrying `body` (busybox nc wants HOST PORT, and its
+// wget misbehaves in this guest, so the instance speaks HTTP/1.0 through nc).
+inline std::string shoot_request(const std::string& body) {
+  return "POST /shoot HTTP/1.0\\r\\nContent-Type: application/json\\r\\nContent-Length: " +
+         std::to_string(body.size()) + "\\r\\n\\r\\n" + body;
+}
+
 // The guest listener as seedd wires it, with POST /shoot.
 inline ApiSettings shoot_api_settings(const std::string& root) {
   ApiSettings s;
