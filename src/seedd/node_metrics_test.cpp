@@ -81,7 +81,7 @@ TEST(NodeMetrics, TheShootPoolIsExposedAsSeedctlShootsShowsIt) {
   EXPECT_THAT(off, HasSubstr("# TYPE seed_shoot_vms gauge\n"));
   EXPECT_THAT(off, HasSubstr("# TYPE seed_shoot_waits_total counter\n"));
   EXPECT_THAT(off, ::testing::Not(HasSubstr("seed_shoot_vms{")));
-  EXPECT_THAT(off, ::testing::Not(HasSubstr("seed_shoot_queued ")));
+  EXPECT_THAT(off, ::testing::Not(HasSubstr("\nseed_shoot_queued ")));
 
   auto& v = service.shoot_pool_view;
   v.enabled = true;
