@@ -211,37 +211,9 @@ class SeeddShootCrashTest : public EngineTest {
   std::string left_beyond_ready_clones() {
     std::string left;
     for (int i = 0; i < 240; ++i) {
-      std::set<std::string> dirs;
-      for (const auto& e : fs::directory_iterator(root() + "/run/vm")) {
-        if (e.path().filename().string().rfind("shoot-", 0) == 0) dirs.insert(e.path().string() + "/");
-      }
       auto t = tier();
-      left = "";
-      if (t.value("running", 1) != 0 || t.value("restoring", 1) != 0 || t.value("ready", 0) != int(dirs.size())) {
-        left = std::to_string(dirs.size()) + " clone directories for " + t.dump();
-      }
-      auto of_a_ready_clone = [&](const std::string& text) {
-        for (const auto& d : dirs) {
-          if (text.find(d) != std::string::npos) return true;
-        }
-        return false;
-      };
-      for (const auto& [pid, cmdline] : processes_naming(clone_prefix())) {
-        if (!of_a_ready_clone(cmdline)) left += "; process " + std::to_string(pid) + ": " + cmdline;
-      }
-      // A clone's console log (<state>/console/<clone>) goes with the clone: it holds one
-      // tenant's shoot, and a later clone of the same name may be another tenant's.
-      std::error_code ec;
-      for (const auto& e : fs::directory_iterator(root() + "/state/console", ec)) {
-        const std::string name = e.path().filename().string();
-        if (name.rfind("shoot-", 0) == 0 && !of_a_ready_clone(root() + "/run/vm/" + name + "/")) {
-          left += "; console " + e.path().string();
-        }
-      }
-      for (const auto& e : fs::recursive_directory_iterator(root() + "/run")) {
-        const std::string p = e.path().string();
-        if (e.is_socket() && p.find("/shoot-") != std::string::npos && !of_a_ready_clone(p)) left += "; socket " + p;
-      }
+      left = clones_beyond_ready(root(), t.value("ready", 0),
+                                 t.value("running", 1) != 0 || t.value("restoring", 1) != 0, t.dump());
       if (left.empty()) return "";
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }

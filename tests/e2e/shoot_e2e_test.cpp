@@ -93,21 +93,10 @@ class ShootE2eTest : public EngineTest {
   std::string wait_only_ready_clones() {
     std::string left;
     for (int i = 0; i < 240; ++i) {
-      std::set<std::string> dirs;
-      for (const auto& e : fs::directory_iterator(root() + "/run/vm")) {
-        if (e.path().filename().string().rfind("shoot-", 0) == 0) dirs.insert(e.path().string() + "/");
-      }
       const auto stats = engine_->shoot_pool_stats().at(0);
-      left = "";
-      if (stats.in_use || stats.restoring || dirs.size() != stats.ready) {
-        left = std::to_string(dirs.size()) + " clone directories, " + std::to_string(stats.ready) + " ready, " +
-               std::to_string(stats.restoring) + " restoring, " + std::to_string(stats.in_use) + " in use";
-      }
-      for (const auto& [pid, cmdline] : processes_naming(clone_prefix())) {
-        bool of_a_ready_clone = false;
-        for (const auto& d : dirs) of_a_ready_clone = of_a_ready_clone || cmdline.find(d) != std::string::npos;
-        if (!of_a_ready_clone) left += "; process " + std::to_string(pid) + ": " + cmdline;
-      }
+      left = clones_beyond_ready(root(), stats.ready, stats.in_use || stats.restoring,
+                                 std::to_string(stats.ready) + " ready, " + std::to_string(stats.restoring) +
+                                     " restoring, " + std::to_string(stats.in_use) + " in use");
       if (left.empty()) return "";
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }

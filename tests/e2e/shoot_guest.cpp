@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "common/fd.hpp"
@@ -52,6 +53,38 @@ std::map<pid_t, std::string> processes_naming(const std::string& text) {
     if (cmdline->find(text) != std::string::npos) out[std::stoi(name)] = *cmdline;
   }
   return out;
+}
+
+std::string clones_beyond_ready(const std::string& root, unsigned ready, bool busy, const std::string& counts) {
+  std::set<std::string> dirs;
+  for (const auto& e : fs::directory_iterator(root + "/run/vm")) {
+    if (e.path().filename().string().rfind("shoot-", 0) == 0) dirs.insert(e.path().string() + "/");
+  }
+  std::string left;
+  if (busy || dirs.size() != ready) left = std::to_string(dirs.size()) + " clone directories for " + counts;
+  auto of_a_ready_clone = [&](const std::string& text) {
+    for (const auto& d : dirs) {
+      if (text.find(d) != std::string::npos) return true;
+    }
+    return false;
+  };
+  for (const auto& [pid, cmdline] : processes_naming(root + "/run/vm/shoot-")) {
+    if (!of_a_ready_clone(cmdline)) left += "; process " + std::to_string(pid) + ": " + cmdline;
+  }
+  for (const auto& e : fs::recursive_directory_iterator(root + "/run")) {
+    const std::string p = e.path().string();
+    if (e.is_socket() && p.find("/shoot-") != std::string::npos && !of_a_ready_clone(p)) left += "; socket " + p;
+  }
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root + "/state/console", ec)) {
+    const std::string name = e.path().filename().string();
+    // The template's own log (shoot-tpl-<tier>, from its one boot) holds no tenant's output.
+    const bool a_clone = name.rfind("shoot-", 0) == 0 && name.rfind("shoot-tpl-", 0) != 0;
+    if (a_clone && !of_a_ready_clone(root + "/run/vm/" + name + "/")) {
+      left += "; console " + e.path().string();
+    }
+  }
+  return left;
 }
 
 }  // namespace seed::e2e

@@ -32,4 +32,10 @@ bool wait_streaming(const std::string& agent, const std::string& tag);
 // (<run>/vm/shoot-<tier>-<n>/) on its command line.
 std::map<pid_t, std::string> processes_naming(const std::string& text);
 
+// What of shoot clones is on the node under `root` beyond the pool's `ready` clones, "" when
+// nothing: any clone busy or restoring (`busy`), a clone directory (<root>/run/vm/shoot-*) too
+// many, or a process, socket (under <root>/run) or console log (<root>/state/console/shoot-*, one tenant's output) of a
+// clone that is not a ready one. `counts` describes the pool in the message.
+std::string clones_beyond_ready(const std::string& root, unsigned ready, bool busy, const std::string& counts);
+
 }  // namespace seed::e2e
