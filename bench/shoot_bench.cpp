@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
     auto vm = runner.start(spec);
     if (!vm) return std::fprintf(stderr, "%s\n", vm.error().describe().c_str()), 1;
     auto agent = wait_agent((*vm)->paths().agent_socket(), 180s);
-    if (!agent || !run_command((*vm)->paths().exec_socket(0), truth())) return 1;
+    if (!agent || !run_command(exec_route((*vm)->paths(), ExecVia::exec_port), truth())) return 1;
     (void)(*vm)->stop(0ms);
     cold.push_back(ms_since(t0));
   }

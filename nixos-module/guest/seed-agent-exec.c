@@ -4,8 +4,8 @@
  * frames and ends with the exit frame. Busybox sh cannot do binary framing, hence C; static so
  * the test guest's initrd needs no libc. If the host goes away (EOF on the port) the command's
  * process group is killed: a disconnected `ssh <node> exec` leaves nothing running.
- * Limitation: stdin frames are written to the command with blocking writes, so a command that
- * neither reads stdin nor exits while the host keeps sending holds the relay. */
+ * `seed-agent-exec window=N` (the request `exec window=N`, used on a console port) also keeps
+ * what it has sent and the host has not acknowledged under N bytes (see main). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -64,21 +64,44 @@ static void send_exit(int status) {
   send_frame('x', p, 4);
 }
 
-int main(void) {
-  static char buf[MAX_PAYLOAD + 1];
+static uint32_t be32(const char *p) {
+  const unsigned char *u = (const unsigned char *)p;
+  return ((uint32_t)u[0] << 24) | ((uint32_t)u[1] << 16) | ((uint32_t)u[2] << 8) | u[3];
+}
+
+/* After the exit frame, in window mode: frames the host sent before it saw the exit (acks,
+ * stdin the command never read) are read and dropped up to the host's 'z', so none of them
+ * reaches the agent as a request line. EOF (the host hung up) ends it too. */
+static void wait_for_host_done(char *buf) {
   char type;
   uint32_t len;
+  while (read_frame(&type, buf, &len) == 0 && type != 'z') {}
+}
+
+int main(int argc, char **args) {
+  static char buf[MAX_PAYLOAD + 1];
+  static char out_buf[MAX_PAYLOAD];
+  char type;
+  uint32_t len;
+  /* window=N: at most N bytes of frames sent and not yet acknowledged by the host's 'A'
+   * frames. Needed where the channel drops what its host end cannot take at once (a console
+   * port: QEMU's virtconsole and Cloud Hypervisor's console, the agent channel of a Cloud
+   * Hypervisor VM); a plain virtio-serial port throttles instead and runs without one. */
+  unsigned long window = 0;
+  if (argc > 1 && strncmp(args[1], "window=", 7) == 0) window = strtoul(args[1] + 7, NULL, 10);
+  if (window != 0 && window < 64) window = 64;
   signal(SIGPIPE, SIG_IGN);
   if (read_frame(&type, buf, &len) != 0 || type != 'a' || len == 0 || buf[len - 1] != '\0') {
     const char *msg = "seed-agent-exec: the first frame must be argv\n";
     send_frame('e', msg, (uint32_t)strlen(msg));
     send_exit(2 << 8);
+    if (window) wait_for_host_done(buf);
     return 2;
   }
   char *argv[4096];
-  int argc = 0;
-  for (uint32_t at = 0; at < len && argc < 4095; at += (uint32_t)strlen(buf + at) + 1) argv[argc++] = buf + at;
-  argv[argc] = NULL;
+  int argc_cmd = 0;
+  for (uint32_t at = 0; at < len && argc_cmd < 4095; at += (uint32_t)strlen(buf + at) + 1) argv[argc_cmd++] = buf + at;
+  argv[argc_cmd] = NULL;
 
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) return 1;
@@ -99,11 +122,30 @@ int main(void) {
   close(out[1]);
   close(err[1]);
   int child_in = in[1];
+  /* Non-blocking, with the host's stdin queued here: a command that writes before it reads
+   * all its input never deadlocks against this relay (which must keep reading the host's
+   * frames, its acks among them, while the command's stdin pipe is full). */
+  fcntl(child_in, F_SETFL, fcntl(child_in, F_GETFL) | O_NONBLOCK);
+  char *pending = NULL;
+  size_t pending_len = 0, pending_at = 0, pending_cap = 0;
+  int stdin_eof = 0;
+  int outputs[2] = {out[0], err[0]};
+  unsigned long unacked = 0;
 
-  struct pollfd fds[3] = {{0, POLLIN, 0}, {out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  int open_outputs = 2;
-  while (open_outputs > 0) {
-    if (poll(fds, 3, -1) < 0) {
+  while (outputs[0] >= 0 || outputs[1] >= 0) {
+    size_t room = MAX_PAYLOAD;
+    if (window) room = unacked + 5 < window ? window - unacked - 5 : 0;
+    if (room > MAX_PAYLOAD) room = MAX_PAYLOAD;
+    int stdin_waiting = child_in >= 0 && pending_at < pending_len;
+    struct pollfd fds[4] = {
+        /* The queue is bounded by the host (a shoot's stdin is capped); past 16 MiB the relay
+         * stops reading the host until the command takes some. */
+        {pending_len - pending_at > (16u << 20) ? -1 : 0, POLLIN, 0},
+        {room ? outputs[0] : -1, POLLIN, 0},
+        {room ? outputs[1] : -1, POLLIN, 0},
+        {stdin_waiting ? child_in : -1, POLLOUT, 0},
+    };
+    if (poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -113,32 +155,70 @@ int main(void) {
         waitpid(pid, NULL, 0);
         return 1;
       }
-      if (type == 'i' && child_in >= 0) {
-        if (write_full(child_in, buf, len) != 0) { close(child_in); child_in = -1; }
-      } else if (type == 'E' && child_in >= 0) {
-        close(child_in);
-        child_in = -1;
+      if (type == 'i' && child_in >= 0 && len > 0) {
+        if (pending_len + len > pending_cap && pending_at > 0) {
+          memmove(pending, pending + pending_at, pending_len - pending_at);
+          pending_len -= pending_at;
+          pending_at = 0;
+        }
+        {
+          if (pending_len + len > pending_cap) {
+            size_t cap = (pending_len + len) * 2;
+            char *grown = realloc(pending, cap);
+            if (!grown) { kill(-pid, SIGKILL); waitpid(pid, NULL, 0); return 1; }
+            pending = grown;
+            pending_cap = cap;
+          }
+        }
+        memcpy(pending + pending_len, buf, len);
+        pending_len += len;
+      } else if (type == 'E') {
+        stdin_eof = 1;
       } else if (type == 'k' && len == 1) {
         kill(-pid, (unsigned char)buf[0]);
+      } else if (type == 'A' && len == 4) {
+        uint32_t n = be32(buf);
+        unacked = n < unacked ? unacked - n : 0;
       }
+    }
+    if (fds[3].revents) {
+      ssize_t w = write(child_in, pending + pending_at, pending_len - pending_at);
+      if (w > 0) {
+        pending_at += (size_t)w;
+        if (pending_at == pending_len) pending_at = pending_len = 0;
+      } else if (w < 0 && errno != EINTR && errno != EAGAIN) {
+        close(child_in);  /* the command closed its stdin: the rest is dropped */
+        child_in = -1;
+      }
+    }
+    if (child_in >= 0 && stdin_eof && pending_at == pending_len) {  /* all of stdin is in */
+      close(child_in);
+      child_in = -1;
     }
     for (int i = 1; i < 3; ++i) {
       if (!fds[i].revents) continue;
-      ssize_t r = read(fds[i].fd, buf, MAX_PAYLOAD);
+      ssize_t r = read(fds[i].fd, out_buf, room);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
-        close(fds[i].fd);
-        fds[i].fd = -1;  /* poll ignores negative fds */
-        --open_outputs;
-      } else if (send_frame(i == 1 ? 'o' : 'e', buf, (uint32_t)r) != 0) {
+        close(outputs[i - 1]);
+        outputs[i - 1] = -1;  /* poll ignores negative fds */
+        continue;
+      }
+      if (send_frame(i == 1 ? 'o' : 'e', out_buf, (uint32_t)r) != 0) {
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
         return 1;
       }
+      if (window) unacked += 5 + (unsigned long)r;
+      /* The stream read above may have used up the window: the other waits for an ack. */
+      break;
     }
   }
+  free(pending);
+  if (child_in >= 0) close(child_in);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   send_exit(status);
+  if (window) wait_for_host_done(buf);
   return 0;
 }

@@ -35,11 +35,12 @@ Error no_agent(const std::string& path, std::string why) {
 
 Result<std::unique_ptr<ExecChannel>> ExecChannel::open(const std::string& socket_path,
                                                        const std::vector<std::string>& argv,
-                                                       std::chrono::milliseconds timeout) {
+                                                       std::chrono::milliseconds timeout, uint32_t window) {
   if (argv.empty() || argv[0].empty()) {
     return make_error(Errc::invalid_argument, "exec needs a command").with("stage", "exec");
   }
-  std::string start = "exec\n" + encode_exec_argv(argv);
+  std::string start = (window > 0 ? "exec window=" + std::to_string(window) + "\n" : std::string("exec\n")) +
+                      encode_exec_argv(argv);
   if (start.size() > kExecHeaderSize + kExecMaxPayload + 5) {
     return make_error(Errc::invalid_argument, "the command's arguments are longer than 64 KiB").with("stage", "exec");
   }
@@ -50,6 +51,7 @@ Result<std::unique_ptr<ExecChannel>> ExecChannel::open(const std::string& socket
   timeval send_timeout{10, 0};
   ::setsockopt(fd->get(), SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
   std::unique_ptr<ExecChannel> c(new ExecChannel(std::move(*fd), socket_path));
+  c->window_ = window;
   c->ended_ = true;  // nothing runs yet: nothing to kill
   SEED_TRY(c->send("ping\n"));
   const auto deadline = Clock::now() + timeout;
@@ -155,9 +157,22 @@ Result<ExecChannel::Output> ExecChannel::read() {
     }
     decoder_.feed(std::string_view(buf, static_cast<size_t>(n)));
     SEED_TRY(drain(out));
+    SEED_TRY(acknowledge(static_cast<size_t>(n)));
     if (out.out.size() + out.err.size() >= 256 * 1024) break;  // let the caller pass it on
   }
   return out;
+}
+
+Status ExecChannel::acknowledge(size_t bytes) {
+  if (window_ == 0) return ok();
+  // The exit frame is in: the guest sends nothing more and waits for this frame only.
+  if (ended_) return send(encode_exec_frame(ExecFrameType::done, ""));
+  unacked_ += bytes;
+  // A quarter of the window at a time: the guest never waits long, and acks stay few.
+  if (unacked_ < window_ / 4) return ok();
+  const auto n = static_cast<uint32_t>(unacked_);
+  unacked_ = 0;
+  return send(encode_exec_ack(n));
 }
 
 }  // namespace seed::vmm

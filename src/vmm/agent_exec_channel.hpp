@@ -23,8 +23,13 @@ class ExecChannel {
   // (Errc::unavailable when nothing answers: no socket, no agent, a guest still booting), then
   // starts `argv` (no shell). Only after the ping is the command sent, so a guest that answers
   // late never runs a command nobody waits for.
+  //
+  // `window` > 0 asks for the windowed mode (agent_exec_frame.hpp): for a console port, which
+  // drops what the host end cannot take at once (the agent channel of a Cloud Hypervisor VM,
+  // exec_transport.hpp). The channel then acknowledges what read() consumed and sends the
+  // final 'z' once the exit frame is in.
   static Result<std::unique_ptr<ExecChannel>> open(const std::string& socket_path, const std::vector<std::string>& argv,
-                                                   std::chrono::milliseconds timeout);
+                                                   std::chrono::milliseconds timeout, uint32_t window = 0);
   // A command still running is killed (SIGKILL to its process group); closing the port kills
   // it too, should the kill frame not get through.
   ~ExecChannel();
@@ -52,9 +57,14 @@ class ExecChannel {
   Status send(const std::string& bytes);
   Status drain(Output& out);
 
+  // Windowed mode: frame bytes read and not yet acknowledged.
+  Status acknowledge(size_t bytes);
+
   UniqueFd fd_;
   std::string path_;
   bool ended_ = false;
+  uint32_t window_ = 0;
+  size_t unacked_ = 0;
   ExecFrameDecoder decoder_;
 };
 

@@ -25,6 +25,8 @@ bool known_type(char c) {
     case ExecFrameType::stdout_data:
     case ExecFrameType::stderr_data:
     case ExecFrameType::exit:
+    case ExecFrameType::ack:
+    case ExecFrameType::done:
       return true;
   }
   return false;
@@ -63,6 +65,12 @@ std::string encode_exec_exit(int code) {
   return encode_exec_frame(ExecFrameType::exit, payload);
 }
 
+std::string encode_exec_ack(uint32_t bytes) {
+  std::string payload;
+  put_u32(payload, bytes);
+  return encode_exec_frame(ExecFrameType::ack, payload);
+}
+
 Result<std::vector<std::string>> decode_exec_argv(std::string_view payload) {
   if (payload.empty()) return make_error(Errc::protocol, "exec argv frame is empty: no command");
   if (payload.back() != '\0') return make_error(Errc::protocol, "exec argv frame does not end with a NUL byte");
@@ -81,6 +89,12 @@ Result<int> decode_exec_exit(std::string_view payload) {
   if (payload.size() != 4)
     return make_error(Errc::protocol, "exec exit frame has " + std::to_string(payload.size()) + " bytes, not 4");
   return static_cast<int>(get_u32(payload));
+}
+
+Result<uint32_t> decode_exec_ack(std::string_view payload) {
+  if (payload.size() != 4)
+    return make_error(Errc::protocol, "exec ack frame has " + std::to_string(payload.size()) + " bytes, not 4");
+  return get_u32(payload);
 }
 
 Result<std::optional<ExecFrame>> ExecFrameDecoder::next() {

@@ -9,6 +9,13 @@
 //   guest -> host:  'o' stdout bytes     'e' stderr bytes
 //                   'x' exit (last): 4 bytes big-endian, the exit code, or 128+N for signal N
 //
+// Windowed, after the request `exec window=N` (a console port, which drops what its host end
+// cannot take at once: the agent channel of a Cloud Hypervisor VM): the guest keeps the frame
+// bytes it sent and the host has not acknowledged under N, and after its exit frame reads
+// (and drops) frames up to the host's 'z', so no late frame reaches the agent's line reader.
+//   host -> guest:  'A' ack: 4 bytes big-endian, how many more frame bytes the host has read
+//                   'z' done (last): the host has the exit frame
+//
 // The codec is pure: the caller feeds what it read and writes what encode() returns.
 #pragma once
 
@@ -30,6 +37,8 @@ enum class ExecFrameType : char {
   stdout_data = 'o',
   stderr_data = 'e',
   exit = 'x',
+  ack = 'A',
+  done = 'z',
 };
 
 struct ExecFrame {
@@ -48,9 +57,11 @@ std::string encode_exec_frame(ExecFrameType type, std::string_view payload);
 std::string encode_exec_data(ExecFrameType type, std::string_view data);
 std::string encode_exec_argv(const std::vector<std::string>& argv);
 std::string encode_exec_exit(int code);
+std::string encode_exec_ack(uint32_t bytes);
 
 Result<std::vector<std::string>> decode_exec_argv(std::string_view payload);
 Result<int> decode_exec_exit(std::string_view payload);
+Result<uint32_t> decode_exec_ack(std::string_view payload);
 
 // Accumulates bytes read from the agent connection and yields whole frames.
 class ExecFrameDecoder {

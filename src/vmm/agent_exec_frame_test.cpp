@@ -82,6 +82,19 @@ TEST(ExecFrame, ExitCodesOfSignalsAndErrorsRoundTrip) {
   }
 }
 
+TEST(ExecFrame, AcksCarryAByteCountAndDoneIsEmpty) {
+  ExecFrameDecoder decoder;
+  decoder.feed(encode_exec_ack(0x01020304) + encode_exec_frame(ExecFrameType::done, ""));
+  auto frames = decode_all(decoder);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].type, ExecFrameType::ack);
+  EXPECT_EQ(encode_exec_ack(0x01020304).substr(0, 5), std::string("A\0\0\0\x04", 5));
+  EXPECT_EQ(decode_exec_ack(frames[0].payload).value(), 0x01020304u);
+  EXPECT_EQ(frames[1].type, ExecFrameType::done);
+  EXPECT_TRUE(frames[1].payload.empty());
+  EXPECT_FALSE(decode_exec_ack("abc").ok());
+}
+
 TEST(ExecFrame, BadInputIsAProtocolError) {
   ExecFrameDecoder unknown;
   unknown.feed(std::string("Z\0\0\0\0", 5));

@@ -10,9 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "common/digest.hpp"
 #include "vmm/agent_exec_frame.hpp"
@@ -34,7 +37,8 @@ struct Outcome {
 
 class Helper {
  public:
-  Helper() {
+  // `arg`: the helper's argument ("window=N" for the windowed mode), none when empty.
+  explicit Helper(const std::string& arg = "") {
     int sv[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     posix_spawn_file_actions_t actions;
@@ -42,7 +46,7 @@ class Helper {
     posix_spawn_file_actions_adddup2(&actions, sv[1], 0);
     posix_spawn_file_actions_adddup2(&actions, sv[1], 1);
     const std::string path = helper_binary();
-    char* argv[] = {const_cast<char*>(path.c_str()), nullptr};
+    char* argv[] = {const_cast<char*>(path.c_str()), arg.empty() ? nullptr : const_cast<char*>(arg.c_str()), nullptr};
     EXPECT_EQ(::posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv, environ), 0) << path;
     posix_spawn_file_actions_destroy(&actions);
     ::close(sv[1]);
@@ -83,6 +87,20 @@ class Helper {
   void hang_up() {
     ::close(fd_);
     fd_ = -1;
+  }
+  int fd() const { return fd_; }
+  // The helper's exit status once it has ended within `limit`; nothing while it still runs.
+  std::optional<int> exited_within(std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return status;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      ::usleep(10000);
+    }
   }
 
  private:
@@ -127,6 +145,64 @@ TEST(AgentExecHelper, TenMiBOfOutputArrivesWholeAndInOrder) {
   EXPECT_EQ(r.exit_code, 0);
   ASSERT_EQ(r.err.size(), 10485760u);
   EXPECT_EQ(r.out.substr(0, 64), hex(sha256(r.err)));
+}
+
+// cat writes its output before it has read all its input: the helper must keep taking the
+// host's frames (queueing stdin) while the command's stdin pipe is full, or both wait forever.
+TEST(AgentExecHelper, AMiBOfStdinThroughCatDoesNotDeadlock) {
+  std::string bytes;
+  for (int i = 0; i < (1 << 20); ++i) bytes.push_back(static_cast<char>(i * 13));
+  auto r = run({"cat"}, bytes);
+  EXPECT_EQ(r.exit_code, 0);
+  ASSERT_EQ(r.out.size(), bytes.size());
+  EXPECT_TRUE(r.out == bytes);
+}
+
+TEST(AgentExecHelper, WindowedItKeepsUnacknowledgedOutputUnderTheWindowAndWaitsForDone) {
+  Helper helper("window=4096");
+  helper.send(encode_exec_argv({"sh", "-c", "head -c 100000 /dev/zero | tr '\\0' x; echo done >&2"}) +
+              encode_exec_frame(ExecFrameType::stdin_eof, ""));
+  // Without acks the helper stops at the window.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::string early;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::recv(helper.fd(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n <= 0) break;
+    early.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_GT(early.size(), 0u);
+  EXPECT_LE(early.size(), 4096u);
+  // Acknowledging every frame as it is read lets the command run to its end.
+  ExecFrameDecoder decoder;
+  decoder.feed(early);
+  helper.send(encode_exec_ack(static_cast<uint32_t>(early.size())));
+  Outcome r;
+  while (r.exit_code < 0) {
+    auto next = decoder.next();
+    ASSERT_TRUE(next.ok());
+    if (!next->has_value()) {
+      ssize_t n = ::read(helper.fd(), buf, sizeof buf);
+      ASSERT_GT(n, 0) << "the helper stopped after " << r.out.size() << " bytes";
+      decoder.feed(std::string_view(buf, static_cast<size_t>(n)));
+      helper.send(encode_exec_ack(static_cast<uint32_t>(n)));
+      continue;
+    }
+    const ExecFrame& f = **next;
+    if (f.type == ExecFrameType::stdout_data) r.out += f.payload;
+    if (f.type == ExecFrameType::stderr_data) r.err += f.payload;
+    if (f.type == ExecFrameType::exit) r.exit_code = decode_exec_exit(f.payload).value();
+  }
+  EXPECT_EQ(r.out, std::string(100000, 'x'));
+  EXPECT_EQ(r.err, "done\n");
+  EXPECT_EQ(r.exit_code, 0);
+  // After its exit frame it drops late frames (stdin, acks) and ends only at the host's 'z'.
+  helper.send(encode_exec_data(ExecFrameType::stdin_data, "late") + encode_exec_ack(5));
+  EXPECT_FALSE(helper.exited_within(std::chrono::milliseconds(300)).has_value());
+  helper.send(encode_exec_frame(ExecFrameType::done, ""));
+  auto status = helper.exited_within(std::chrono::seconds(5));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
 }
 
 TEST(AgentExecHelper, AHostThatGoesAwayKillsTheCommandsProcessGroup) {

@@ -334,11 +334,13 @@ agent_serve() {
 				echo "err $(cat "$AGENT_OUT")"
 			fi
 			;;
-		exec)
+		exec | "exec window="[0-9]*)
 			# Frames from here on (tests/guest/README.md, "Exec frames"): the helper reads the
 			# argv frame from the port, and its exit frame ends the response (no "."). Then
-			# the next request line, or EOF once the host has hung up.
-			seed-agent-exec 9>&- 8>&- 2>/dev/console
+			# the next request line, or EOF once the host has hung up. `window=N` (on hvc0,
+			# a console port that drops what the host cannot take at once) bounds what is
+			# in flight; the helper then also waits for the host's end frame.
+			seed-agent-exec ${line#exec} 9>&- 8>&- 2>/dev/console
 			continue
 			;;
 		poweroff)

@@ -13,14 +13,6 @@
 #include "common/unix_socket.hpp"
 
 namespace seed::vmm::ch {
-namespace {
-
-// A client or pty that accepts nothing for this long is treated as gone; the agent protocol
-// is request/response, so a healthy peer drains its side in milliseconds.
-constexpr int kWriteStallMs = 5000;
-
-}  // namespace
-
 Result<std::unique_ptr<ChAgentBridge>> ChAgentBridge::start(const std::string& pty_path,
                                                             const std::string& socket_path) {
   UniqueFd pty(::open(pty_path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
@@ -67,34 +59,44 @@ ChAgentBridge::~ChAgentBridge() {
   ::unlink(socket_path_.c_str());
 }
 
-bool ChAgentBridge::write_all(int fd, const char* data, size_t size) {
-  const bool is_socket = fd == client_.get();
-  while (size > 0) {
-    ssize_t n = is_socket ? ::send(fd, data, size, MSG_NOSIGNAL) : ::write(fd, data, size);
+void ChAgentBridge::drop_client() {
+  client_.reset();
+  to_client_.clear();
+  to_guest_.clear();
+}
+
+namespace {
+
+// Sends what `fd` takes now from the front of `pending`; false when the peer is gone.
+bool flush_some(int fd, std::string& pending, bool is_socket) {
+  while (!pending.empty()) {
+    ssize_t n = is_socket ? ::send(fd, pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT)
+                          : ::write(fd, pending.data(), pending.size());
     if (n > 0) {
-      data += n;
-      size -= static_cast<size_t>(n);
+      pending.erase(0, static_cast<size_t>(n));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno != EAGAIN) return false;
-    pollfd fds[2] = {{fd, POLLOUT, 0}, {wake_.get(), POLLIN, 0}};
-    int r = ::poll(fds, 2, kWriteStallMs);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0 || fds[1].revents != 0) return false;
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
   return true;
 }
 
+}  // namespace
+
 void ChAgentBridge::run() {
   char buf[16384];
   for (;;) {
+    const bool client = static_cast<bool>(client_);
     pollfd fds[4] = {{wake_.get(), POLLIN, 0},
-                     {pty_.get(), POLLIN, 0},
+                     {pty_.get(), static_cast<short>(POLLIN | (to_guest_.empty() ? 0 : POLLOUT)), 0},
                      {listener_.get(), POLLIN, 0},
-                     {client_.get(), POLLIN, 0}};
-    nfds_t count = client_ ? 4 : 3;
-    int r = ::poll(fds, count, -1);
+                     {client_.get(), 0, 0}};
+    if (client) {
+      if (to_guest_.size() < kGuestBacklog) fds[3].events |= POLLIN;
+      if (!to_client_.empty()) fds[3].events |= POLLOUT;
+    }
+    int r = ::poll(fds, client ? 4 : 3, -1);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 || fds[0].revents != 0) break;
 
@@ -105,34 +107,51 @@ void ChAgentBridge::run() {
       UniqueFd accepted(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
       // The newest client wins: an agent client that reconnects has given up on the old one.
       if (accepted) {
+        drop_client();
         client_ = std::move(accepted);
         replaced = true;
       }
     }
-    if (fds[1].revents != 0) {
+    if (fds[1].revents & POLLIN) {
       ssize_t n = ::read(pty_.get(), buf, sizeof buf);
       if (n > 0) {
         // Nobody attached: the guest's words are dropped so that it never blocks.
-        if (client_ && !write_all(client_.get(), buf, static_cast<size_t>(n))) client_.reset();
+        if (client_) to_client_.append(buf, static_cast<size_t>(n));
+        if (to_client_.size() > kClientBacklog) {
+          log::warn("ch.agent_bridge.client_too_slow", {{"pty", pty_path_}, {"backlog", std::to_string(to_client_.size())}});
+          drop_client();
+        }
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         // EIO on a pty means the other side (CH) closed it: the VMM is gone.
         log::info("ch.agent_bridge.pty_closed", {{"pty", pty_path_}, {"socket", socket_path_}});
         break;
       }
+    } else if (fds[1].revents & (POLLHUP | POLLERR)) {
+      log::info("ch.agent_bridge.pty_closed", {{"pty", pty_path_}, {"socket", socket_path_}});
+      break;
     }
+    if (!to_guest_.empty() && !flush_some(pty_.get(), to_guest_, false)) {
+      log::warn("ch.agent_bridge.pty_write_failed", {{"pty", pty_path_}, {"errno", std::to_string(errno)}});
+      break;
+    }
+    if (!client_) continue;
     // After a replacement the client entry polled belongs to the old client.
-    if (!replaced && client_ && count == 4 && fds[3].revents != 0) {
+    if (!replaced && (fds[3].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t n = ::read(client_.get(), buf, sizeof buf);
       if (n > 0) {
-        if (!write_all(pty_.get(), buf, static_cast<size_t>(n))) {
-          log::warn("ch.agent_bridge.guest_stalled", {{"pty", pty_path_}});
-        }
+        to_guest_.append(buf, static_cast<size_t>(n));
+        if (!flush_some(pty_.get(), to_guest_, false)) break;
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        client_.reset();
+        // What the client sent before it left still goes to the guest; its answer is dropped.
+        std::string unsent = std::move(to_guest_);
+        drop_client();
+        to_guest_ = std::move(unsent);
+        continue;
       }
     }
+    if (!flush_some(client_.get(), to_client_, true)) drop_client();
   }
-  client_.reset();
+  drop_client();
   active_.store(false);
 }
 

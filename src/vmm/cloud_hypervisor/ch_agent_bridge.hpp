@@ -2,10 +2,18 @@
 // the virtio-console (/dev/hvc0 in the guest) as a pseudo-terminal (see console_config()).
 //
 // The bridge listens on paths.agent_socket(), accepts one client at a time, and copies bytes
-// both ways between that client and the pty CH reports in vm.info. While no client is
-// attached, what the guest writes is read and dropped, so the guest never blocks on a full
-// pty. It stops by itself when CH closes the pty (the VMM exited). It lives in the seedd
-// process: after a seedd restart, connect() starts a new one on the same pty.
+// both ways between that client and the pty CH reports in vm.info. Nothing in it blocks:
+//   - the pty is read whenever it has bytes, whatever the client does: CH's console keeps
+//     only a bounded buffer for a pty that takes nothing, and drops beyond it. Bytes the
+//     client has not taken yet wait here, up to kClientBacklog; a client further behind is
+//     disconnected (its stream would have a hole). While no client is attached, what the
+//     guest writes is dropped, so the guest never blocks.
+//   - the client is read only while what it sent fits in kGuestBacklog, so a guest that is
+//     slow to read its console pushes back on the client (the socket fills) and loses nothing.
+// A console loses bytes under any relay once its buffers are full; the exec frames over this
+// channel keep what is in flight under a window (agent_exec_frame.hpp) so that never happens.
+// It stops by itself when CH closes the pty (the VMM exited). It lives in the seedd process:
+// after a seedd restart, connect() starts a new one on the same pty.
 #pragma once
 
 #include <atomic>
@@ -38,8 +46,13 @@ class ChAgentBridge {
   ChAgentBridge(std::string pty_path, std::string socket_path, UniqueFd pty, UniqueFd listener,
                 UniqueFd wake);
   void run();
-  // Writes everything unless the bridge is told to stop or the peer goes away.
-  bool write_all(int fd, const char* data, size_t size);
+  void drop_client();
+
+ public:
+  static constexpr size_t kClientBacklog = 4u << 20;
+  static constexpr size_t kGuestBacklog = 64u << 10;
+
+ private:
 
   std::string pty_path_;
   std::string socket_path_;
@@ -47,6 +60,8 @@ class ChAgentBridge {
   UniqueFd listener_;
   UniqueFd wake_;  // eventfd: the destructor's stop signal
   UniqueFd client_;
+  std::string to_client_;  // read from the pty, not yet sent to the client
+  std::string to_guest_;   // read from the client, not yet written to the pty
   std::atomic<bool> active_{true};
   std::thread thread_;
 };

@@ -62,6 +62,7 @@ Result<std::unique_ptr<ShootVm>> ShootVm::restore(VmRunner& runner, const std::s
     return e;
   }
   clone->vm_ = std::move(*vm);
+  clone->exec_via_ = exec_via(runner.driver().info());
   auto fail = [&](Error e) -> Error {
     clone->destroy();
     if (!e.get("stage")) e.with("stage", "restore");
@@ -108,9 +109,11 @@ Status ShootVm::prepare(const std::string& nonce) {
   return agent_ok(*agent_, "clock " + std::to_string(now.count()), "set its clock");
 }
 
-Result<ShootResult> ShootVm::run(const ShootCommand& command) {
-  // Port 0: a clone runs one command at a time.
-  return run_command(vm_->paths().exec_socket(0), command);
+Result<ShootResult> ShootVm::run(const ShootCommand& command, std::optional<ExecVia> via) {
+  const ExecVia route = via.value_or(exec_via_);
+  // The agent channel (QEMU's socket chardev, CH's bridge) serves one client at a time.
+  if (route == ExecVia::agent_console) agent_.reset();
+  return run_command(exec_route(vm_->paths(), route), command);
 }
 
 void ShootVm::kill() {

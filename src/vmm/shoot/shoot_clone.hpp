@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vmm/agent_client.hpp"
+#include "vmm/shoot/shoot_exec.hpp"
 #include "vmm/shoot/shoot_types.hpp"
 #include "vmm/vm_runner.hpp"
 
@@ -33,9 +34,12 @@ class ShootVm {
   // its clock to the host's now: clones of one template wake with equal RNG state and the
   // snapshot's time. Stage "prepare".
   Status prepare(const std::string& nonce);
-  // Runs the command (shoot_exec.hpp). At the deadline the result has timed_out (with the
-  // output so far): destroy the VM then.
-  Result<ShootResult> run(const ShootCommand& command);
+  // Runs the command (shoot_exec.hpp) through the channel the clone's driver offers, or
+  // through `via` (a test runs the Cloud Hypervisor route on a QEMU clone). The agent console
+  // takes one client, so that route ends the clone's agent connection: after it, only
+  // destroy() is left. At the deadline the result has timed_out (with the output so far):
+  // destroy the VM then.
+  Result<ShootResult> run(const ShootCommand& command, std::optional<ExecVia> via = std::nullopt);
   // Ends the VMM and every helper, removes sockets, directories and its console log. Idempotent.
   void destroy();
   // SIGKILLs the clone's VMM, from any thread (a caller that hung up): the agent call in
@@ -46,6 +50,7 @@ class ShootVm {
   ShootVm() = default;
   std::unique_ptr<RunningVm> vm_;
   std::optional<AgentClient> agent_;
+  ExecVia exec_via_ = ExecVia::exec_port;
   std::chrono::microseconds restore_time_{0};
 };
 

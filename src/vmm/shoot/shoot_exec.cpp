@@ -73,9 +73,19 @@ std::vector<std::string> exec_argv(const ShootCommand& c) {
   return argv;
 }
 
-Result<ShootResult> run_command(const std::string& exec_socket, const ShootCommand& c) {
+ExecRoute exec_route(const VmPaths& paths, ExecVia via) {
+  // Port 0: a clone runs one command at a time.
+  if (via == ExecVia::exec_port) return {paths.exec_socket(0), 0};
+  return {paths.agent_socket(), kConsoleExecWindow};
+}
+
+ExecVia exec_via(const VmmDriverInfo& driver) {
+  return driver.exec_ports > 0 ? ExecVia::exec_port : ExecVia::agent_console;
+}
+
+Result<ShootResult> run_command(const ExecRoute& route, const ShootCommand& c) {
   SEED_TRY(validate(c));
-  auto channel = SEED_TRY(ExecChannel::open(exec_socket, exec_argv(c), kOpenTimeout));
+  auto channel = SEED_TRY(ExecChannel::open(route.socket, exec_argv(c), kOpenTimeout, route.window));
   ShootResult r;
   const auto started = Clock::now();
   const auto deadline = started + c.timeout;

@@ -62,7 +62,11 @@ std::vector<std::string> ShootPool::remove_leftovers() {
   for (const auto& name : runner_.recorded()) {
     if (name.rfind(kShootVmPrefix, 0) != 0) continue;
     // adopt() tidies a VM that is already gone; a live one is ended without ceremony.
-    if (auto vm = runner_.adopt(name)) (void)(*vm)->stop(std::chrono::milliseconds(0));
+    if (auto vm = runner_.adopt(name)) {
+      (void)(*vm)->stop(std::chrono::milliseconds(0));
+    } else {
+      log::error("shoot.leftover.unremovable", {{"vm", name}, {"error", vm.error().describe()}});
+    }
     ended.push_back(name);
     log::warn("shoot.leftover.removed", {{"vm", name}});
   }
@@ -164,7 +168,15 @@ bool ShootPool::fits(const Tier& t) const {
 }
 
 std::string ShootPool::next_name(const std::string& tier) {
-  return std::string(kShootVmPrefix) + tier + "-" + std::to_string(++seq_);
+  // Names restart with each pool. A leftover remove_leftovers could not remove (its record
+  // unreadable, its VMM unkillable) keeps its directory, and a clone of that name would fail
+  // its restore every time: such names are skipped.
+  for (;;) {
+    std::string name = std::string(kShootVmPrefix) + tier + "-" + std::to_string(++seq_);
+    std::error_code ec;
+    if (!fs::exists(runner_.settings().runtime_dir + "/vm/" + name, ec)) return name;
+    log::warn("shoot.name.taken_by_leftover", {{"vm", name}});
+  }
 }
 
 void ShootPool::returned(const std::string& tier) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "common/crash_point.hpp"
@@ -194,13 +195,19 @@ TEST_F(ShootPoolTest, LeftoversOfAKilledSeeddAreRemovedAtStartup) {
   EXPECT_EQ(ended.size(), 2u);  // the clone in flight and the ready one
   EXPECT_TRUE(stray_processes().empty());
   EXPECT_TRUE(shoot_dirs().empty());
+  // A leftover the sweep could not remove (its record unreadable, so nothing says what runs)
+  // keeps its directory and its name: the new pool's clones must not take that name.
+  fs::create_directories(path("run/vm/shoot-small-1"));
+  std::ofstream(path("run/vm/shoot-small-1/vm.json")) << "{not json";
 
   // And shoots work again, from the template the killed pool kept.
   pool.start();
-  ASSERT_TRUE(pool.wait_filled(300s));
+  ASSERT_TRUE(pool.wait_filled(300s)) << pool.stats()[0].template_error;
   EXPECT_EQ(pool.stats()[0].template_origin, TemplateOrigin::reused);
   auto lease = pool.take("small");
   ASSERT_TRUE(lease.ok()) << lease.error().describe();
+  EXPECT_NE(lease->vm().name(), "shoot-small-1");
+  EXPECT_TRUE(fs::exists(path("run/vm/shoot-small-1/vm.json"))) << "the unreadable leftover is not the pool's to remove";
   auto r = lease->vm().run(sh("echo again"));
   ASSERT_TRUE(r.ok()) << r.error().describe();
   EXPECT_EQ(r->out, "again\n");
