@@ -26,7 +26,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kSkip =
-    "cloud-hypervisor not installed / no hardware virtualization: real-CH boot test not run";
+    "cloud-hypervisor not installed / no hardware virtualization: real-CH test not run";
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -97,13 +97,33 @@ class SerialReader {
   std::thread thread_;
 };
 
-TEST(ChRealBoot, BootsTheTestGuestToReady) {
-  if (auto why = missing_prerequisite(); !why.empty()) GTEST_SKIP() << kSkip << " (" << why << ")";
+// The test guest's directory, or "" when this machine cannot run CH or has no test guest;
+// `skip` then says why.
+std::string usable_guest_dir(std::string& skip) {
+  if (auto why = missing_prerequisite(); !why.empty()) {
+    skip = std::string(kSkip) + " (" + why + ")";
+    return "";
+  }
   const char* guest = std::getenv("SEED_GUEST_DIR");
   if (guest == nullptr || ::access((std::string(guest) + "/kernel").c_str(), R_OK) != 0) {
-    GTEST_SKIP() << "cloud-hypervisor is usable but SEED_GUEST_DIR has no test guest: real-CH boot test not run";
+    skip = "cloud-hypervisor is usable but SEED_GUEST_DIR has no test guest: real-CH test not run";
+    return "";
   }
-  const std::string guest_dir = guest;
+  return guest;
+}
+
+// The guest's kernel command line, with the serial console the tests read.
+std::string guest_cmdline(const std::string& guest_dir) {
+  std::string cmdline = read_text(guest_dir + "/kernel-params");
+  while (!cmdline.empty() && std::isspace(static_cast<unsigned char>(cmdline.back()))) cmdline.pop_back();
+  if (cmdline.find("console=ttyS0") == std::string::npos) cmdline += " console=ttyS0";
+  return cmdline;
+}
+
+TEST(ChRealBoot, BootsTheTestGuestToReady) {
+  std::string skip;
+  const std::string guest_dir = usable_guest_dir(skip);
+  if (guest_dir.empty()) GTEST_SKIP() << skip;
 
   testing::TempDir tmp;
   VmPaths paths = VmPaths::for_vm(tmp.path(), tmp.path(), "chboot");
@@ -116,9 +136,7 @@ TEST(ChRealBoot, BootsTheTestGuestToReady) {
   spec.memory_mib = 512;
   spec.kernel = guest_dir + "/kernel";
   spec.initrd = guest_dir + "/initrd";
-  spec.cmdline = read_text(guest_dir + "/kernel-params");
-  while (!spec.cmdline.empty() && std::isspace(static_cast<unsigned char>(spec.cmdline.back()))) spec.cmdline.pop_back();
-  if (spec.cmdline.find("console=ttyS0") == std::string::npos) spec.cmdline += " console=ttyS0";
+  spec.cmdline = guest_cmdline(guest_dir);
   ASSERT_TRUE(validate(spec)) << validate(spec).error().describe();
 
   SerialReader serial(paths.serial_fifo());
@@ -151,12 +169,9 @@ TEST(ChRealBoot, BootsTheTestGuestToReady) {
 // cannot run (as here); ShootCloneTest.ACommandRunsOverTheAgentConsoleAsOnCloudHypervisor runs
 // the same route on QEMU everywhere.
 TEST(ChRealBoot, AShootCloneRunsItsCommandOverTheAgentConsole) {
-  if (auto why = missing_prerequisite(); !why.empty()) GTEST_SKIP() << kSkip << " (" << why << ")";
-  const char* guest = std::getenv("SEED_GUEST_DIR");
-  if (guest == nullptr || ::access((std::string(guest) + "/kernel").c_str(), R_OK) != 0) {
-    GTEST_SKIP() << "cloud-hypervisor is usable but SEED_GUEST_DIR has no test guest: real-CH shoot test not run";
-  }
-  const std::string guest_dir = guest;
+  std::string skip;
+  const std::string guest_dir = usable_guest_dir(skip);
+  if (guest_dir.empty()) GTEST_SKIP() << skip;
   const char* build = std::getenv("SEED_BUILD_DIR");
   testing::TempDir tmp;
   RunnerSettings settings;
@@ -165,10 +180,7 @@ TEST(ChRealBoot, AShootCloneRunsItsCommandOverTheAgentConsole) {
   settings.console_logger_binary = std::string(build != nullptr ? build : "build") + "/src/vmm/seed-console-logger";
   CloudHypervisorDriver driver;
   VmRunner runner(driver, settings);
-  std::string cmdline = read_text(guest_dir + "/kernel-params");
-  while (!cmdline.empty() && std::isspace(static_cast<unsigned char>(cmdline.back()))) cmdline.pop_back();
-  if (cmdline.find("console=ttyS0") == std::string::npos) cmdline += " console=ttyS0";
-  auto built = shoot::build_template(runner, {guest_dir + "/kernel", guest_dir + "/initrd", cmdline},
+  auto built = shoot::build_template(runner, {guest_dir + "/kernel", guest_dir + "/initrd", guest_cmdline(guest_dir)},
                                      shoot::ShootTier{"small", 1, 256}, tmp.path() + "/template");
   ASSERT_TRUE(built) << built.error().describe();
   auto clone = shoot::ShootVm::restore(runner, tmp.path() + "/template", "shoot-small-1");
