@@ -82,7 +82,21 @@ using ListenerState = HttpServer::ListenerState;
 struct Pending {
   Request request;
   size_t max_body_bytes = 0;  // the listener's limit or the route's own
+  // A body over the cap but under kDrainBytes is read and dropped, then this is the answer.
+  std::optional<Response> refusal;
+  size_t drained = 0;
 };
+
+// How much of an oversized body is read (and dropped) before the 413 goes out. Closing a
+// connection whose client is still sending makes the kernel answer with a reset, which can
+// reach the client (or a proxy in between, still writing the body) before the 413 does: it
+// then sees an empty reply instead of the reason. Larger bodies are refused at once.
+constexpr size_t kDrainBytes = 1u << 20;
+
+Response too_large(size_t cap) {
+  return problem(413, "urn:ietf:params:acme:error:malformed",
+                 "the request body is larger than " + std::to_string(cap) + " bytes");
+}
 
 std::string peer_address(MHD_Connection* connection, sockaddr_storage* out) {
   const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -150,8 +164,7 @@ MHD_Result send(ListenerState& L, MHD_Connection* connection, const Response& r)
 
 // Refusals decided from the head alone, before any body is read (libmicrohttpd then closes
 // the connection after the answer instead of reading the rest).
-std::optional<Response> refuse_early(ListenerState& L, const Request& request, const sockaddr_storage& source,
-                                     size_t max_body_bytes) {
+std::optional<Response> refuse_early(ListenerState& L, const Request& request, const sockaddr_storage& source) {
   {
     std::lock_guard lock(L.limiter_mu);
     if (L.limiter.check(source, RateLimiter::Clock::now()) != RateLimiter::Verdict::allow) {
@@ -161,17 +174,17 @@ std::optional<Response> refuse_early(ListenerState& L, const Request& request, c
           .with_header("Retry-After", "1");
     }
   }
-  const std::string length = request.header("content-length");
-  if (!length.empty()) {
-    char* end = nullptr;
-    const unsigned long long n = std::strtoull(length.c_str(), &end, 10);
-    if (end == length.c_str() || *end != '\0' || n > max_body_bytes) {
-      L.stats->too_large.fetch_add(1, std::memory_order_relaxed);
-      return problem(413, "urn:ietf:params:acme:error:malformed",
-                     "the request body is larger than " + std::to_string(max_body_bytes) + " bytes");
-    }
-  }
   return std::nullopt;
+}
+
+// The declared Content-Length: nothing when absent (chunked), SIZE_MAX when unreadable.
+std::optional<size_t> declared_length(const Request& request) {
+  const std::string length = request.header("content-length");
+  if (length.empty()) return std::nullopt;
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(length.c_str(), &end, 10);
+  if (end == length.c_str() || *end != '\0') return SIZE_MAX;
+  return static_cast<size_t>(n);
 }
 
 MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, const char* method,
@@ -194,7 +207,12 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
                                                              "name on this server contains one"));
     }
     owned->max_body_bytes = L.routes.max_body_bytes(r.method, r.path, L.limits.max_body_bytes);
-    if (auto refusal = refuse_early(L, r, source, owned->max_body_bytes)) return send(L, connection, *refusal);
+    if (auto refusal = refuse_early(L, r, source)) return send(L, connection, *refusal);
+    if (auto length = declared_length(r); length && *length > owned->max_body_bytes) {
+      L.stats->too_large.fetch_add(1, std::memory_order_relaxed);
+      if (*length > kDrainBytes) return send(L, connection, too_large(owned->max_body_bytes));
+      owned->refusal = too_large(owned->max_body_bytes);  // answered once the body is in
+    }
     // The head is in: the body must follow within the request deadline, however it trickles.
     L.set_deadline(connection, std::chrono::seconds(L.limits.request_timeout_s));
     *con_cls = owned.release();
@@ -202,17 +220,23 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
   }
   Request& r = pending->request;
   if (*upload_size > 0) {
-    if (r.body.size() + *upload_size > pending->max_body_bytes) {  // chunked: no length up front
+    if (!pending->refusal && r.body.size() + *upload_size > pending->max_body_bytes) {  // chunked: no length up front
       L.stats->too_large.fetch_add(1, std::memory_order_relaxed);
+      pending->refusal = too_large(pending->max_body_bytes);
+      pending->drained = r.body.size();
+      r.body.clear();
+    }
+    if (pending->refusal) {
+      pending->drained += *upload_size;
       *upload_size = 0;
-      return send(L, connection, problem(413, "urn:ietf:params:acme:error:malformed",
-                                      "the request body is larger than " + std::to_string(pending->max_body_bytes) +
-                                          " bytes"));
+      if (pending->drained > kDrainBytes) return send(L, connection, *pending->refusal);
+      return MHD_YES;
     }
     r.body.append(upload_data, *upload_size);
     *upload_size = 0;
     return MHD_YES;
   }
+  if (pending->refusal) return send(L, connection, *pending->refusal);
   Response response;
   try {
     response = L.routes.dispatch(r);

@@ -237,6 +237,45 @@ TEST_F(HttpServerTest, BodiesOverTheCapAre413AndAtTheCapAreServed) {
   EXPECT_EQ(fetch(guest_port_, "POST", "/echo", "ok").body, "2:guest");  // still serving
 }
 
+// A client still sending a body over the cap (up to 1 MiB) must get the 413 without a reset:
+// the server reads and drops the body first. Closing on a client that still sends resets the
+// connection, and a client or proxy that is writing then fails before it reads the answer
+// (curl through the ingress saw an empty reply: WebhookE2eTest's oversized delivery, one run in
+// a few). The body is sent in slices, as over a real network, then the answer is read.
+TEST_F(HttpServerTest, AClientStillSendingAnOversizedBodyGetsThe413) {
+  HttpLimits limits;
+  limits.max_body_bytes = 4096;
+  start(limits);
+  for (int round = 0; round < 10; ++round) {
+    auto fd = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(guest_port_);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const size_t body = 900 * 1024;
+    const std::string head = "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+                             std::to_string(body) + "\r\n\r\n";
+    ASSERT_EQ(::send(fd.get(), head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+    const std::string slice(8192, 'x');
+    std::string reply;
+    char buf[4096];
+    size_t sent = 0;
+    while (sent < body) {
+      ssize_t n = ::send(fd.get(), slice.data(), std::min(slice.size(), body - sent), MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+      if (sent % (64 * 1024) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(sent, body) << "round " << round << ": the server stopped reading (" << std::strerror(errno) << ")";
+    timeval tv{5, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (ssize_t n; (n = ::recv(fd.get(), buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<size_t>(n));
+    EXPECT_THAT(reply, HasSubstr(" 413 ")) << "round " << round << ": " << (reply.empty() ? "an empty reply" : reply);
+  }
+  EXPECT_EQ(server_->stats().too_large.load(), 10u);
+}
+
 TEST_F(HttpServerTest, OneSourceIsRateLimitedWithoutSlowingAnother) {
   HttpLimits limits;
   limits.requests_per_second = 1;

@@ -49,15 +49,18 @@ void Server::Loop::on_backend(Conn& c, uint32_t events) {
     if (c.phase != Conn::Phase::closed) after_io(c);
     return;
   }
-  if (events & EPOLLERR) return close(c, "backend socket error");
-  if (events & (EPOLLIN | EPOLLHUP)) read_backend(c);
+  // A reset with an answer still queued comes with EPOLLIN: the answer is read first.
+  if ((events & EPOLLERR) && !(events & EPOLLIN)) return close(c, "backend socket error");
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_backend(c);
   if (c.phase == Conn::Phase::closed) return;
   if (events & EPOLLOUT) flush_up(c);
   after_io(c);
 }
 
 void Server::Loop::read_client(Conn& c) {
-  if (c.phase == Conn::Phase::replying) {  // draining what the client still sends
+  // Draining what the client still sends: after our own reply, or while a backend that stopped
+  // reading early still answers (closing on a sending client resets it before it reads).
+  if (c.phase == Conn::Phase::replying || (c.phase == Conn::Phase::forwarding && c.up_failed)) {
     char scratch[4096];
     ssize_t n = ::recv(c.client.get(), scratch, sizeof scratch, 0);
     if (n == 0 || (n < 0 && !transient(errno))) close(c, "client gone after reply");
@@ -263,14 +266,23 @@ void Server::Loop::open_pipes(Conn& c) {
   c.up_pipe_cap = make_pipe(c.up_pipe, config_.pipe_bytes);
 }
 
+void Server::Loop::backend_stopped_reading(Conn& c) {
+  // Closing now would drop the answer the backend sent before it closed (still in our receive
+  // queue): stop forwarding the client's bytes instead, and let the answer's end, or the
+  // backend's error once the answer is read, end the connection.
+  c.up_failed = true;
+  c.stop_client = true;
+  c.up_shut = true;
+}
+
 void Server::Loop::flush_up(Conn& c) {
-  if (c.phase != Conn::Phase::forwarding) return;
+  if (c.phase != Conn::Phase::forwarding || c.up_failed) return;
   const uint64_t ready = c.http ? std::min<uint64_t>(c.http->committed(), c.up_in) : c.up_in;
   while (ready > c.up_out) {
     const size_t want = static_cast<size_t>(ready - c.up_out);
     const ssize_t n = ::send(c.backend.get(), c.up.data(), want, MSG_NOSIGNAL);
     if (n < 0) {
-      if (!transient(errno)) close(c, "backend write error");
+      if (!transient(errno)) backend_stopped_reading(c);
       return;
     }
     c.up.consumed(static_cast<size_t>(n));
@@ -282,7 +294,7 @@ void Server::Loop::flush_up(Conn& c) {
     const ssize_t n = ::splice(c.up_pipe[0].get(), nullptr, c.backend.get(), nullptr, c.up_piped,
                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n <= 0) {
-      if (n < 0 && !transient(errno)) close(c, "backend write error");
+      if (n < 0 && !transient(errno)) backend_stopped_reading(c);
       return;
     }
     c.up_piped -= static_cast<size_t>(n);
@@ -296,13 +308,23 @@ void Server::Loop::flush_up(Conn& c) {
   }
 }
 
+void Server::Loop::backend_read_failed(Conn& c) {
+  // A backend that reset after answering: what it said is delivered first (after_io closes
+  // once it is out); with nothing pending the connection ends here.
+  if (c.down_pending() || c.up_failed) {
+    c.backend_eof = true;
+    return;
+  }
+  close(c, "backend read error");
+}
+
 void Server::Loop::read_backend(Conn& c) {
   if (c.down_pipe[1]) {
     if (c.down_piped >= c.down_pipe_cap) return;
     const ssize_t n = ::splice(c.backend.get(), nullptr, c.down_pipe[1].get(), nullptr,
                                c.down_pipe_cap - c.down_piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n < 0) {
-      if (!transient(errno)) close(c, "backend read error");
+      if (!transient(errno)) backend_read_failed(c);
       return;
     }
     if (n == 0) {
@@ -318,7 +340,7 @@ void Server::Loop::read_backend(Conn& c) {
   if (room == 0) return;
   const ssize_t n = ::recv(c.backend.get(), dst, room, 0);
   if (n < 0) {
-    if (!transient(errno)) close(c, "backend read error");
+    if (!transient(errno)) backend_read_failed(c);
     return;
   }
   if (n == 0) {
@@ -358,6 +380,15 @@ void Server::Loop::flush_down(Conn& c) {
 void Server::Loop::after_io(Conn& c) {
   if (c.phase == Conn::Phase::closed) return;
   if (c.phase == Conn::Phase::forwarding) {
+    if (c.backend_eof && !c.down_pending() && c.up_failed) {
+      // The early answer is out: end it as our own replies end, FIN and a bounded drain.
+      c.phase = Conn::Phase::replying;
+      drop(c.backend);
+      c.deadline = now_ + kDrainTime;
+      ::shutdown(c.client.get(), SHUT_WR);
+      if (c.client_eof) return close(c, "backend answered early");
+      return update_masks(c);
+    }
     if (c.backend_eof && !c.down_pending()) return close(c, "backend finished");
     if (c.client_eof && c.up_shut && c.backend_eof) return close(c, "both sides finished");
   }

@@ -298,7 +298,7 @@ void Server::Loop::update_masks(Conn& c) {
   const bool forwarding = c.phase == Conn::Phase::forwarding;
   const bool up_room = c.up_spliced() ? c.up_piped < c.up_pipe_cap : c.up.has_room();
   if (!c.client_eof && (c.phase == Conn::Phase::reading || c.phase == Conn::Phase::replying ||
-                        (forwarding && !c.stop_client && up_room))) {
+                        (forwarding && c.up_failed) || (forwarding && !c.stop_client && up_room))) {
     cm |= EPOLLIN;
   }
   if (c.down_pending()) cm |= EPOLLOUT;
@@ -307,7 +307,7 @@ void Server::Loop::update_masks(Conn& c) {
     const bool down_room = c.down_pipe[1] ? c.down_piped < c.down_pipe_cap : c.down.has_room();
     if (!c.backend_eof && down_room) bm |= EPOLLIN;
     const uint64_t ready = c.http ? std::min<uint64_t>(c.http->committed(), c.up_in) : c.up_in;
-    if (ready > c.up_out || c.up_piped > 0) bm |= EPOLLOUT;
+    if (!c.up_failed && (ready > c.up_out || c.up_piped > 0)) bm |= EPOLLOUT;
   }
   // A socket we want nothing from is taken out of the set: epoll reports a hang-up even with
   // an empty mask, which would spin the loop while a full buffer waits for a slow reader.

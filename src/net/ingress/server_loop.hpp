@@ -59,6 +59,9 @@ struct Conn {
   bool client_eof = false, backend_eof = false;
   bool stop_client = false;  // no more client bytes will be forwarded (Host changed, error)
   bool up_shut = false;      // we sent FIN to the backend
+  // The backend stopped taking the request (closed after answering early, e.g. a 413 before
+  // the body): nothing more goes up, and its answer is still read and delivered.
+  bool up_failed = false;
   Clock::time_point deadline;
   // Splice mode: once forwarding, bytes go socket → pipe → socket and never enter user
   // space. down always; up only for TLS (plain HTTP's client bytes must be parsed).
@@ -102,6 +105,8 @@ class Server::Loop {
   void read_client(Conn& c);
   void read_backend(Conn& c);
   void flush_up(Conn& c);
+  void backend_stopped_reading(Conn& c);
+  void backend_read_failed(Conn& c);
   void flush_down(Conn& c);
   void after_io(Conn& c);
   void moved(Conn& c);
