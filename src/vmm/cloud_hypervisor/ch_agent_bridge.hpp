@@ -28,6 +28,11 @@ namespace seed::vmm::ch {
 
 class ChAgentBridge {
  public:
+  // Bytes from the guest kept for a client that has not taken them; past this it is cut off.
+  static constexpr size_t kClientBacklog = 4u << 20;
+  // Bytes from the client kept for a guest that has not read them; past this the client waits.
+  static constexpr size_t kGuestBacklog = 64u << 10;
+
   // Opens `pty_path` and binds `socket_path` before returning, so a failure is reported here
   // and a client can connect as soon as this returns.
   static Result<std::unique_ptr<ChAgentBridge>> start(const std::string& pty_path,
@@ -47,12 +52,6 @@ class ChAgentBridge {
                 UniqueFd wake);
   void run();
   void drop_client();
-
- public:
-  static constexpr size_t kClientBacklog = 4u << 20;
-  static constexpr size_t kGuestBacklog = 64u << 10;
-
- private:
 
   std::string pty_path_;
   std::string socket_path_;
