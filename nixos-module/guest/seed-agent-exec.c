@@ -64,6 +64,38 @@ static void send_exit(int status) {
   send_frame('x', p, 4);
 }
 
+/* Bytes for the command's stdin that it has not taken yet: data[at, len). */
+struct queue {
+  char *data;
+  size_t at, len, cap;
+};
+
+static size_t queued(const struct queue *q) { return q->len - q->at; }
+
+static void queue_consumed(struct queue *q, size_t n) {
+  q->at += n;
+  if (q->at == q->len) q->at = q->len = 0;
+}
+
+/* -1 when out of memory. */
+static int queue_append(struct queue *q, const char *bytes, size_t n) {
+  if (q->len + n > q->cap && q->at > 0) {  /* reuse the consumed front first */
+    memmove(q->data, q->data + q->at, q->len - q->at);
+    q->len -= q->at;
+    q->at = 0;
+  }
+  if (q->len + n > q->cap) {
+    size_t cap = (q->len + n) * 2;
+    char *grown = realloc(q->data, cap);
+    if (!grown) return -1;
+    q->data = grown;
+    q->cap = cap;
+  }
+  memcpy(q->data + q->len, bytes, n);
+  q->len += n;
+  return 0;
+}
+
 static uint32_t be32(const char *p) {
   const unsigned char *u = (const unsigned char *)p;
   return ((uint32_t)u[0] << 24) | ((uint32_t)u[1] << 16) | ((uint32_t)u[2] << 8) | u[3];
@@ -126,8 +158,7 @@ int main(int argc, char **args) {
    * all its input never deadlocks against this relay (which must keep reading the host's
    * frames, its acks among them, while the command's stdin pipe is full). */
   fcntl(child_in, F_SETFL, fcntl(child_in, F_GETFL) | O_NONBLOCK);
-  char *pending = NULL;
-  size_t pending_len = 0, pending_at = 0, pending_cap = 0;
+  struct queue stdin_queue = {NULL, 0, 0, 0};
   int stdin_eof = 0;
   int outputs[2] = {out[0], err[0]};
   unsigned long unacked = 0;
@@ -136,11 +167,11 @@ int main(int argc, char **args) {
     size_t room = MAX_PAYLOAD;
     if (window) room = unacked + 5 < window ? window - unacked - 5 : 0;
     if (room > MAX_PAYLOAD) room = MAX_PAYLOAD;
-    int stdin_waiting = child_in >= 0 && pending_at < pending_len;
+    int stdin_waiting = child_in >= 0 && queued(&stdin_queue) > 0;
     struct pollfd fds[4] = {
         /* The queue is bounded by the host (a shoot's stdin is capped); past 16 MiB the relay
          * stops reading the host until the command takes some. */
-        {pending_len - pending_at > (16u << 20) ? -1 : 0, POLLIN, 0},
+        {queued(&stdin_queue) > (16u << 20) ? -1 : 0, POLLIN, 0},
         {room ? outputs[0] : -1, POLLIN, 0},
         {room ? outputs[1] : -1, POLLIN, 0},
         {stdin_waiting ? child_in : -1, POLLOUT, 0},
@@ -156,22 +187,11 @@ int main(int argc, char **args) {
         return 1;
       }
       if (type == 'i' && child_in >= 0 && len > 0) {
-        if (pending_len + len > pending_cap && pending_at > 0) {
-          memmove(pending, pending + pending_at, pending_len - pending_at);
-          pending_len -= pending_at;
-          pending_at = 0;
+        if (queue_append(&stdin_queue, buf, len) != 0) {
+          kill(-pid, SIGKILL);
+          waitpid(pid, NULL, 0);
+          return 1;
         }
-        {
-          if (pending_len + len > pending_cap) {
-            size_t cap = (pending_len + len) * 2;
-            char *grown = realloc(pending, cap);
-            if (!grown) { kill(-pid, SIGKILL); waitpid(pid, NULL, 0); return 1; }
-            pending = grown;
-            pending_cap = cap;
-          }
-        }
-        memcpy(pending + pending_len, buf, len);
-        pending_len += len;
       } else if (type == 'E') {
         stdin_eof = 1;
       } else if (type == 'k' && len == 1) {
@@ -182,16 +202,15 @@ int main(int argc, char **args) {
       }
     }
     if (fds[3].revents) {
-      ssize_t w = write(child_in, pending + pending_at, pending_len - pending_at);
+      ssize_t w = write(child_in, stdin_queue.data + stdin_queue.at, queued(&stdin_queue));
       if (w > 0) {
-        pending_at += (size_t)w;
-        if (pending_at == pending_len) pending_at = pending_len = 0;
+        queue_consumed(&stdin_queue, (size_t)w);
       } else if (w < 0 && errno != EINTR && errno != EAGAIN) {
         close(child_in);  /* the command closed its stdin: the rest is dropped */
         child_in = -1;
       }
     }
-    if (child_in >= 0 && stdin_eof && pending_at == pending_len) {  /* all of stdin is in */
+    if (child_in >= 0 && stdin_eof && queued(&stdin_queue) == 0) {  /* all of stdin is in */
       close(child_in);
       child_in = -1;
     }
@@ -214,7 +233,7 @@ int main(int argc, char **args) {
       break;
     }
   }
-  free(pending);
+  free(stdin_queue.data);
   if (child_in >= 0) close(child_in);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}

@@ -62,11 +62,13 @@ std::vector<std::string> ShootPool::remove_leftovers() {
   for (const auto& name : runner_.recorded()) {
     if (name.rfind(kShootVmPrefix, 0) != 0) continue;
     // adopt() tidies a VM that is already gone; a live one is ended without ceremony.
-    if (auto vm = runner_.adopt(name)) {
-      (void)(*vm)->stop(std::chrono::milliseconds(0));
-    } else {
+    auto vm = runner_.adopt(name);
+    if (!vm) {
+      // Its directory stays, and next_name() skips its name.
       log::error("shoot.leftover.unremovable", {{"vm", name}, {"error", vm.error().describe()}});
+      continue;
     }
+    (void)(*vm)->stop(std::chrono::milliseconds(0));
     ended.push_back(name);
     log::warn("shoot.leftover.removed", {{"vm", name}});
   }
