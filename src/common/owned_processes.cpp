@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 
@@ -55,9 +57,10 @@ std::vector<ProcessRecord> find_owned(const std::string& owner) {
   return found;
 }
 
-std::vector<ProcessRecord> end_strays(const std::string& owner, const std::set<pid_t>& keep,
-                                      std::chrono::milliseconds grace) {
-  auto owned = find_owned(owner);
+namespace {
+
+// The pids in `owned` that are neither in `keep` nor descendants of one.
+std::vector<ProcessRecord> unkept(const std::vector<ProcessRecord>& owned, const std::set<pid_t>& keep) {
   std::map<pid_t, pid_t> parent;
   for (const auto& r : owned) {
     if (auto st = read_proc_stat(r.pid)) parent[r.pid] = st->ppid;
@@ -76,21 +79,48 @@ std::vector<ProcessRecord> end_strays(const std::string& owner, const std::set<p
     }
     return false;
   };
-  std::vector<ProcessRecord> ended;
-  std::vector<Child> dying;
+  std::vector<ProcessRecord> out;
   for (const auto& r : owned) {
-    if (kept(r.pid)) continue;
-    // adopt() pins the process by pidfd and checks its start time: a pid recycled since the
-    // scan is never signalled.
-    auto child = adopt(r);
-    if (!child) continue;
-    log::warn("process.stray", {{"owner", owner}, {"pid", r.pid},
-                                {"argv0", r.argv.empty() ? std::string() : r.argv.front()}});
-    (void)child->signal(SIGTERM);
-    dying.push_back(std::move(*child));
-    ended.push_back(r);
+    if (!kept(r.pid)) out.push_back(r);
   }
-  for (auto& child : dying) child.terminate(grace);  // already asked: this waits, then kills
+  return out;
+}
+
+// How many scans end_strays makes at most. A stray that starts a new child while dying (a
+// shell loop whose child was ended first) leaves one more to end per scan; a few scans end
+// any chain a real helper makes.
+constexpr int kMaxSweeps = 8;
+
+}  // namespace
+
+std::vector<ProcessRecord> end_strays(const std::string& owner, const std::set<pid_t>& keep,
+                                      std::chrono::milliseconds grace) {
+  std::vector<ProcessRecord> ended;
+  for (int sweep = 0; sweep < kMaxSweeps; ++sweep) {
+    std::vector<Child> dying;
+    for (const auto& r : unkept(find_owned(owner), keep)) {
+      // adopt() pins the process by pidfd and checks its start time: a pid recycled since the
+      // scan is never signalled.
+      auto child = adopt(r);
+      if (!child) continue;
+      log::warn("process.stray", {{"owner", owner}, {"pid", r.pid},
+                                  {"argv0", r.argv.empty() ? std::string() : r.argv.front()}});
+      (void)child->signal(SIGTERM);
+      dying.push_back(std::move(*child));
+      ended.push_back(r);
+    }
+    if (dying.empty()) return ended;
+    // One grace for all of them, not one each: then SIGKILL for whoever ignored SIGTERM. A
+    // stray may have started a child meanwhile (its own child ended first); the next scan
+    // finds it.
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    for (auto& child : dying) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (!child.wait(std::max(left, std::chrono::milliseconds(0)))) (void)child.signal(SIGKILL);
+    }
+    for (auto& child : dying) (void)child.wait(std::nullopt);
+  }
+  log::error("process.stray.unending", {{"owner", owner}, {"sweeps", kMaxSweeps}});
   return ended;
 }
 

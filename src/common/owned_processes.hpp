@@ -30,9 +30,11 @@ std::string owner_mark(const std::string& owner);
 std::vector<ProcessRecord> find_owned(const std::string& owner);
 
 // Ends every live process marked with `owner` except those in `keep` and their descendants
-// (virtiofsd's sandbox child belongs to the virtiofsd seedd adopted): SIGTERM, SIGKILL after
-// `grace`, and waits until each is gone, so what it held (a tap, a lock, a socket) is free on
-// return. Returns what it ended.
+// (virtiofsd's sandbox child belongs to the virtiofsd seedd adopted): SIGTERM to all of them,
+// SIGKILL to whoever still runs after `grace` (one grace for all), and waits until each is
+// gone, so what it held (a tap, a lock, a socket) is free on return. Then it scans again: a
+// stray that started a child while dying (a loop whose child ended first) does not leave that
+// child behind. Returns what it ended.
 std::vector<ProcessRecord> end_strays(const std::string& owner, const std::set<pid_t>& keep,
                                       std::chrono::milliseconds grace = std::chrono::seconds(2));
 

@@ -94,6 +94,22 @@ TEST_F(OwnedProcesses, EndsStraysKeepsWhatIsKeptWithItsChildrenAndIsDoneWhenItRe
   }
 }
 
+TEST_F(OwnedProcesses, AStrayThatStartsAChildWhileDyingLeavesNothingBehind) {
+  // A loop that ignores SIGTERM and starts a new sleep whenever its sleep ends; the sleep dies
+  // of SIGTERM at once. Ending one at a time (or by one scan) would end the sleep, the loop
+  // would start another in the grace, and that one would outlive the sweep. CI saw this with
+  // the shell below in the test above when its sleep got the lower pid (pid_max wrapped).
+  Child loop = start({"sh", "-c", "trap '' TERM; while :; do env --default-signal=TERM sleep 60; done"}, owner_);
+  for (int i = 0; i < 200 && find_owned(owner_).size() < 2; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(find_owned(owner_).size(), 2u) << "the loop and its sleep";
+
+  auto ended = end_strays(owner_, {}, 300ms);
+
+  EXPECT_GE(ended.size(), 3u) << "the loop, its sleep and the sleep it started while dying";
+  EXPECT_FALSE(alive(loop.pid()));
+  EXPECT_TRUE(find_owned(owner_).empty());
+}
+
 TEST_F(OwnedProcesses, TheMarkReplacesOneInheritedFromTheParentEnvironment) {
   SpawnOptions o;
   o.argv = {"sh", "-c", "echo \"$SEED_OWNER\""};
