@@ -100,10 +100,18 @@ TEST_F(OwnedProcesses, AStrayThatStartsAChildWhileDyingLeavesNothingBehind) {
   // would start another in the grace, and that one would outlive the sweep. CI saw this with
   // the shell below in the test above when its sleep got the lower pid (pid_max wrapped).
   Child loop = start({"sh", "-c", "trap '' TERM; while :; do env --default-signal=TERM sleep 60; done"}, owner_);
-  for (int i = 0; i < 200 && find_owned(owner_).size() < 2; ++i) std::this_thread::sleep_for(10ms);
-  ASSERT_EQ(find_owned(owner_).size(), 2u) << "the loop and its sleep";
+  // Wait for the sleep itself: while its process is still `env`, SIGTERM is still ignored
+  // (inherited from the loop) and it would die only of the SIGKILL, with no race to show.
+  auto sleeping = [&] {
+    auto found = find_owned(owner_);
+    return found.size() == 2 &&
+           std::any_of(found.begin(), found.end(), [](const ProcessRecord& r) { return !r.argv.empty() && r.argv[0] == "sleep"; });
+  };
+  for (int i = 0; i < 500 && !sleeping(); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(sleeping()) << "the loop and its sleep";
 
-  auto ended = end_strays(owner_, {}, 300ms);
+  // The grace is long enough for the loop to start its next sleep even on a loaded machine.
+  auto ended = end_strays(owner_, {}, 2s);
 
   EXPECT_GE(ended.size(), 3u) << "the loop, its sleep and the sleep it started while dying";
   EXPECT_FALSE(alive(loop.pid()));
