@@ -59,7 +59,7 @@ std::vector<ProcessRecord> find_owned(const std::string& owner) {
 
 namespace {
 
-// The pids in `owned` that are neither in `keep` nor descendants of one.
+// The records in `owned` whose process is neither in `keep` nor a descendant of one.
 std::vector<ProcessRecord> unkept(const std::vector<ProcessRecord>& owned, const std::set<pid_t>& keep) {
   std::map<pid_t, pid_t> parent;
   for (const auto& r : owned) {
@@ -110,17 +110,22 @@ std::vector<ProcessRecord> end_strays(const std::string& owner, const std::set<p
       ended.push_back(r);
     }
     if (dying.empty()) return ended;
-    // One grace for all of them, not one each: then SIGKILL for whoever ignored SIGTERM. A
-    // stray may have started a child meanwhile (its own child ended first); the next scan
-    // finds it.
+    // One grace for all of them, not one each (they were all asked above): terminate() waits
+    // what is left of it, then kills. A stray may have started a child meanwhile (its own
+    // child ended first); the next scan finds it.
     const auto deadline = std::chrono::steady_clock::now() + grace;
     for (auto& child : dying) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (!child.wait(std::max(left, std::chrono::milliseconds(0)))) (void)child.signal(SIGKILL);
+      child.terminate(std::max(left, std::chrono::milliseconds(0)));
     }
-    for (auto& child : dying) (void)child.wait(std::nullopt);
   }
-  log::error("process.stray.unending", {{"owner", owner}, {"sweeps", kMaxSweeps}});
+  // Still more after every sweep: something keeps starting marked processes. Say what, so the
+  // operator can find it (`ps -e -o pid,args`).
+  const auto left = unkept(find_owned(owner), keep);
+  if (!left.empty()) {
+    log::error("process.stray.unending", {{"owner", owner}, {"sweeps", kMaxSweeps}, {"left", left.size()},
+                                          {"argv0", left.front().argv.empty() ? std::string() : left.front().argv.front()}});
+  }
   return ended;
 }
 
